@@ -1,0 +1,36 @@
+# Two entry points for a fresh machine: `make demo` and `make test`. Everything they need is installed here:
+# a virtualenv with the package and its test tools, and a PostgreSQL server for the database tests.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+STAMP := $(VENV)/.installed
+PYTEST_ARGS ?=
+
+.PHONY: setup demo test bench clean postgres
+
+setup: $(STAMP) postgres
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[test]'
+	touch $(STAMP)
+
+# Local server binaries when the machine has them; otherwise install them (see scripts/ensure-postgres).
+postgres: $(STAMP)
+	@PY=$(PY) bash scripts/ensure-postgres
+
+demo: setup
+	$(VENV)/bin/ddl-cascade demo
+
+test: setup
+	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
+
+bench: setup
+	$(PY) bench/split.py
+	$(PY) bench/sync.py
+	$(PY) bench/validate.py
+	$(PY) bench/db.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .hypothesis

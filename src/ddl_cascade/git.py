@@ -1,0 +1,182 @@
+"""The one place that runs git and knows its output formats.
+
+Every git call in ddl-cascade goes through this module. Two kinds of call:
+- one-shot commands (`run`): rev-list, fetch, push, update-ref... Transport always goes through the `git` command so
+  the user's credential helpers, SSH agent and GIT_ASKPASS work as they do everywhere else;
+- long-lived object readers (`ObjectReader`): one `git cat-file --batch` process answers many questions, so hot paths
+  never start a process per commit.
+Errors carry git's own message, with credentials redacted.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterable, Iterator, Mapping
+
+from ddl_cascade.redact import redact
+
+EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+
+# Git must never stop to ask a question: no editor, no pager, no terminal prompt. Locale is fixed so that messages we
+# parse do not change language.
+_BASE_ENV = {
+    "GIT_TERMINAL_PROMPT": "0",
+    "GIT_EDITOR": "true",
+    "GIT_PAGER": "cat",
+    "LC_ALL": "C",
+    "LANGUAGE": "C",
+}
+
+
+class GitError(Exception):
+    """A git command failed; the message is git's own stderr, redacted."""
+
+    def __init__(self, args: Iterable[str], returncode: int, stderr: str) -> None:
+        self.git_args = [redact(a) for a in args]
+        self.returncode = returncode
+        self.stderr = redact(stderr.strip())
+        super().__init__(self.stderr or f"git {' '.join(self.git_args)} exited with {returncode}")
+
+
+def environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
+    env = dict(os.environ)
+    env.update(_BASE_ENV)
+    if extra:
+        env.update(extra)
+    return env
+
+
+def run(
+    args: list[str],
+    cwd: Path | str,
+    *,
+    input: bytes | None = None,
+    env: Mapping[str, str] | None = None,
+    check: bool = True,
+) -> bytes:
+    """Run `git <args>` in `cwd` and return stdout; raise GitError on a non-zero exit when `check`."""
+    proc = subprocess.run(
+        ["git", *args],
+        cwd=cwd,
+        input=input,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environ(env),
+    )
+    if check and proc.returncode != 0:
+        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+    return proc.stdout
+
+
+def run_text(args: list[str], cwd: Path | str, **kwargs) -> str:
+    return run(args, cwd, **kwargs).decode("utf-8", "surrogateescape").strip()
+
+
+def toplevel(path: Path) -> Path | None:
+    """The root of the work tree holding `path`, or None outside a repository."""
+    proc = subprocess.run(
+        ["git", "rev-parse", "--show-toplevel"], cwd=path, capture_output=True, env=environ()
+    )
+    if proc.returncode != 0:
+        return None
+    return Path(proc.stdout.decode("utf-8", "surrogateescape").strip())
+
+
+def git_dir(repo: Path) -> Path:
+    """The repository's git directory (`.git` of a work tree, or the bare repository itself), absolute."""
+    return Path(run_text(["rev-parse", "--absolute-git-dir"], repo))
+
+
+def rev_parse(repo: Path, rev: str) -> str | None:
+    """The object id `rev` names, or None when it names nothing."""
+    out = run(["rev-parse", "--verify", "--quiet", "--end-of-options", rev], repo, check=False)
+    text = out.decode().strip()
+    return text or None
+
+
+def update_ref(repo: Path, ref: str, new: str, old: str | None = None, message: str = "ddl-cascade") -> None:
+    """Move `ref` to `new`; with `old`, only if it still points there (an empty `old` string: only if absent)."""
+    args = ["update-ref", "-m", message, ref, new]
+    if old is not None:
+        args.append(old)
+    run(args, repo)
+
+
+class ObjectReader:
+    """A long-lived `git cat-file --batch` process: read many objects for the cost of one process.
+
+    Use as a context manager. `read` is one round trip; `read_many` pipelines a whole list of requests (a writer
+    thread feeds git while the caller consumes answers), which is what hot paths should use.
+    """
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._proc = subprocess.Popen(
+            ["git", "cat-file", "--batch"],
+            cwd=repo,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            env=environ({"GIT_NO_LAZY_FETCH": "1"}),
+        )
+
+    def __enter__(self) -> "ObjectReader":
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def close(self) -> None:
+        if self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            self._proc.wait()
+
+    def _answer(self) -> tuple[str, str, bytes] | None:
+        out = self._proc.stdout
+        assert out is not None
+        header = out.readline().decode("utf-8", "surrogateescape").rstrip("\n")
+        parts = header.split(" ")
+        if len(parts) != 3:  # "<request> missing" / "ambiguous"
+            return None
+        oid, kind, size = parts
+        data = out.read(int(size))
+        out.read(1)  # the newline after the contents
+        return oid, kind, data
+
+    def read(self, rev: str) -> tuple[str, str, bytes] | None:
+        """(oid, type, raw contents) of the object `rev` names, or None if it does not exist."""
+        stdin = self._proc.stdin
+        assert stdin is not None
+        stdin.write(rev.encode("utf-8", "surrogateescape") + b"\n")
+        stdin.flush()
+        return self._answer()
+
+    def read_many(self, revs: list[str]) -> Iterator[tuple[str, str, bytes] | None]:
+        """Answers for `revs`, in order, pipelined."""
+        import threading
+
+        stdin = self._proc.stdin
+        assert stdin is not None
+        payload = b"".join(r.encode("utf-8", "surrogateescape") + b"\n" for r in revs)
+
+        def feed() -> None:
+            stdin.write(payload)
+            stdin.flush()
+
+        writer = threading.Thread(target=feed, daemon=True)
+        writer.start()
+        for _ in revs:
+            yield self._answer()
+        writer.join()
+
+
+def parse_tree(data: bytes) -> Iterator[tuple[str, bytes, str]]:
+    """(mode, name, hex oid) for each entry of a raw tree object."""
+    i, n = 0, len(data)
+    while i < n:
+        space = data.index(b" ", i)
+        nul = data.index(b"\0", space)
+        yield data[i:space].decode(), data[space + 1 : nul], data[nul + 1 : nul + 21].hex()
+        i = nul + 21

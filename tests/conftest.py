@@ -1,0 +1,77 @@
+"""Shared fixtures: real git repositories in temporary folders, and the installed CLI run as a user would."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).parent))
+
+from gitrepo import Repo  # noqa: E402
+
+
+@pytest.fixture(autouse=True)
+def git_env(tmp_path_factory, monkeypatch):
+    """Every test gets its own global git config: a known identity, `main` as the default branch, no signing."""
+    home = tmp_path_factory.mktemp("home")
+    cfg = home / ".gitconfig"
+    cfg.write_text(
+        "[user]\n\tname = Test Author\n\temail = author@example.com\n"
+        "[init]\n\tdefaultBranch = main\n"
+        "[commit]\n\tgpgsign = false\n"
+        "[protocol \"file\"]\n\tallow = always\n"
+    )
+    monkeypatch.setenv("HOME", str(home))
+    monkeypatch.setenv("GIT_CONFIG_GLOBAL", str(cfg))
+    monkeypatch.setenv("GIT_CONFIG_NOSYSTEM", "1")
+    for var in ("GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def make_repo(tmp_path):
+    """make_repo(name, bare=False) -> Repo, a fresh repository under tmp_path."""
+
+    def factory(name: str = "repo", bare: bool = False) -> Repo:
+        return Repo.init(tmp_path / name, bare=bare)
+
+    return factory
+
+
+class CliResult:
+    def __init__(self, proc: subprocess.CompletedProcess[str]) -> None:
+        self.code = proc.returncode
+        self.stdout = proc.stdout
+        self.stderr = proc.stderr
+
+    def __repr__(self) -> str:
+        return f"CliResult(code={self.code}, stdout={self.stdout!r}, stderr={self.stderr!r})"
+
+
+@pytest.fixture
+def cli():
+    """cli(*args, cwd=...) runs `python -m ddl_cascade` in a subprocess, exactly as a user or CI would."""
+
+    def run(*args: str, cwd: Path | str | None = None, env: dict[str, str] | None = None, input: str | None = None):
+        full_env = dict(os.environ)
+        full_env.pop("FORCE_COLOR", None)
+        full_env["NO_COLOR"] = "1"
+        full_env["COLUMNS"] = "200"
+        if env:
+            full_env.update(env)
+        proc = subprocess.run(
+            [sys.executable, "-m", "ddl_cascade", *args],
+            cwd=cwd,
+            env=full_env,
+            input=input,
+            capture_output=True,
+            text=True,
+        )
+        return CliResult(proc)
+
+    return run
