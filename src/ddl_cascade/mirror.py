@@ -1,0 +1,170 @@
+"""The cache of children: one bare repository under the parent's git directory that holds every child's branch.
+
+Why a cache: `sync`, `status`, `reset` and `validate --children` all need to read each child's tree and history, and
+sync needs somewhere to build new commits. Cloning each child into a working tree (the seed's method) costs a checkout
+per child per run. Instead every child branch is fetched, incrementally, into one bare repository:
+
+    <parent git dir>/ddl-cascade/mirror.git
+        objects/info/alternates -> the parent's objects (delivered trees and commits are never copied)
+        refs/children/<name>    -> the child's branch tip as last seen (or as we last pushed it)
+
+Fetching is skipped when `git ls-remote` shows the tip the cache already has, so a no-op run costs one small process
+per child. All transport goes through the `git` command (credential helpers, SSH agent and GIT_ASKPASS work).
+
+Public API (stable; `validate --children` builds on it):
+
+    mirror = Mirror(config)                  # creates the cache on first use
+    fetched = mirror.fetch(children, jobs=8) # dict: child name -> Fetched
+    f = fetched["flyway-1-pipeline"]
+    f.tip     # the child's branch tip (a commit id in mirror.path), None if the branch does not exist or on error
+    f.error   # None, or why the child could not be read (credentials redacted): the child is unreachable
+    with git.ObjectReader(mirror.path) as reader:   # read any child's (or the parent's) objects
+        reader.read(f"{f.tip}:read-only-flyway-files/sql")
+
+`Mirror.delivery_tip()` is the parent's delivery branch tip (readable in the cache through the alternates).
+"""
+
+from __future__ import annotations
+
+import re
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Callable, Iterable
+
+from ddl_cascade import git
+from ddl_cascade.config import Child, Config
+from ddl_cascade.errors import CascadeError
+
+# Git must not run housekeeping in the middle of a parallel fetch, and must not touch the user's FETCH_HEAD.
+_QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
+                "--no-write-fetch-head", "--no-auto-gc", "--no-recurse-submodules"]
+
+
+@dataclass(frozen=True)
+class Fetched:
+    """What the cache knows of one child after a fetch."""
+
+    child: Child
+    tip: str | None  # the child's branch tip; None when the branch does not exist yet (or on error)
+    error: str | None = None  # set when the child could not be reached; the child is then `unreachable`
+    transferred: bool = False  # objects were fetched (False: the cache already had this tip)
+
+    @property
+    def name(self) -> str:
+        return self.child.name
+
+
+def default_jobs(count: int) -> int:
+    return max(1, min(8, count))
+
+
+def child_ref(child: Child | str) -> str:
+    """The cache ref holding a child's tip; names git would refuse in a ref are hex-encoded."""
+    name = child if isinstance(child, str) else child.name
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", name) and ".." not in name and not name.endswith((".lock", ".")):
+        return f"refs/children/{name}"
+    return f"refs/children/x-{name.encode('utf-8').hex()}"
+
+
+class Mirror:
+    """The bare cache repository of children under the parent's git directory (see the module docstring)."""
+
+    def __init__(self, config: Config) -> None:
+        self.config = config
+        common = git.run_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], config.root, check=False)
+        if not common:
+            raise CascadeError(f"{config.root} (the parent, where {config.file.name} lives) is not a git repository.")
+        self.parent_git_dir = Path(common)
+        self.path = self.parent_git_dir / "ddl-cascade" / "mirror.git"
+        self._tips: dict[str, str] = {}
+        self._ensure()
+
+    # -- setup ---------------------------------------------------------------------------------------------------------
+
+    def _ensure(self) -> None:
+        if not (self.path / "HEAD").is_file():
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            git.run(["init", "--quiet", "--bare", str(self.path)], self.parent_git_dir)
+            settings = {
+                "gc.auto": "0",  # the parent's own gc (or ours, explicitly) decides when to pack
+                "core.logAllRefUpdates": "false",
+                # Keep small fetches loose: hundreds of tiny packs would slow every object lookup.
+                "fetch.unpackLimit": "5000",
+                "receive.unpackLimit": "5000",
+            }
+            for key, value in settings.items():
+                git.run(["config", key, value], self.path)
+        alternates = self.path / "objects" / "info" / "alternates"
+        wanted = str(self.parent_git_dir / "objects") + "\n"
+        if not alternates.is_file() or alternates.read_text() != wanted:
+            alternates.parent.mkdir(parents=True, exist_ok=True)
+            alternates.write_text(wanted)
+        out = git.run_text(["for-each-ref", "--format=%(objectname) %(refname)", "refs/children/"], self.path)
+        self._tips = {ref: oid for oid, ref in (line.split(" ", 1) for line in out.splitlines() if line)}
+
+    # -- the parent ----------------------------------------------------------------------------------------------------
+
+    def delivery_tip(self) -> str | None:
+        """The parent's delivery branch tip, or None when it has not been published yet."""
+        return git.rev_parse(self.config.root, f"refs/heads/{self.config.source.delivery_branch}^{{commit}}")
+
+    # -- children ------------------------------------------------------------------------------------------------------
+
+    def cached_tip(self, child: Child) -> str | None:
+        """The tip the cache holds for `child` (from an earlier fetch or push), without asking the child."""
+        return self._tips.get(child_ref(child))
+
+    def remote_tip(self, child: Child) -> str | None:
+        """The child's branch tip as the child reports it now (`git ls-remote`); None if the branch is absent."""
+        out = git.run_text(["ls-remote", "--end-of-options", child.url, f"refs/heads/{child.branch}"], self.path)
+        for line in out.splitlines():
+            oid, _, ref = line.partition("\t")
+            if ref == f"refs/heads/{child.branch}":
+                return oid
+        return None
+
+    def fetch_one(self, child: Child) -> Fetched:
+        """Bring the cache up to date with one child; never raises for a child's own failure."""
+        try:
+            remote = self.remote_tip(child)
+            if remote is None:
+                return Fetched(child, None)
+            if remote == self.cached_tip(child):
+                return Fetched(child, remote)
+            ref = child_ref(child)
+            git.run([*_QUIET_FETCH, "--end-of-options", child.url, f"+refs/heads/{child.branch}:{ref}"], self.path)
+            # The child may have moved since ls-remote; the ref holds what was actually fetched.
+            tip = git.rev_parse(self.path, ref)
+            if tip:
+                self._tips[ref] = tip
+            return Fetched(child, tip, transferred=True)
+        except git.GitError as exc:
+            return Fetched(child, None, error=_first_line(str(exc)) or "git failed")
+
+    def fetch(self, children: Iterable[Child], jobs: int | None = None,
+              on_done: Callable[[Fetched], None] | None = None) -> dict[str, Fetched]:
+        """Fetch many children in parallel (`jobs` at a time); one child's failure never stops the others."""
+        children = list(children)
+        results: dict[str, Fetched] = {}
+        with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
+            for fetched in pool.map(self.fetch_one, children):
+                results[fetched.name] = fetched
+                if on_done:
+                    on_done(fetched)
+        return results
+
+    def record(self, child: Child, tip: str, old: str | None = None) -> None:
+        """Remember `tip` as the child's tip (after we pushed it), so the next run need not fetch it back."""
+        ref = child_ref(child)
+        git.update_ref(self.path, ref, tip, message="ddl-cascade push")
+        self._tips[ref] = tip
+
+
+def _first_line(text: str) -> str:
+    """git's most telling line: the first `fatal:`/`error:` line, else the first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[0] if lines else ""
