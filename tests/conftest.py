@@ -75,3 +75,25 @@ def cli():
         return CliResult(proc)
 
     return run
+
+
+# --- PostgreSQL (database tests): one real server per xdist worker, a fresh database per test -----------------------
+
+@pytest.fixture(scope="session")
+def pg_server():
+    """A real PostgreSQL server started by ddl-cascade's own throwaway-server code, stopped at the end of the session."""
+    from pgserver import start_session_server
+
+    server = start_session_server()
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def pg_db(pg_server, worker_id):
+    """A fresh, empty database on the session's server (`.url`, `.connect()`, `.query(sql)`); dropped afterwards."""
+    from pgserver import new_database
+
+    db = new_database(pg_server, worker_id)
+    yield db
+    pg_server.drop_database(db.name)
