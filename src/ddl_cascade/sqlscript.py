@@ -1,0 +1,231 @@
+"""Split a PostgreSQL migration script into statements, with exact positions.
+
+Flyway sends a script to the server one statement at a time, and so does `db verify`; `validate` parses and lints
+each statement on its own and must point a finding at the right line. This module owns that split. It follows
+PostgreSQL's lexical rules (the ones psql applies when it reads a file):
+
+- `'…'` strings (`''` doubles a quote), `E'…'` strings (backslash escapes), `"…"` identifiers, `$tag$…$tag$`
+  dollar quotes, nested `/* … */` comments and `--` comments hide semicolons;
+- a `;` inside parentheses does not end a statement (multi-action `CREATE RULE … DO (…; …)`);
+- SQL-standard function bodies (`CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END`) keep their inner
+  semicolons, using psql's own BEGIN/CASE/END depth heuristic;
+- `COPY … FROM stdin;` is followed by a data block that ends at a line holding only `\\.` (or at the end of the
+  text). The block is not SQL: it is returned as `Statement.copy_data`, and scanning resumes after it.
+
+pglast's splitter is not used for the split itself: its parser mode fails on the first syntax error (and `validate`
+must still locate every other statement), and its scanner mode breaks `BEGIN ATOMIC` bodies and cannot skip COPY
+data. pglast is the oracle in the tests instead.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+
+__all__ = ["Statement", "Token", "split_statements", "tokenize", "line_starts", "position"]
+
+
+@dataclass(frozen=True)
+class Statement:
+    """One statement of a script.
+
+    `sql` is `text[start:end]`: from the statement's first token to the end of its last token, without the
+    terminating `;` and without comments before it. `line`/`column` (1-based) locate `start`.
+    `comment_start` is where the gap before the statement begins (just after the previous statement or its COPY
+    data), so `text[comment_start:start]` holds the comments that precede it (for inline directives).
+    """
+
+    sql: str
+    start: int
+    end: int
+    line: int
+    column: int
+    copy_data: str | None = None
+    non_transactional: bool = False
+    comment_start: int = 0
+    terminated: bool = True  # False when the text ended before a `;`
+
+
+@dataclass(frozen=True)
+class Token:
+    kind: str  # word, qident, string, dollar, number, param, op, lparen, rparen, semi, comment
+    start: int
+    end: int
+
+
+_IDENT_START = r"A-Za-z_\u0080-\U0010ffff"
+_IDENT_CONT = r"A-Za-z0-9_$\u0080-\U0010ffff"
+_DOLLAR_TAG = rf"[{_IDENT_START}][A-Za-z0-9_\u0080-\U0010ffff]*"
+
+# One alternative per token class; tried in this order at each position. `estring` must come before `word` so that
+# an `E'` at the start of a token is an escape string, while `fooE'x'` stays the word `fooE` then a plain string.
+_TOKEN_RE = re.compile(
+    rf"""
+    (?P<ws>\s+)
+  | (?P<line_comment>--[^\n\r]*)
+  | (?P<block_comment>/\*)
+  | (?P<estring>[eE]'(?:[^'\\]|\\.|'')*(?:'|\Z))
+  | (?P<string>'(?:[^']|'')*(?:'|\Z))
+  | (?P<qident>"(?:[^"]|"")*(?:"|\Z))
+  | (?P<dollar>\$(?:{_DOLLAR_TAG})?\$)
+  | (?P<param>\$[0-9]+)
+  | (?P<word>[{_IDENT_START}][{_IDENT_CONT}]*)
+  | (?P<number>(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)(?:[eE][+-]?[0-9]+)?)
+  | (?P<lparen>\()
+  | (?P<rparen>\))
+  | (?P<semi>;)
+  | (?P<op>.)
+    """,
+    re.VERBOSE | re.DOTALL,
+)
+_COMMENT_EDGE = re.compile(r"/\*|\*/")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+_COPY_END = re.compile(r"^\\\.[ \t]*\r?$", re.MULTILINE)
+
+
+def _scan(text: str, pos: int = 0):
+    """Yield (kind, start, end) for every token from `pos`, comments included, whitespace skipped."""
+    n = len(text)
+    match = _TOKEN_RE.match
+    while pos < n:
+        m = match(text, pos)
+        kind = m.lastgroup
+        end = m.end()
+        if kind == "ws":
+            pos = end
+            continue
+        if kind == "block_comment":
+            depth = 1
+            while depth:
+                edge = _COMMENT_EDGE.search(text, end)
+                if edge is None:
+                    end = n
+                    break
+                depth += 1 if edge.group() == "/*" else -1
+                end = edge.end()
+            yield "comment", pos, end
+        elif kind == "line_comment":
+            yield "comment", pos, end
+        elif kind == "dollar":
+            tag = m.group()
+            close = text.find(tag, end)
+            end = n if close < 0 else close + len(tag)
+            yield "dollar", pos, end
+        elif kind == "estring":
+            yield "string", pos, end
+        else:
+            yield kind, pos, end
+        pos = end
+
+
+def tokenize(text: str) -> list[Token]:
+    """All tokens of `text` (comments included, whitespace not), by PostgreSQL's lexical rules."""
+    return [Token(kind, start, end) for kind, start, end in _scan(text)]
+
+
+def line_starts(text: str) -> list[int]:
+    """Offsets at which each line begins; `\\n`, `\\r\\n` and a lone `\\r` end a line (as for Flyway)."""
+    return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
+
+
+def position(starts: list[int], offset: int) -> tuple[int, int]:
+    """1-based (line, column) of `offset`, given `line_starts(text)`."""
+    index = bisect.bisect_right(starts, offset) - 1
+    return index + 1, offset - starts[index] + 1
+
+
+_FUNCTION_HEADS = {"create": "c", "function": "f", "procedure": "p", "or": "o", "replace": "r"}
+
+
+def _in_routine_head(heads: list[str]) -> bool:
+    # psql's test: the statement starts CREATE [OR REPLACE] FUNCTION|PROCEDURE.
+    padded = heads + [""] * (4 - len(heads))
+    return padded[0] == "c" and (
+        padded[1] in ("f", "p") or (padded[1] == "o" and padded[2] == "r" and padded[3] in ("f", "p"))
+    )
+
+
+_COPY_FROM_STDIN = re.compile(r"^COPY( .*)? FROM STDIN\b")
+
+
+def split_statements(text: str, *, server_version_num: int = 150000) -> list[Statement]:
+    """Split a script into statements (see the module docstring for the rules)."""
+    from ddl_cascade.flyway import is_non_transactional_keywords
+
+    starts = line_starts(text)
+    statements: list[Statement] = []
+    n = len(text)
+    pos = 0
+    gap_start = 0
+    while pos < n:
+        first = last_end = -1
+        paren = begin = 0
+        heads: list[str] = []
+        words: list[str] = []  # unquoted words at parenthesis depth 0 (Flyway's "keywords"), upper-cased
+        terminator = -1
+        for kind, start, end in _scan(text, pos):
+            if kind == "comment":
+                continue
+            if kind == "semi" and paren == 0 and begin == 0:
+                terminator = start
+                break
+            if first < 0:
+                first = start
+            last_end = end
+            if kind == "lparen":
+                paren += 1
+            elif kind == "rparen":
+                if paren > 0:
+                    paren -= 1
+            elif kind == "word":
+                lower = text[start:end].lower()
+                if len(heads) < 4:
+                    heads.append(_FUNCTION_HEADS.get(lower, "-"))
+                if paren == 0 and len(words) < 64:
+                    words.append(lower.upper())
+                if paren == 0 and _in_routine_head(heads):
+                    if lower == "begin":
+                        begin += 1
+                    elif lower == "case" and begin:
+                        begin += 1
+                    elif lower == "end" and begin:
+                        begin -= 1
+        resume = n if terminator < 0 else terminator + 1
+        copy_data = None
+        if first >= 0:
+            simplified = " ".join(words)
+            if terminator >= 0 and _COPY_FROM_STDIN.match(simplified):
+                copy_data, resume = _copy_block(text, resume)
+            line, column = position(starts, first)
+            statements.append(
+                Statement(
+                    sql=text[first:last_end],
+                    start=first,
+                    end=last_end,
+                    line=line,
+                    column=column,
+                    copy_data=copy_data,
+                    non_transactional=is_non_transactional_keywords(words[:10], server_version_num),
+                    comment_start=gap_start,
+                    terminated=terminator >= 0,
+                )
+            )
+        pos = gap_start = resume
+    return statements
+
+
+def _copy_block(text: str, after_semicolon: int) -> tuple[str, int]:
+    """The COPY data that follows the statement's line, and where scanning resumes (after the `\\.` line)."""
+    newline = _LINE_BREAK.search(text, after_semicolon)
+    if newline is None:
+        return "", len(text)
+    data_start = newline.end()
+    end_marker = _COPY_END.search(text, data_start)
+    # `^` also matches after a lone "\r" only with MULTILINE on "\n"; COPY data with old-Mac line ends is not supported.
+    if end_marker is None:
+        return text[data_start:], len(text)
+    resume = end_marker.end()
+    if text.startswith("\n", resume):
+        resume += 1
+    return text[data_start:end_marker.start()], resume
