@@ -1,3 +1,4 @@
 """Imports every command module so each registers itself on the app."""
 
 from ddl_cascade.cli import publish  # noqa: F401
+from ddl_cascade.cli import validate  # noqa: F401

@@ -1,0 +1,61 @@
+"""`ddl-cascade validate`: the pull-request gate. Parses options, runs `validate.engine`, renders the report."""
+
+from __future__ import annotations
+
+import json as json_mod
+import os
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ddl_cascade.cli import app
+from ddl_cascade.cli.common import ConfigOpt, JsonOpt, load_config
+from ddl_cascade.errors import CascadeError
+
+
+@app.command()
+def validate(
+    base: Annotated[
+        Optional[str],
+        typer.Option("--base", help="What counts as already delivered (default: the delivery branch, if it exists)."),
+    ] = None,
+    children: Annotated[
+        bool, typer.Option("--children", help="Also fetch every child and check its own migrations for collisions.")
+    ] = False,
+    jobs: Annotated[Optional[int], typer.Option("--jobs", help="Children fetched in parallel (with --children).")] = None,
+    format: Annotated[
+        str, typer.Option("--format", help="Output: text, json, github (workflow annotations) or sarif (2.1.0).")
+    ] = "text",
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Check the parent's migrations: Flyway naming, versions, delivered history, SQL syntax, risky DDL."""
+    from ddl_cascade.validate import render
+    from ddl_cascade.validate.engine import all_docs, all_rules
+    from ddl_cascade.validate.engine import validate as run_validate
+
+    if json:
+        format = "json"
+    if format not in render.FORMATS:
+        raise CascadeError(f"--format must be one of {', '.join(render.FORMATS)}, not {format!r}.")
+    if jobs is not None and jobs < 1:
+        raise CascadeError(f"--jobs must be at least 1, not {jobs}.")
+    cfg = load_config(config)
+    report = run_validate(cfg, base=base, children=children, jobs=jobs)
+
+    from ddl_cascade.redact import redact, redact_data
+
+    if format == "json":
+        out = json_mod.dumps(redact_data(render.to_json(report.findings, report.files)), indent=2, ensure_ascii=False)
+        sys.stdout.write(out + "\n")
+    elif format == "sarif":
+        log = render.sarif(report.findings, all_rules(), all_docs())
+        sys.stdout.write(json_mod.dumps(redact_data(log), indent=2, ensure_ascii=False) + "\n")
+    elif format == "github":
+        sys.stdout.write(redact(render.github(report.findings, report.files)))
+    else:
+        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
+        sys.stdout.write(redact(render.text(report.findings, report.files, colour=colour)))
+    sys.stdout.flush()
+    raise typer.Exit(report.exit_code)

@@ -1,0 +1,418 @@
+"""`validate`: run every check on the parent's migrations and return one `Report`.
+
+The order of work, and why:
+1. Read the parent's locations from the working tree (what the pull request contains) and the delivered ones from
+   git objects (`--base`, default the delivery branch). See `validate.files`.
+2. Resolve names and duplicates exactly as Flyway does (`ddl_cascade.flyway.resolve`), over all locations at once.
+3. Check each script's content: encoding, placeholders, statements (split by `sqlscript`), syntax (each statement
+   parsed ONCE, by pglast), transaction mix, and the `lint/...` rules on the parse trees. Lint runs only on scripts
+   that are new or changed since the base: delivered migrations already ran everywhere, and warning about them again
+   on every pull request would bury the warnings that matter.
+4. Compare with what was delivered (`validate.history`), and, with `--children`, with every child's own migrations
+   (`validate.children`).
+5. Apply inline suppressions and `[validate.rules]` severities, then sort.
+The report is plain data; the CLI renders it.
+"""
+
+from __future__ import annotations
+
+import codecs
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from ddl_cascade import flyway, git
+from ddl_cascade.config import Config
+from ddl_cascade.errors import CascadeError
+from ddl_cascade.sqlscript import Statement, line_starts, position, split_statements
+from ddl_cascade.validate import files as files_mod
+from ddl_cascade.validate import placeholders, suppress, syntax
+from ddl_cascade.validate.files import CALLBACK, Files, ScriptFile
+from ddl_cascade.validate.model import Finding, RuleInfo, Severity
+from ddl_cascade.validate.rules import DOCS, HINTS, RULES
+
+
+@dataclass
+class Report:
+    findings: list[Finding]
+    files: int  # files found in the parent's migration and callback locations
+    base: str | None = None  # the commit the history checks compared with (None: nothing delivered yet)
+    children: list[str] = field(default_factory=list)  # children whose migrations were checked
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for f in self.findings if f.severity is Severity.ERROR)
+
+    @property
+    def exit_code(self) -> int:
+        return 1 if self.errors else 0
+
+
+def _lint():
+    # TEMPORARY while the lint package lands beside this one: run without lint rules if it does not import yet.
+    try:
+        from ddl_cascade.validate import lint
+    except ImportError:
+        return None
+    return lint
+
+
+def all_rules() -> dict[str, RuleInfo]:
+    """Every rule validate knows: its own and the `lint/...` ones."""
+    lint = _lint()
+    return {**RULES, **(lint.RULES if lint else {})}
+
+
+def all_docs() -> dict[str, str]:
+    import inspect
+
+    lint = _lint()
+    docs = dict(DOCS)
+    for module in lint.MODULES if lint else ():
+        docs[module.INFO.id] = inspect.cleandoc(module.__doc__ or "")
+    return docs
+
+
+@dataclass
+class Checked:
+    """What checking one script produced."""
+
+    file: ScriptFile
+    findings: list[Finding] = field(default_factory=list)
+    suppressions: suppress.Suppressions = field(default_factory=suppress.Suppressions)
+    text: str | None = None  # None when the file did not decode
+    checksum: int | None = None
+    tables_created: set[str] = field(default_factory=set)
+
+
+def finding(rule: str, path: str, line: int, column: int, message: str, hint: str | None = None,
+            severity: Severity | None = None) -> Finding:
+    info = RULES[rule]
+    return Finding(rule, severity or info.severity, path, line, column, message, HINTS[rule] if hint is None else hint)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The whole run
+
+
+def validate(config: Config, base: str | None = None, children: bool = False, jobs: int | None = None) -> Report:
+    """Check the parent's migrations; `base` is a git revision (default: the delivery branch, if it exists)."""
+    settings = config.flyway
+    dialect = syntax.check_dialect(settings.dialect, str(config.file))
+    _check_encoding(settings.encoding, str(config.file))
+    known = all_rules()
+    for rule_id in config.rules:
+        if rule_id not in known:
+            raise CascadeError(f"{config.file}: validate.rules names unknown rule '{rule_id}'.")
+
+    source_dir = config.root / config.source.path
+    if not source_dir.is_dir():
+        raise CascadeError(f"{config.file}: source.path '{config.source.path}' is not a folder in {config.root}.")
+    display = config.source.path + "/"
+    current = files_mod.collect(files_mod.read_worktree(source_dir), settings, display)
+
+    base_commit, delivered = read_base(config, base)
+
+    findings: list[Finding] = []
+    resolution = resolve(current)
+    findings += naming_findings(current, resolution)
+    findings += duplicate_findings(resolution, current)
+
+    delivered_by_path = {f.path: f for f in delivered.scripts} if delivered is not None else {}
+    checked: dict[str, Checked] = {}
+    tables_created: set[str] = set()
+    order = _flyway_order(current, resolution)
+    for script in order:
+        old = delivered_by_path.get(script.path)
+        is_new = delivered is None or old is None or old.data != script.data
+        result = check_script(script, settings.placeholders, settings.encoding, dialect, lint_it=is_new,
+                              tables_created=tables_created)
+        tables_created |= result.tables_created
+        checked[script.path] = result
+        findings += result.findings
+
+    if delivered is not None:
+        from ddl_cascade.validate import history
+
+        findings += history.compare(current, resolution, delivered, checked, settings.encoding)
+
+    checked_children: list[str] = []
+    if children and config.children:
+        from ddl_cascade.validate import children as children_mod
+
+        child_findings, checked_children = children_mod.check(config, current, jobs=jobs)
+        findings += child_findings
+
+    findings = finish(findings, checked, config.rules, known)
+    return Report(findings, len(current.scripts) + len(current.others), base_commit, checked_children)
+
+
+def _check_encoding(encoding: str, file: str) -> None:
+    try:
+        codecs.lookup(encoding)
+    except LookupError:
+        raise CascadeError(f"{file}: flyway.encoding {encoding!r} is not an encoding Python knows.") from None
+
+
+def read_base(config: Config, base: str | None) -> tuple[str | None, Files | None]:
+    """The delivered files: from `base`, or the delivery branch (local, else the remote-tracking one) if it exists.
+
+    The delivery branch holds the source folder at its root. Any other revision (`--base origin/main`) holds it at
+    `source.path`, so that folder is used when the revision has it.
+    """
+    root = config.root
+    if base is not None:
+        commit = git.rev_parse(root, f"{base}^{{commit}}")
+        if commit is None:
+            raise CascadeError(f"--base {base!r} names no commit in {root}.")
+    else:
+        commit = None
+        remote = config.source.remote or "origin"
+        for ref in (f"refs/heads/{config.source.delivery_branch}",
+                    f"refs/remotes/{remote}/{config.source.delivery_branch}"):
+            commit = git.rev_parse(root, f"{ref}^{{commit}}")
+            if commit is not None:
+                break
+        if commit is None:
+            return None, None
+    tree = git.rev_parse(root, f"{commit}:{config.source.path}")
+    if tree is None or git.run_text(["cat-file", "-t", tree], root) != "tree":
+        tree = git.rev_parse(root, f"{commit}^{{tree}}")
+    assert tree is not None
+    wanted = [folder for folder, _ in files_mod.locations(config.flyway)]
+    with git.ObjectReader(root) as reader:
+        data = files_mod.read_tree(reader, tree, wanted)
+    return commit, files_mod.collect(data, config.flyway, config.source.path + "/")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Names and duplicates
+
+
+def resolve(found: Files) -> flyway.Resolution:
+    """Flyway's view of the files: migrations from the migration locations, callbacks from the callback ones."""
+    migration_locs: dict[str, list[str]] = {}
+    callback_locs: dict[str, list[str]] = {}
+    for f in found.scripts + found.others:
+        target = callback_locs if f.role == CALLBACK else migration_locs
+        target.setdefault(f.location, []).append(f.script)
+    return flyway.resolve(migration_locs, callback_locations=callback_locs)
+
+
+def _key(f: ScriptFile) -> str:
+    return f"{f.location.rstrip('/')}/{f.script}" if f.location else f.script
+
+
+def naming_findings(found: Files, resolution: flyway.Resolution) -> list[Finding]:
+    out: list[Finding] = []
+    for f in found.scripts + found.others:
+        check = resolution.checks.get(_key(f))
+        if check is None:
+            continue
+        hint_text = "; ".join(check.hints)
+        if f.role == CALLBACK:
+            if check.status == "callback" or not f.name.lower().endswith(".sql"):
+                continue
+            message = (check.message or f"{f.name} is a migration name, not a callback event") + \
+                "; Flyway never runs it as a callback"
+            out.append(finding("callback/invalid", f.path, 0, 0, message,
+                               (hint_text + ". " if hint_text else "") + HINTS["callback/invalid"]))
+        elif check.status == "invalid":
+            out.append(finding("naming/invalid", f.path, 0, 0,
+                               f"{check.message}; Flyway silently skips this file, so it is never applied",
+                               (hint_text + ". " if hint_text else "") + HINTS["naming/invalid"]))
+        elif check.status == "ignored" and check.hints:
+            out.append(finding("naming/invalid", f.path, 0, 0, check.hints[0],
+                               "Rename it with the .sql suffix if it is a migration, or give it a name that does not "
+                               "look like one.", severity=Severity.WARNING))
+    return out
+
+
+def duplicate_findings(resolution: flyway.Resolution, found: Files) -> list[Finding]:
+    by_key = {_key(f): f for f in found.scripts}
+    out: list[Finding] = []
+    for problem in resolution.problems:
+        if problem.code == "DUPLICATE_VERSIONED_MIGRATION":
+            rule = "version/duplicate"
+        elif problem.code == "DUPLICATE_REPEATABLE_MIGRATION":
+            rule = "repeatable/duplicate"
+        else:
+            continue
+        paths = [by_key[p].path if p in by_key else p for p in problem.paths]
+        headline = problem.message.split("\n", 1)[0]
+        for i, path in enumerate(paths):
+            others = ", ".join(p for j, p in enumerate(paths) if j != i)
+            out.append(finding(rule, path, 0, 0, f"{headline}: also {others}; Flyway refuses to migrate"))
+    return out
+
+
+def _flyway_order(found: Files, resolution: flyway.Resolution) -> list[ScriptFile]:
+    """Scripts in the order Flyway runs them (migrations, then callbacks, then the rest), so lint learns which
+    tables earlier migrations created."""
+    by_key = {_key(f): f for f in found.scripts}
+    ordered: list[ScriptFile] = []
+    seen: set[str] = set()
+    for m in list(resolution.migrations) + list(resolution.callbacks):
+        f = by_key.get(m.path)
+        if f is not None and f.path not in seen:
+            ordered.append(f)
+            seen.add(f.path)
+    ordered += [f for f in found.scripts if f.path not in seen]
+    return ordered
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# One script's content
+
+
+def decode(data: bytes, encoding: str) -> tuple[str | None, int]:
+    """The text, or None and the 0-based offset of the first byte that does not decode."""
+    codec = "utf-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        return data.decode(codec, "strict"), -1
+    except UnicodeDecodeError as error:
+        return None, error.start
+
+
+def check_script(
+    f: ScriptFile,
+    values: dict[str, str],
+    encoding: str,
+    dialect: str,
+    lint_it: bool = True,
+    tables_created: set[str] | None = None,
+) -> Checked:
+    out = Checked(f)
+    conf = flyway.ScriptConfig()
+    if f.conf is not None:
+        try:
+            conf = flyway.parse_script_config(f.conf.decode("utf-8", "replace"), f.name + ".conf")
+        except flyway.FlywayError as error:
+            out.findings.append(finding("script-config/invalid", f.path + ".conf", 0, 0, str(error)))
+        if conf.encoding:
+            try:
+                codecs.lookup(conf.encoding)
+                encoding = conf.encoding
+            except LookupError:
+                out.findings.append(finding("script-config/invalid", f.path + ".conf", 0, 0,
+                                            f"encoding {conf.encoding!r} is not a known encoding"))
+
+    text, bad = decode(f.data, encoding)
+    if text is None:
+        line = f.data.count(b"\n", 0, bad) + 1
+        column = bad - (f.data.rfind(b"\n", 0, bad) + 1) + 1
+        out.findings.append(finding("encoding/invalid", f.path, line, column,
+                                    f"byte 0x{f.data[bad]:02x} at offset {bad} is not valid {encoding}; Flyway cannot "
+                                    "read (or checksum) this file"))
+        return out
+    out.text = text
+    out.checksum = flyway.checksum_text(text)
+    # Flyway strips a BOM before parsing; a space keeps every offset (and so every column) where it was.
+    parse_text = " " + text[1:] if text.startswith("\ufeff") else text
+
+    if conf.placeholder_replacement is False:
+        sub = placeholders.Substituted(parse_text)
+    else:
+        sub = placeholders.substitute(parse_text, values, f.name)
+    starts = line_starts(parse_text)
+    for p in sub.undefined:
+        line, column = position(starts, p.start)
+        out.findings.append(finding(
+            "sql/placeholder-undefined", f.path, line, column,
+            f"No value provided for placeholder: ${{{p.name}}}; Flyway fails when it runs this script",
+            f"Define '{p.name}' under [flyway.placeholders] in cascade.toml (and in every child's Flyway "
+            "configuration)." if not p.is_default else
+            f"'flyway:{p.name.split(':', 1)[-1]}' is not one of Flyway's built-in placeholders.",
+        ))
+
+    raw_statements = split_statements(sub.text)
+    if sub.text is parse_text:
+        statements = located = raw_statements
+    else:
+        # Lint and tx/mixed get the substituted SQL with the line and column of the original text; suppression
+        # directives are found in the original text, so they get the statements' original spans.
+        statements = [replace(s, line=pos[0], column=pos[1]) for s in raw_statements
+                      for pos in [position(starts, sub.original(s.start))]]
+        located = [replace(s, start=sub.original(s.start), end=sub.original(s.end),
+                           comment_start=sub.original(s.comment_start)) for s in raw_statements]
+    out.suppressions = suppress.scan(parse_text, located)
+
+    parsed: list[tuple[Statement, Any]] = []
+    for raw, stmt in zip(raw_statements, statements):
+        result = syntax.parse(stmt.sql, dialect)
+        # A statement with an undefined placeholder is already reported; its parse error would only repeat it.
+        if result.error is not None and not sub.has_undefined(raw.start, raw.end):
+            line, column = position(starts, sub.original(raw.start + result.offset))
+            out.findings.append(finding("sql/syntax", f.path, line, column, result.error))
+        parsed.append((stmt, result.node))
+
+    transactional = [s for s in statements if not s.non_transactional]
+    non_transactional = [s for s in statements if s.non_transactional]
+    if transactional and non_transactional and conf.execute_in_transaction is None:
+        first = non_transactional[0]
+        other = transactional[0]
+        out.findings.append(finding(
+            "tx/mixed", f.path, first.line, first.column,
+            f"'{_head(first.sql)}' cannot run in a transaction, but line {other.line} ('{_head(other.sql)}') is "
+            "transactional; Flyway refuses this script (mixed=false)",
+        ))
+
+    if dialect == syntax.POSTGRES:
+        out.tables_created = _created_tables(parsed) if lint_it else set()
+        lint = _lint() if lint_it else None
+        if lint is not None:
+            context = lint.LintContext(
+                tables_created=set(tables_created or ()),
+                in_transaction=conf.execute_in_transaction,
+            )
+            out.findings += lint.lint(f.path, parsed, context)
+    return out
+
+
+def _head(sql: str, words: int = 4) -> str:
+    return " ".join(sql.split()[:words])
+
+
+def _created_tables(parsed: list[tuple[Statement, Any]]) -> set[str]:
+    from pglast import ast
+
+    out: set[str] = set()
+    for _, node in parsed:
+        if isinstance(node, ast.CreateStmt) and node.relation is not None:
+            rv = node.relation
+        elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+            rv = node.into.rel
+        else:
+            continue
+        out.add(f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname)
+    return out
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Suppression and severities
+
+
+def finish(findings: list[Finding], checked: dict[str, Checked], overrides: dict[str, str],
+           known: dict[str, RuleInfo]) -> list[Finding]:
+    """Report unknown rule ids in directives, drop suppressed findings, apply [validate.rules], sort."""
+    extra: list[Finding] = []
+    for result in checked.values():
+        for d in result.suppressions.directives:
+            for rule_id in d.rules:
+                family = rule_id.endswith("/*") and any(k.startswith(rule_id[:-1]) for k in known)
+                if rule_id not in known and not family:
+                    extra.append(finding("suppression/unknown-rule", result.file.path, d.line, d.column,
+                                         f"'{rule_id}' is not a rule, so this ignore silences nothing"))
+    out: list[Finding] = []
+    for f in findings + extra:
+        # A finding about `V1__x.sql.conf` can be silenced from `V1__x.sql`.
+        result = checked.get(f.path) or checked.get(f.path.removesuffix(".conf"))
+        if result is not None and result.suppressions.silences(f):
+            continue
+        level = overrides.get(f.rule)
+        if level == "off":
+            continue
+        if level is not None:
+            f = replace(f, severity=Severity(level))
+        out.append(f)
+    out.sort(key=lambda f: (f.path, f.line, f.column, f.rule, f.message))
+    return out

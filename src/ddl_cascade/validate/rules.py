@@ -1,0 +1,306 @@
+"""The catalogue of `validate`'s Flyway, history, syntax and child rules (the `lint/...` rules live in `validate.lint`).
+
+Each rule is one small class in the manner of sqlfluff: a stable id, a default severity, a one-line summary and a
+docstring that shows the anti-pattern and the fix. The classes carry no logic; the checks that raise them are in
+`validate.checks`, `validate.history` and `validate.children`, which all speak in these ids. `RULES` is what
+`[validate.rules]` overrides, what SARIF lists and what `docs/validate.md` describes.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from ddl_cascade.validate.model import RuleInfo, Severity
+
+
+class Rule:
+    id: str
+    severity: Severity = Severity.ERROR
+    summary: str
+    hint: str  # the default fix, used when a check has nothing more specific to say
+
+
+class NamingInvalid(Rule):
+    """A file in a migration folder that Flyway does not recognise, so it is silently never applied.
+
+    Anti-pattern::
+
+        sql/v1__create_users.sql      # lower-case prefix
+        sql/V1_create_users.sql       # one underscore: no separator
+        sql/V1.2a__users.sql          # not a version
+        sql/CCD-4590__users.sql       # a ticket id instead of a version
+        sql/V57__readme.md            # a migration name with another suffix (warning)
+
+    Fix::
+
+        sql/V1__create_users.sql
+    """
+
+    id = "naming/invalid"
+    summary = "File name that Flyway does not recognise as a migration"
+    hint = "Name versioned migrations V<version>__<description>.sql and repeatables R__<description>.sql."
+
+
+class CallbackInvalid(Rule):
+    """A `.sql` file in a callback folder whose name is not a Flyway callback event, so it never runs.
+
+    Anti-pattern::
+
+        callbacks/after_migrate.sql
+        callbacks/afterMigrate_grants.sql
+
+    Fix::
+
+        callbacks/afterMigrate.sql
+        callbacks/afterMigrate__grants.sql
+    """
+
+    id = "callback/invalid"
+    summary = "Callback file whose name is not <event>.sql or <event>__<description>.sql"
+    hint = "Name callbacks after a Flyway event, e.g. afterMigrate.sql or beforeEachMigrate__audit.sql."
+
+
+class VersionDuplicate(Rule):
+    """Two migrations whose versions Flyway sees as equal; Flyway refuses to migrate at all.
+
+    Flyway compares versions as numbers: `1` = `1.0` = `01` = `1_0`, and `1.01` = `1.1`, across every location.
+
+    Anti-pattern::
+
+        sql/V1__create_users.sql
+        sql/2024/V1.0__create_orders.sql
+
+    Fix: give the newer migration the next free version::
+
+        sql/2024/V2__create_orders.sql
+    """
+
+    id = "version/duplicate"
+    summary = "Versioned migrations with versions Flyway sees as equal"
+    hint = "Give the newer migration the next free version."
+
+
+class RepeatableDuplicate(Rule):
+    """Two repeatable migrations with the same description once `_` becomes a space; Flyway refuses to migrate.
+
+    Anti-pattern::
+
+        sql/R__refresh_views.sql
+        sql/views/R__refresh views.sql
+
+    Fix: give each repeatable its own description.
+    """
+
+    id = "repeatable/duplicate"
+    summary = "Repeatable migrations with the same description"
+    hint = "Give each repeatable migration its own description."
+
+
+class HistoryModified(Rule):
+    """A versioned migration that was already delivered has changed, so its Flyway checksum changed.
+
+    Every database that applied it fails `flyway validate` (and `migrate`) with a checksum mismatch.
+
+    Anti-pattern: editing `V3__add_email.sql` after it reached the delivery branch.
+
+    Fix: revert the edit and put the change in a new migration, `V12__fix_email.sql`.
+    """
+
+    id = "history/modified"
+    summary = "Delivered versioned migration whose checksum changed"
+    hint = "Revert this file to its delivered content and make the change in a new migration."
+
+
+class HistoryDeleted(Rule):
+    """A migration that was already delivered is gone (or left every migration folder).
+
+    Databases that applied it report it as missing and `flyway validate` fails.
+
+    Anti-pattern: `git rm sql/V3__add_email.sql` after delivery.
+
+    Fix: restore the file; undo its effect with a new migration instead.
+    """
+
+    id = "history/deleted"
+    summary = "Delivered migration that no longer exists"
+    hint = "Restore the file; undo its effect in a new migration instead."
+
+
+class HistoryRenamed(Rule):
+    """A delivered migration kept its content but changed its version or description.
+
+    A new version makes Flyway run the same script again under the new version and report the old one missing; a
+    new description fails `flyway validate` with a description mismatch. (Moving a file to another sub-folder with
+    the same name is harmless: Flyway does not compare the script path, so it is not reported.)
+
+    Anti-pattern: `git mv sql/V3__add_email.sql sql/V3__add_email_column.sql`
+
+    Fix: keep the delivered name.
+    """
+
+    id = "history/renamed"
+    summary = "Delivered migration renamed (same content, new version or description)"
+    hint = "Keep the delivered file name; Flyway matches applied migrations by version and description."
+
+
+class HistoryOutOfOrder(Rule):
+    """A new versioned migration whose version is below the highest delivered one.
+
+    With Flyway's default `outOfOrder=false`, databases that already applied the higher version ignore it and
+    `flyway validate` fails; with `outOfOrder=true` it runs after newer migrations.
+
+    Anti-pattern: adding `V7__x.sql` when `V9__y.sql` is already delivered.
+
+    Fix: number it above the highest delivered version, `V10__x.sql`.
+    """
+
+    id = "history/out-of-order"
+    severity = Severity.WARNING
+    summary = "New migration numbered below the highest delivered version"
+    hint = "Number the migration above the highest delivered version."
+
+
+class SqlSyntax(Rule):
+    """A statement that PostgreSQL (or the configured dialect) cannot parse, after placeholders are substituted.
+
+    Anti-pattern::
+
+        CREATE TABLE users (id bigint PRIMARY KEY,);
+
+    Fix::
+
+        CREATE TABLE users (id bigint PRIMARY KEY);
+    """
+
+    id = "sql/syntax"
+    summary = "Statement that does not parse"
+    hint = "Fix the SQL at the position shown."
+
+
+class PlaceholderUndefined(Rule):
+    """A `${name}` placeholder with no value in `[flyway.placeholders]`; Flyway fails when it reaches the script.
+
+    Anti-pattern::
+
+        GRANT SELECT ON users TO ${reader_role};   -- and no reader_role placeholder
+
+    Fix: define it in cascade.toml (and in each child's Flyway configuration)::
+
+        [flyway.placeholders]
+        reader_role = "app_reader"
+    """
+
+    id = "sql/placeholder-undefined"
+    summary = "Placeholder with no value"
+    hint = "Define the placeholder under [flyway.placeholders] in cascade.toml."
+
+
+class EncodingInvalid(Rule):
+    """A file that does not decode in the configured encoding (`[flyway] encoding`, default UTF-8).
+
+    Anti-pattern: a script saved as Latin-1 containing `é` in a UTF-8 project.
+
+    Fix: re-save the file as UTF-8 (or set `encoding` in its `.sql.conf`).
+    """
+
+    id = "encoding/invalid"
+    summary = "File that does not decode in the configured encoding"
+    hint = "Re-save the file in the configured encoding."
+
+
+class TxMixed(Rule):
+    """A script that mixes statements PostgreSQL cannot run in a transaction with ordinary ones.
+
+    Flyway detects `CREATE INDEX CONCURRENTLY`, `VACUUM` and the like and refuses the whole script (with its default
+    `mixed=false`) unless the script's `.sql.conf` sets `executeInTransaction`.
+
+    Anti-pattern::
+
+        ALTER TABLE users ADD COLUMN email text;
+        CREATE INDEX CONCURRENTLY users_email_idx ON users (email);
+
+    Fix: move the concurrent statement into its own migration, or add `V5__x.sql.conf` with
+    `executeInTransaction=false`.
+    """
+
+    id = "tx/mixed"
+    summary = "Transactional and non-transactional statements in one script"
+    hint = "Move the non-transactional statement to its own migration, or set executeInTransaction in a .sql.conf."
+
+
+class ScriptConfigInvalid(Rule):
+    """A `<script>.sql.conf` that Flyway rejects (an unknown key or a value that is not a boolean).
+
+    Anti-pattern: `V5__x.sql.conf` containing `flyway.executeInTransaction=false`.
+
+    Fix: `executeInTransaction=false` (no `flyway.` prefix in script configuration files).
+    """
+
+    id = "script-config/invalid"
+    summary = "Script configuration file that Flyway rejects"
+    hint = "Use only executeInTransaction, encoding, placeholderReplacement or shouldExecute, without a prefix."
+
+
+class ChildVersionCollision(Rule):
+    """A child's own migration collides with a shared one, as that child's Flyway sees both folders together.
+
+    Anti-pattern: the parent adds `V40__orders.sql` while child `flyway-1-pipeline` already has its own
+    `sql/V40__local.sql`.
+
+    Fix: agree version ranges between the parent and the children (e.g. shared migrations use date-like versions),
+    and renumber the shared migration.
+    """
+
+    id = "child/version-collision"
+    summary = "Shared migration collides with a child's own migration"
+    hint = "Renumber the shared migration (or the child's) so no version or repeatable description is used twice."
+
+
+class ChildUnreachable(Rule):
+    """`--children` could not fetch a child, so its collisions were not checked.
+
+    Fix: check the child's url in cascade.toml and the credentials CI uses.
+    """
+
+    id = "child/unreachable"
+    severity = Severity.WARNING
+    summary = "Child that could not be fetched for the collision check"
+    hint = "Check the child's url in cascade.toml and that CI can fetch it."
+
+
+class SuppressionUnknown(Rule):
+    """An inline `-- ddl-cascade: ignore <rule-id>` names no known rule, so it silences nothing.
+
+    Anti-pattern: `-- ddl-cascade: ignore lint/drop-tabel`
+
+    Fix: `-- ddl-cascade: ignore lint/drop-table`
+    """
+
+    id = "suppression/unknown-rule"
+    severity = Severity.WARNING
+    summary = "Inline ignore naming an unknown rule"
+    hint = "Use a rule id from `docs/validate.md`."
+
+
+_CLASSES: tuple[type[Rule], ...] = (
+    NamingInvalid,
+    CallbackInvalid,
+    VersionDuplicate,
+    RepeatableDuplicate,
+    HistoryModified,
+    HistoryDeleted,
+    HistoryRenamed,
+    HistoryOutOfOrder,
+    SqlSyntax,
+    PlaceholderUndefined,
+    EncodingInvalid,
+    TxMixed,
+    ScriptConfigInvalid,
+    ChildVersionCollision,
+    ChildUnreachable,
+    SuppressionUnknown,
+)
+
+RULES: dict[str, RuleInfo] = {c.id: RuleInfo(c.id, c.severity, c.summary) for c in _CLASSES}
+HINTS: dict[str, str] = {c.id: c.hint for c in _CLASSES}
+DOCS: dict[str, str] = {c.id: inspect.cleandoc(c.__doc__ or "") for c in _CLASSES}

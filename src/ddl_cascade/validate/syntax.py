@@ -1,0 +1,86 @@
+"""Parse one statement, once: PostgreSQL by pglast (the server's own grammar), any other dialect by sqlglot.
+
+The parse tree pglast returns is handed on to the `lint/...` rules, so each statement is parsed exactly once per run.
+A syntax error comes back as an offset into the statement's text, which the caller maps to a line and column of the
+file (the statement's text has placeholders substituted; see `validate.placeholders`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from ddl_cascade.errors import CascadeError
+
+POSTGRES = "postgres"
+_POSTGRES_ALIASES = {"postgres", "postgresql", "pg"}
+
+
+@dataclass(frozen=True)
+class Parsed:
+    node: Any  # the pglast statement node (RawStmt.stmt); None if it did not parse or the dialect is not PostgreSQL
+    error: str | None = None  # the parser's message when it did not parse
+    offset: int = 0  # where the error is, as a character offset into the statement's text
+
+
+def check_dialect(dialect: str, file: str) -> str:
+    """The normalised dialect name; a CascadeError naming the config key when sqlglot does not know it."""
+    name = dialect.strip().lower()
+    if name in _POSTGRES_ALIASES:
+        return POSTGRES
+    from sqlglot.dialects.dialect import Dialect
+
+    try:
+        Dialect.get_or_raise(name)
+    except ValueError:
+        raise CascadeError(f"{file}: flyway.dialect {dialect!r} is not a dialect ddl-cascade can parse.") from None
+    return name
+
+
+def parse(sql: str, dialect: str = POSTGRES) -> Parsed:
+    if dialect == POSTGRES:
+        return _parse_postgres(sql)
+    return _parse_other(sql, dialect)
+
+
+def _parse_postgres(sql: str) -> Parsed:
+    from pglast.parser import ParseError, parse_sql
+
+    try:
+        raw = parse_sql(sql)
+    except ParseError as exc:
+        message = str(exc.args[0]) if exc.args else str(exc)
+        location = exc.args[1] if len(exc.args) > 1 else None
+        # "at end of input" carries no position: point just after the statement's last character.
+        offset = len(sql.rstrip()) if location is None else int(location)
+        return Parsed(None, message, min(max(offset, 0), len(sql)))
+    node = raw[0].stmt if raw else None
+    return Parsed(node)
+
+
+def _parse_other(sql: str, dialect: str) -> Parsed:
+    import sqlglot
+    from sqlglot.errors import ParseError, TokenError
+
+    try:
+        sqlglot.parse(sql, read=dialect)
+    except ParseError as exc:
+        first = exc.errors[0] if exc.errors else {}
+        line, col = int(first.get("line") or 1), int(first.get("col") or 1)
+        highlight = str(first.get("highlight") or "")
+        # sqlglot's column is where the offending token ends; point at where it starts instead.
+        col = max(1, col - len(highlight) + 1) if highlight and "\n" not in highlight else col
+        message = str(first.get("description") or exc).split("<Token")[0].strip()
+        return Parsed(None, message, _offset(sql, line, col))
+    except TokenError as exc:
+        return Parsed(None, str(exc), 0)
+    return Parsed(None)
+
+
+def _offset(text: str, line: int, col: int) -> int:
+    starts = [0]
+    for i, ch in enumerate(text):
+        if ch == "\n":
+            starts.append(i + 1)
+    start = starts[min(line, len(starts)) - 1]
+    return min(start + col - 1, len(text))
