@@ -2,3 +2,4 @@
 
 from ddl_cascade.cli import publish  # noqa: F401
 from ddl_cascade.cli import validate  # noqa: F401
+from ddl_cascade.cli import sync  # noqa: F401

@@ -1,0 +1,433 @@
+"""Bring children up to the delivery branch: plan each child, then build subtree-shaped commits and push them.
+
+Plan, then act. For every child the run computes a `ChildPlan` from its state (see status.py): `push` (behind or
+not_added), `none` (in_sync), `refuse` (drifted: nothing is pushed) or `fail` (unreachable). `--dry-run` stops
+there; otherwise the plan's objects are written into the cache of children and pushed.
+
+Commits have exactly the shapes and messages `git subtree` (git 2.39) makes, so both tools can be mixed:
+- mode "squash" (like `git subtree add/pull --squash`):
+    first time:  S = "Squashed '<prefix>/' content from commit <short>" (tree = delivered tree, no parent,
+                 trailers git-subtree-dir / git-subtree-split), then "Merge commit '<S>' as '<prefix>'" with
+                 parents (child tip, S);
+    later:       S = "Squashed '<prefix>/' changes from <a>..<b>" with one "%h %s" line per delivery commit in a..b
+                 and "REVERT: %h %s" lines for b..a, chained on the previous squash commit found as
+                 `git subtree` finds it (find_latest_squash: `git log --grep` for the dir trailer), then
+                 "Merge commit '<S>'" (what `git merge --no-ff <S>` writes) with parents (child tip, S).
+- mode "merge" (like `git subtree add/pull`): first "Add '<prefix>/' from commit '<split>'" with trailers
+  git-subtree-dir / -mainline / -split, parents (child tip, delivery tip); later "Merge commit '<delivery tip>'".
+A child whose trailers were lost (a squash-merged pull request) gets a fresh "content from" squash, which
+`git subtree pull --squash` then continues from.
+
+The new root tree is the child's own tree with only the prefix folder replaced by the delivered tree, so the
+child's other files are untouched. Objects are written straight into the cache (git.write_objects), with no process
+per commit; the only processes per updated child are ls-remote, fetch and push.
+
+Safety: the push names the tip it was built on (`--force-with-lease=refs/heads/<branch>:<old>`), so it can never
+overwrite a commit it has not seen. If the child moved meanwhile, the child is re-fetched, re-planned and pushed
+again, up to MAX_ATTEMPTS times. Each child is independent: one failure never stops the others, and a run killed
+halfway leaves every child at its old tip or its new one; running again finishes the job.
+"""
+
+from __future__ import annotations
+
+import enum
+import threading
+import time
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+from ddl_cascade import git
+from ddl_cascade.config import Child, Config
+from ddl_cascade.mirror import Fetched, Mirror, _first_line, default_jobs
+from ddl_cascade.status import ChildStatus, Delivery, State, classify, commit_tree, subtree, tree_entries
+
+MAX_ATTEMPTS = 4
+_DEFAULT_BRANCHES = ("main", "master")  # git's merge.suppressDest default: no " into <branch>" for these
+
+
+class Result(str, enum.Enum):
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+class Action(str, enum.Enum):
+    PUSH = "push"
+    NONE = "none"
+    REFUSE = "refuse"
+    FAIL = "fail"
+
+
+@dataclass
+class NewCommit:
+    id: str
+    kind: str  # "squash", "merge", "add" or "reset"
+    subject: str
+
+
+@dataclass
+class ChildPlan:
+    """What one child needs; `objects` are the raw commits and trees to write before the push."""
+
+    name: str
+    state: State
+    action: Action
+    old_tip: str | None
+    new_tip: str | None = None
+    commits: list[NewCommit] = field(default_factory=list)
+    behind_by: int | None = None
+    changed_paths: list[str] | None = None
+    error: str | None = None
+    objects: list[tuple[str, bytes]] = field(default_factory=list, repr=False)
+
+
+@dataclass
+class ChildResult:
+    """The outcome for one child (`sync --json` children[])."""
+
+    name: str
+    result: Result
+    state: State  # the state the child was in before this run
+    commit: str | None  # the child's tip after the run (its current tip when nothing was pushed)
+    old: str | None = None  # the tip before the run
+    planned: str | None = None  # with --dry-run: the tip a real run would push
+    commits: list[NewCommit] = field(default_factory=list)
+    behind_by: int | None = None
+    changed_paths: list[str] | None = None
+    error: str | None = None
+    attempts: int = 0
+    backup: str | None = None  # reset only: the backup branch pushed first
+
+
+@dataclass
+class SyncReport:
+    delivery_branch: str
+    delivery_tip: str
+    delivered_tree: str
+    dry_run: bool
+    children: list[ChildResult] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.result in (Result.UPDATED, Result.UNCHANGED) for c in self.children)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Building subtree-shaped commits
+
+
+class Builder:
+    """Builds the commits for one run; shared by all worker threads (only the message cache is shared state)."""
+
+    def __init__(self, config: Config, delivery: Delivery, mirror: Mirror, when: int | None = None) -> None:
+        self.config = config
+        self.delivery = delivery
+        self.mirror = mirror
+        stamp = f"{when if when is not None else int(time.time())} +0000"
+        self.identity = f"{config.author.name} <{config.author.email}> {stamp}"
+        self._messages: dict[tuple[str, str, str], str] = {}
+        self._lock = threading.Lock()
+
+    # -- messages, exactly as git-subtree's squash_msg / add_msg / git merge write them -------------------------------
+
+    def _short(self, *commits: str) -> list[str]:
+        return git.run_text(["rev-parse", "--short", *commits], self.config.root).split()
+
+    def squash_message(self, prefix: str, old_split: str | None, new_split: str) -> str:
+        key = (prefix, old_split or "", new_split)
+        with self._lock:
+            if key in self._messages:
+                return self._messages[key]
+        if old_split:
+            old_short, new_short = self._short(old_split, new_split)
+            forward = git.run(["log", "--no-show-signature", "--pretty=tformat:%h %s", f"{old_split}..{new_split}"],
+                              self.config.root).decode("utf-8", "surrogateescape")
+            revert = git.run(["log", "--no-show-signature", "--pretty=tformat:REVERT: %h %s",
+                              f"{new_split}..{old_split}"], self.config.root).decode("utf-8", "surrogateescape")
+            text = f"Squashed '{prefix}/' changes from {old_short}..{new_short}\n\n{forward}{revert}"
+        else:
+            (new_short,) = self._short(new_split)
+            text = f"Squashed '{prefix}/' content from commit {new_short}\n"
+        text += f"\ngit-subtree-dir: {prefix}\ngit-subtree-split: {new_split}\n"
+        with self._lock:
+            self._messages[key] = text
+        return text
+
+    @staticmethod
+    def merge_message(commit: str, branch: str) -> str:
+        # `git merge --no-ff <sha>` on a branch other than main/master appends " into <branch>".
+        into = "" if branch in _DEFAULT_BRANCHES else f" into {branch}"
+        return f"Merge commit '{commit}'{into}\n"
+
+    @staticmethod
+    def add_message(prefix: str, mainline: str | None, split: str) -> str:
+        return (f"Add '{prefix}/' from commit '{split}'\n\ngit-subtree-dir: {prefix}\n"
+                f"git-subtree-mainline: {mainline or ''}\ngit-subtree-split: {split}\n")
+
+    # -- objects ------------------------------------------------------------------------------------------------------
+
+    def _commit(self, objects: list, tree: str, parents: list[str], message: str) -> str:
+        body = git.commit_bytes(tree, parents, self.identity, self.identity, message)
+        objects.append(("commit", body))
+        return git.object_id("commit", body)
+
+    def replace_folder(self, reader: git.ObjectReader, root: str | None, prefix: str, folder: str,
+                       objects: list) -> str:
+        """The root tree `root` with `prefix` set to tree `folder`, everything else kept; new trees go to `objects`."""
+
+        def rebuild(tree: str | None, parts: list[str]) -> str:
+            entries = tree_entries(reader, tree) if tree else {}
+            name = parts[0].encode("utf-8", "surrogateescape")
+            if len(parts) == 1:
+                entries[name] = ("40000", folder)
+            else:
+                current = entries.get(name)
+                inner = current[1] if current is not None and current[0] == "40000" else None
+                entries[name] = ("40000", rebuild(inner, parts[1:]))
+            body = git.tree_bytes((mode, n, oid) for n, (mode, oid) in entries.items())
+            objects.append(("tree", body))
+            return git.object_id("tree", body)
+
+        return rebuild(root, prefix.split("/"))
+
+    def latest_squash(self, reader: git.ObjectReader, tip: str, prefix: str) -> tuple[str, str] | None:
+        """(squash commit, split commit) as `git subtree`'s find_latest_squash reads them from the child's history."""
+        out = git.run(["log", f"--grep=^git-subtree-dir: {prefix}/*$", "--no-show-signature", "-n", "50",
+                       "--pretty=format:START %H%n%s%n%n%b%nEND%n", tip], self.mirror.path)
+        squash = mainline = split = None
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            words = line.split()
+            if not words:
+                continue
+            if words[0] == "START" and len(words) > 1:
+                squash = words[1]
+            elif words[0] == "git-subtree-mainline:" and len(words) > 1:
+                mainline = words[1]
+            elif words[0] == "git-subtree-split:" and len(words) > 1:
+                split = words[1]
+            elif words[0] == "END":
+                if split and squash:
+                    if mainline:  # an add/rejoin merge: its second parent plays the squash commit
+                        parents = commit_tree(reader, squash)[1]
+                        if len(parents) < 2:
+                            return None
+                        squash = parents[1]
+                    return squash, split
+                squash = mainline = split = None
+        return None
+
+    def update(self, reader: git.ObjectReader, child: Child, tip: str | None, reset_note: str | None = None
+               ) -> tuple[str, list[NewCommit], list[tuple[str, bytes]]]:
+        """New tip, its new commits (oldest first) and objects that set the child's prefix to the delivery tip."""
+        objects: list[tuple[str, bytes]] = []
+        commits: list[NewCommit] = []
+        delivery_tip = self.delivery.tip
+        delivered_tree = self.delivery.tip_tree
+        root = commit_tree(reader, tip)[0] if tip else None
+        had_folder = tip is not None and subtree(reader, root, child.prefix) is not None
+        new_root = self.replace_folder(reader, root, child.prefix, delivered_tree, objects)
+        mainline = [tip] if tip else []
+
+        if child.mode == "squash":
+            latest = self.latest_squash(reader, tip, child.prefix) if tip and had_folder else None
+            if latest is not None and (latest[1] == delivery_tip or latest[1] not in self.delivery.tree_of):
+                latest = None  # nothing to chain on: start a fresh squash, as `add --squash` would
+            message = self.squash_message(child.prefix, latest[1] if latest else None, delivery_tip)
+            squash = self._commit(objects, delivered_tree, [latest[0]] if latest else [], message)
+            commits.append(NewCommit(squash, "squash", message.split("\n", 1)[0]))
+            if reset_note:
+                merge_msg = f"Reset '{child.prefix}/' to delivered commit '{delivery_tip}'\n\n{reset_note}\n"
+            elif latest:
+                merge_msg = self.merge_message(squash, child.branch)
+            else:
+                merge_msg = f"Merge commit '{squash}' as '{child.prefix}'\n"
+            new = self._commit(objects, new_root, mainline + [squash], merge_msg)
+            commits.append(NewCommit(new, "reset" if reset_note else "merge", merge_msg.split("\n", 1)[0]))
+        else:
+            if reset_note:
+                message, kind = (f"Reset '{child.prefix}/' to delivered commit '{delivery_tip}'\n\n{reset_note}\n",
+                                 "reset")
+            elif had_folder:
+                message, kind = self.merge_message(delivery_tip, child.branch), "merge"
+            else:
+                message, kind = self.add_message(child.prefix, tip, delivery_tip), "add"
+            new = self._commit(objects, new_root, mainline + [delivery_tip], message)
+            commits.append(NewCommit(new, kind, message.split("\n", 1)[0]))
+        return new, commits, objects
+
+
+def plan_child(builder: Builder, reader: git.ObjectReader, child: Child, status: ChildStatus) -> ChildPlan:
+    """The plan for one child from its state: push when behind or not_added, refuse drift, fail when unreachable."""
+    plan = ChildPlan(child.name, status.state, Action.NONE, status.tip, behind_by=status.behind_by,
+                     changed_paths=status.changed_paths, error=status.error)
+    if status.state is State.UNREACHABLE:
+        plan.action = Action.FAIL
+    elif status.state is State.DRIFTED:
+        plan.action = Action.REFUSE
+    elif status.state in (State.BEHIND, State.NOT_ADDED):
+        plan.action = Action.PUSH
+        plan.new_tip, plan.commits, plan.objects = builder.update(reader, child, status.tip)
+    return plan
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Pushing
+
+
+@dataclass
+class PushOutcome:
+    ok: bool
+    error: str | None = None
+
+
+def push(mirror: Mirror, child: Child, refspecs: list[tuple[str, str, str | None]]) -> PushOutcome:
+    """Push (new commit, ref, expected old tip or None for "must not exist") pairs as compare-and-swap updates."""
+    args = ["push", "--quiet", "--no-verify"]
+    for _, ref, old in refspecs:
+        args.append(f"--force-with-lease={ref}:{old or ''}")
+    args += ["--end-of-options", child.url] + [f"{new}:{ref}" for new, ref, _ in refspecs]
+    try:
+        git.run(args, mirror.path)
+        return PushOutcome(True)
+    except git.GitError as exc:
+        lines = [ln.strip() for ln in str(exc).splitlines() if "rejected" in ln or ln.startswith(("error:", "fatal:"))]
+        return PushOutcome(False, lines[0] if lines else _first_line(str(exc)) or "git push failed")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The run
+
+
+class _Readers:
+    """One ObjectReader per worker thread (a cat-file process is a single conversation)."""
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._local = threading.local()
+        self._all: list[git.ObjectReader] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> git.ObjectReader:
+        reader = getattr(self._local, "reader", None)
+        if reader is None:
+            reader = git.ObjectReader(self.repo)
+            self._local.reader = reader
+            with self._lock:
+                self._all.append(reader)
+        return reader
+
+    def close(self) -> None:
+        for reader in self._all:
+            reader.close()
+
+
+@dataclass
+class Run:
+    """Everything one sync (or reset) run shares across worker threads."""
+
+    config: Config
+    mirror: Mirror
+    delivery: Delivery
+    builder: Builder
+    readers: _Readers
+    dry_run: bool = False
+    before_push: Callable[[Child, ChildPlan], None] | None = None
+
+    @classmethod
+    def open(cls, config: Config, dry_run: bool = False, before_push=None) -> "Run":
+        delivery = Delivery.load(config)
+        mirror = Mirror(config)
+        return cls(config, mirror, delivery, Builder(config, delivery, mirror), _Readers(mirror.path), dry_run,
+                   before_push)
+
+    def report(self) -> SyncReport:
+        return SyncReport(self.config.source.delivery_branch, self.delivery.tip, self.delivery.tip_tree, self.dry_run)
+
+
+def result_of(plan: ChildPlan, result: Result, commit: str | None, attempts: int, error: str | None = None,
+              planned: str | None = None) -> ChildResult:
+    return ChildResult(plan.name, result, plan.state, commit, old=plan.old_tip, planned=planned,
+                       commits=plan.commits, behind_by=plan.behind_by, changed_paths=plan.changed_paths,
+                       error=error if error is not None else plan.error, attempts=attempts)
+
+
+def sync_child(run: Run, child: Child, fetched: Fetched | None = None) -> ChildResult:
+    """Fetch, classify, plan and (unless dry-run) push one child, retrying when the child moves under us."""
+    attempts = 0
+    last_error = None
+    plan = None
+    while attempts < MAX_ATTEMPTS:
+        attempts += 1
+        if fetched is None:
+            fetched = run.mirror.fetch_one(child)
+        reader = run.readers.get()
+        try:
+            status = classify(reader, run.delivery, child, fetched.tip, fetched.error)
+            plan = plan_child(run.builder, reader, child, status)
+        except Exception as exc:  # a broken child must not stop the others; say why
+            return ChildResult(child.name, Result.FAILED, State.UNREACHABLE, fetched.tip, old=fetched.tip,
+                               error=f"could not plan: {exc}", attempts=attempts)
+        if plan.action is Action.FAIL:
+            return result_of(plan, Result.FAILED, None, attempts)
+        if plan.action is Action.REFUSE:
+            return result_of(plan, Result.REFUSED, plan.old_tip, attempts,
+                             error=f"'{child.prefix}/' was edited in the child ({len(plan.changed_paths or [])} "
+                                   "changed paths); nothing pushed")
+        if plan.action is Action.NONE:
+            return result_of(plan, Result.UNCHANGED, plan.old_tip, attempts)
+        if run.dry_run:
+            return result_of(plan, Result.UPDATED, plan.old_tip, attempts, planned=plan.new_tip)
+        git.write_objects(run.mirror.path, plan.objects)
+        if run.before_push is not None:
+            run.before_push(child, plan)
+        outcome = push(run.mirror, child, [(plan.new_tip, f"refs/heads/{child.branch}", plan.old_tip)])
+        if outcome.ok:
+            run.mirror.record(child, plan.new_tip)
+            return result_of(plan, Result.UPDATED, plan.new_tip, attempts)
+        last_error = outcome.error
+        # Retry only when the child really moved since we fetched it (a lost race); any other rejection is final.
+        try:
+            moved = run.mirror.remote_tip(child) != plan.old_tip
+        except git.GitError as exc:
+            return result_of(plan, Result.FAILED, plan.old_tip, attempts, error=_first_line(str(exc)))
+        if not moved:
+            return result_of(plan, Result.FAILED, plan.old_tip, attempts, error=outcome.error)
+        fetched = None
+    assert plan is not None
+    return result_of(plan, Result.FAILED, plan.old_tip, attempts,
+                     error=f"the child kept moving; gave up after {attempts} attempts ({last_error})")
+
+
+def sync(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None, dry_run: bool = False,
+         jobs: int | None = None, on_child: Callable[[ChildResult], None] | None = None,
+         before_push: Callable[[Child, ChildPlan], None] | None = None) -> SyncReport:
+    """Bring the selected children up to the delivery branch (see the module docstring)."""
+    from ddl_cascade.lock import parent_lock
+
+    children = config.select(names, tag)
+    with parent_lock(config):
+        run = Run.open(config, dry_run=dry_run, before_push=before_push)
+        report = run.report()
+        try:
+            report.children = _each(run, children, jobs, lambda c: sync_child(run, c), on_child)
+        finally:
+            run.readers.close()
+    return report
+
+
+def _each(run: Run, children: list[Child], jobs: int | None, work: Callable[[Child], ChildResult],
+          on_child: Callable[[ChildResult], None] | None) -> list[ChildResult]:
+    def guarded(child: Child) -> ChildResult:
+        try:
+            result = work(child)
+        except Exception as exc:  # one child's failure never stops the others
+            result = ChildResult(child.name, Result.FAILED, State.UNREACHABLE, None, error=str(exc) or repr(exc))
+        if on_child:
+            on_child(result)
+        return result
+
+    with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
+        return list(pool.map(guarded, children))
