@@ -338,7 +338,7 @@ def check_script(
 
     parsed: list[tuple[Statement, Any]] = []
     for raw, stmt in zip(raw_statements, statements):
-        result = syntax.parse(stmt.sql, dialect)
+        result = syntax.parse(stmt.sql, dialect, tree=lint_it)
         # A statement with an undefined placeholder is already reported; its parse error would only repeat it.
         if result.error is not None and not sub.has_undefined(raw.start, raw.end):
             line, column = position(starts, sub.original(raw.start + result.offset))
