@@ -1,0 +1,168 @@
+"""`ddl-cascade db verify | migrate | status`: the migrations against real PostgreSQL databases.
+
+Exit codes: 0 all good; 1 a migration failed, migrate refused (failed rows, checksum mismatches…), or status found a
+checksum mismatch or a failed row; 2 bad input (config, URL, credentials, unreachable server) as one sentence.
+"""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated, Optional
+
+import typer
+
+from ddl_cascade.cli import app
+from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
+
+db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status.",
+                     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+app.add_typer(db_app, name="db")
+
+ChildOpt = Annotated[Optional[str], typer.Option("--child", help="Add this child's own migrations, as its Flyway sees them.")]
+UrlOpt = Annotated[Optional[str], typer.Option("--url", help="postgresql://user:password@host:port/database (${VAR} expanded).")]
+EnvOpt = Annotated[Optional[str], typer.Option("--env", help="An environment named in cascade.toml [environments.NAME].")]
+
+
+def _err(text: str) -> None:
+    from ddl_cascade.redact import redact
+
+    print(f"ddl-cascade: {redact(text)}", file=sys.stderr)
+
+
+def _line(applied) -> str:
+    version = applied.version if applied.version is not None else "R"
+    mark = "ok" if applied.success else "FAILED"
+    checksum = "" if applied.checksum is None else str(applied.checksum)
+    return (f"  {version:<10} {applied.type:<12} {applied.script:<48} {checksum:>12} {applied.execution_time:>6} ms"
+            f"  {mark}")
+
+
+def _migration_data(applied) -> dict:
+    return {"version": applied.version, "description": applied.description, "type": applied.type,
+            "script": applied.script, "checksum": applied.checksum, "execution_time": applied.execution_time,
+            "success": applied.success}
+
+
+def _report_run(result, json: bool, what: str) -> None:
+    """Shared ending of verify and migrate: JSON or a summary, the failure on stderr, the exit code."""
+    if json:
+        emit_json({"migrations": [_migration_data(m) for m in result.migrations], "ok": result.ok})
+    if result.refused:
+        _err(f"refusing to {what}: the schema history does not match the migrations (as Flyway's validate):")
+        for problem in result.refused:
+            print("  " + problem.replace("\n", "\n  "), file=sys.stderr)
+    if result.failure is not None:
+        _err(f"migration failed: {result.failure}")
+    if not result.ok:
+        raise typer.Exit(1)
+
+
+@db_app.command()
+def verify(
+    child: ChildOpt = None,
+    url: Annotated[Optional[str], typer.Option(
+        "--url", help="Use this server instead of a throwaway one (a new database is created and dropped).")] = None,
+    keep: Annotated[bool, typer.Option("--keep", help="Keep the database (and throwaway server) for inspection.")] = False,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Apply every migration, as Flyway would, to a fresh database on a throwaway PostgreSQL server."""
+    from ddl_cascade.db import plan as plans
+    from ddl_cascade.db import target as targets
+    from ddl_cascade.db.verify import verify as run_verify
+
+    cfg = load_config(config)
+    plan = plans.for_target(cfg, child)
+    tgt = targets.from_url(url) if url is not None else None
+    if not json:
+        where = tgt.display if tgt else "a throwaway PostgreSQL server"
+        typer.echo(f"Verifying {len(plan.migrations)} migrations of the {plan.origin} on {where}")
+    result = run_verify(plan, target=tgt, keep=keep, on_applied=None if json else lambda a: typer.echo(_line(a)))
+    if not json:
+        applied = sum(1 for m in result.migrations if m.success)
+        if result.ok:
+            typer.echo(f"ok: {applied} migrations applied on PostgreSQL {result.server_version}")
+        if result.kept:
+            typer.echo(f"kept: {result.kept}")
+    elif result.kept:
+        print(f"kept: {result.kept}", file=sys.stderr)
+    _report_run(result, json, "verify")
+
+
+@db_app.command()
+def migrate(
+    url: UrlOpt = None,
+    env: EnvOpt = None,
+    child: ChildOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Apply the pending migrations to a real database, holding Flyway's advisory lock."""
+    from ddl_cascade.db import engine
+    from ddl_cascade.db import plan as plans
+    from ddl_cascade.db import target as targets
+
+    cfg = load_config(config)
+    tgt = targets.from_options(cfg, url, env)
+    plan = plans.for_target(cfg, child)
+    with targets.connect(tgt) as conn:
+        if not json:
+            typer.echo(f"Migrating {tgt.display} with the migrations of the {plan.origin}")
+        result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(_line(a)))
+    if not json and result.ok:
+        typer.echo(f"ok: {len(result.migrations)} migrations applied" if result.migrations
+                   else "ok: the database is up to date")
+    _report_run(result, json, f"migrate {tgt.display}")
+
+
+@db_app.command()
+def status(
+    url: UrlOpt = None,
+    env: EnvOpt = None,
+    child: ChildOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Flyway's info for a database: each migration's state; checksum mismatches and failed rows flagged."""
+    from ddl_cascade.db import engine
+    from ddl_cascade.db import plan as plans
+    from ddl_cascade.db import target as targets
+
+    cfg = load_config(config)
+    tgt = targets.from_options(cfg, url, env)
+    plan = plans.for_target(cfg, child)
+    with targets.connect(tgt) as conn:
+        try:
+            info = engine.status(conn, plan)
+        except engine.ScriptFailed as exc:
+            from ddl_cascade.errors import CascadeError
+
+            raise CascadeError(str(exc.failure)) from None
+    ok = not info.failed and not info.mismatches
+    if json:
+        emit_json({"target": tgt.display, "environment": tgt.environment, "migrations": info.migrations,
+                   "problems": info.problems, "ok": ok})
+    else:
+        _print_info(tgt.display, info)
+    if not ok:
+        raise typer.Exit(1)
+
+
+def _print_info(display: str, info) -> None:
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"Schema history of {display}", title_justify="left")
+    for column in ("Category", "Version", "Description", "Type", "Installed On", "State", "Checksum"):
+        table.add_column(column)
+    for m in info.migrations:
+        category = "Versioned" if m.version is not None else ("" if m.type == "SCHEMA" else "Repeatable")
+        checksum = "" if m.checksum is None else str(m.checksum)
+        if m.checksum_mismatch:
+            checksum += f" != file {m.resolved_checksum}"
+        table.add_row(category, m.version or "", m.description, m.type, m.installed_on or "", m.state, checksum)
+    Console(highlight=False).print(table)
+    for problem in info.problems:
+        typer.echo("  " + problem.replace("\n", "\n  "))
+    pending = sum(1 for m in info.migrations if m.state == "Pending")
+    typer.echo(f"{pending} pending, {len(info.failed)} failed, {len(info.mismatches)} checksum mismatches")

@@ -1,0 +1,366 @@
+"""Apply migrations to a PostgreSQL database the way `flyway migrate` does, and read its info.
+
+One run (Flyway's DbMigrate, reference flyway.md §2, §4, §6, §9):
+1. take Flyway's advisory lock on the history table (session level, the key Flyway uses), so two runs — ours or
+   Flyway's — never interleave; read the history only once the lock is held;
+2. validate as `flyway migrate` does (failed rows, checksum mismatches, missing or ignored migrations refuse the run);
+3. create `flyway_schema_history` if needed; run `beforeMigrate` callbacks;
+4. for each pending migration (baseline, versioned by version, repeatables by description): restore the session's
+   search_path and role, open a transaction unless the script is non-transactional (Flyway's statement detection,
+   overridden by `executeInTransaction` in its `.sql.conf`), run `beforeEachMigrate` callbacks, the statements one by
+   one (`COPY … FROM stdin` data through the COPY protocol), `afterEachMigrate`, insert the history row, commit;
+5. `afterVersioned`, `afterMigrateApplied` (when something was applied), `afterMigrate`.
+On failure: a transactional migration is rolled back and leaves no row; a non-transactional one leaves its partial
+changes and a `success = false` row, as with Flyway; then `afterMigrateError`. Placeholders (configured plus Flyway's
+`${flyway:…}` defaults) are replaced before a script is split, in every script unless its `.sql.conf` says
+`placeholderReplacement=false`.
+
+One deliberate difference: `afterEachMigrateError` callbacks run after the failed migration's transaction is rolled
+back, in their own transaction; inside the aborted PostgreSQL transaction they could only fail.
+"""
+
+from __future__ import annotations
+
+import re
+import time
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ddl_cascade import flyway
+from ddl_cascade.db.history import SchemaHistory, current_user
+from ddl_cascade.db.info import Info, Resolved, compute
+from ddl_cascade.db.plan import Plan, Script
+from ddl_cascade.sqlscript import Statement, split_statements
+
+
+@dataclass
+class Applied:
+    """One migration this run executed (the per-migration line of `db verify` / `db migrate`)."""
+
+    version: str | None
+    description: str
+    type: str
+    script: str
+    checksum: int | None
+    execution_time: int
+    success: bool
+
+
+@dataclass
+class Failure:
+    """Where and why a script failed: the file, the line and PostgreSQL's own message."""
+
+    path: str
+    line: int | None
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.path}, line {self.line}" if self.line else self.path
+        return f"{where}: {self.message}"
+
+
+@dataclass
+class MigrateResult:
+    migrations: list[Applied] = field(default_factory=list)
+    failure: Failure | None = None
+    refused: list[str] = field(default_factory=list)  # Flyway's validate messages that stopped the run
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and not self.refused
+
+
+class ScriptFailed(Exception):
+    def __init__(self, failure: Failure) -> None:
+        super().__init__(str(failure))
+        self.failure = failure
+
+
+@dataclass(frozen=True)
+class Session:
+    """Facts about the connection that placeholders, history rows and statement detection need."""
+
+    schema: str
+    user: str
+    database: str
+    server_version_num: int
+    search_path: str
+    role: str
+
+    @classmethod
+    def open(cls, conn) -> "Session":
+        schema, user, database, version, search_path = conn.execute(
+            "SELECT current_schema, current_user, current_database(), current_setting('server_version_num')::int, "
+            "current_setting('search_path')"
+        ).fetchone()
+        if not schema:
+            from ddl_cascade.errors import CascadeError
+
+            raise CascadeError("cannot determine the current schema: the search_path is empty.")
+        return cls(schema, user, database, version, search_path, user)
+
+
+# -- preparing scripts ------------------------------------------------------------------------------------------------
+
+
+@dataclass
+class Prepared:
+    """A script with its placeholders replaced (or the error replacing them), ready to split and run."""
+
+    script: Script
+    text: str | None
+    error: Failure | None = None
+
+
+def _line_of(text: str, offset: int) -> int:
+    return text.count("\n", 0, offset) + 1
+
+
+def prepare(script: Script, session: Session, placeholders: dict[str, str], timestamp: datetime) -> Prepared:
+    text = script.text[1:] if script.text.startswith("\ufeff") else script.text
+    if script.config.placeholder_replacement is False:
+        return Prepared(script, text)
+    defaults = flyway.default_placeholders(session.schema, session.user, session.database,
+                                           filename=script.filename, timestamp=timestamp)
+    try:
+        return Prepared(script, flyway.replace_placeholders(text, placeholders, defaults=defaults))
+    except flyway.PlaceholderError as exc:
+        return Prepared(script, None, Failure(script.display_path, _line_of(text, exc.offset), str(exc)))
+
+
+def resolve(plan: Plan, session: Session, timestamp: datetime | None = None) -> list[Resolved]:
+    """The plan's migrations as Flyway resolves them, with checksums (repeatables after placeholders)."""
+    timestamp = timestamp or datetime.now()
+    out = []
+    for script in plan.migrations:
+        prepared = prepare(script, session, plan.placeholders, timestamp)
+        raw = flyway.checksum_text(script.text)
+        if script.kind is flyway.Kind.REPEATABLE:
+            if prepared.error is not None:
+                raise ScriptFailed(prepared.error)
+            checksum, equivalent = flyway.checksum_text(prepared.text or ""), raw
+        else:
+            checksum, equivalent = raw, None
+        out.append(Resolved(script.version, script.description, script.type, script.script, checksum, equivalent,
+                            key=prepared))
+    return out
+
+
+# -- running scripts --------------------------------------------------------------------------------------------------
+
+
+def _statements(prepared: Prepared, session: Session) -> tuple[list[Statement], bool]:
+    """The statements and whether the script runs in a transaction (Flyway's ParserSqlScript rules)."""
+    if prepared.error is not None:
+        raise ScriptFailed(prepared.error)
+    assert prepared.text is not None
+    statements = split_statements(prepared.text, server_version_num=session.server_version_num)
+    override = prepared.script.config.execute_in_transaction
+    if override is not None:
+        return statements, override
+    transactional = non_transactional = False
+    for statement in statements:
+        if statement.non_transactional:
+            non_transactional = True
+        else:
+            transactional = True
+        if transactional and non_transactional:
+            raise ScriptFailed(Failure(
+                prepared.script.display_path, statement.line,
+                "Detected both transactional and non-transactional statements within the same migration (even "
+                f"though mixed is false). Offending statement found at line {statement.line}: "
+                f"{statement.sql.splitlines()[0] if statement.sql else ''}",
+            ))
+    return statements, not non_transactional
+
+
+def _pg_failure(exc, prepared: Prepared, statement: Statement) -> Failure:
+    """PostgreSQL's own message, at the line of the script where the error is."""
+    diag = exc.diag
+    line = statement.line
+    if diag.statement_position:
+        line += statement.sql.count("\n", 0, max(0, int(diag.statement_position) - 1))
+    elif statement.copy_data is not None and diag.context:
+        m = re.search(r"\bline (\d+)", diag.context)
+        if m:  # the data starts on the line after the COPY statement's own last line
+            line += statement.sql.count("\n") + int(m.group(1))
+    primary = diag.message_primary or str(exc).strip().splitlines()[0]
+    message = f"{diag.severity or 'ERROR'}: {primary}"
+    if diag.sqlstate:
+        message += f" (SQLSTATE {diag.sqlstate})"
+    return Failure(prepared.script.display_path, line, message)
+
+
+class Runner:
+    """Runs scripts on one autocommit connection; knows the callbacks of the plan."""
+
+    def __init__(self, conn, session: Session, plan: Plan, timestamp: datetime) -> None:
+        self.conn = conn
+        self.session = session
+        self.plan = plan
+        self.timestamp = timestamp
+        self._callbacks: dict[str, list[Prepared]] = {}
+        for callback in plan.callbacks:
+            self._callbacks.setdefault(callback.event or "", []).append(
+                prepare(callback, session, plan.placeholders, timestamp))
+
+    def has(self, event: str) -> bool:
+        return bool(self._callbacks.get(event))
+
+    def execute(self, prepared: Prepared, statements: list[Statement], per_statement: bool = False) -> None:
+        import psycopg
+
+        for statement in statements:
+            if per_statement:
+                self.callbacks("beforeEachMigrateStatement", inside=True)
+            try:
+                if statement.copy_data is not None:
+                    with self.conn.cursor() as cur, cur.copy(statement.sql) as copy:
+                        copy.write(statement.copy_data.encode("utf-8"))
+                else:
+                    self.conn.execute(statement.sql)
+            except psycopg.Error as exc:
+                raise ScriptFailed(_pg_failure(exc, prepared, statement)) from None
+            if per_statement:
+                self.callbacks("afterEachMigrateStatement", inside=True)
+
+    def run_script(self, prepared: Prepared) -> None:
+        """A callback script on its own: in a transaction unless it is non-transactional."""
+        statements, in_transaction = _statements(prepared, self.session)
+        if in_transaction:
+            with self.conn.transaction():
+                self.execute(prepared, statements)
+        else:
+            self.execute(prepared, statements)
+
+    def callbacks(self, event: str, inside: bool = False) -> None:
+        """Run the callbacks of `event`: inside the current transaction (each-migrate events) or each on its own."""
+        for prepared in self._callbacks.get(event, ()):
+            if inside:
+                statements, _ = _statements(prepared, self.session)
+                self.execute(prepared, statements)
+            else:
+                self.run_script(prepared)
+
+    def restore_session(self) -> None:
+        # Flyway restores the connection before each migration, so one migration's SET cannot leak into the next.
+        self.conn.execute("SELECT set_config('search_path', %s, false), set_config('role', %s, false)",
+                          (self.session.search_path, self.session.role))
+
+
+def migrate(conn, plan: Plan, *, history: SchemaHistory | None = None, lock_attempts: int | None = None,
+            on_applied=None) -> MigrateResult:
+    """Apply the plan's pending migrations to the database of `conn` (autocommit); see the module docstring."""
+    session = Session.open(conn)
+    history = history or SchemaHistory(conn, session.schema)
+    timestamp = datetime.now()
+    result = MigrateResult()
+    if lock_attempts is None:
+        history.acquire_lock()
+    else:
+        history.acquire_lock(attempts=lock_attempts)
+    try:
+        try:
+            resolved = resolve(plan, session, timestamp)
+        except ScriptFailed as exc:
+            result.failure = exc.failure
+            return result
+        info = compute(resolved, history.rows(), ignore_pending=True)
+        if info.problems:
+            result.refused = info.problems
+            return result
+        if not history.exists():
+            history.create()
+        _apply(conn, plan, session, history, info, timestamp, result, on_applied)
+        return result
+    finally:
+        history.release_lock()
+
+
+def _apply(conn, plan: Plan, session: Session, history: SchemaHistory, info: Info, timestamp: datetime,
+           result: MigrateResult, on_applied) -> None:
+    runner = Runner(conn, session, plan, timestamp)
+    installed_by = current_user(conn)
+    per_statement = runner.has("beforeEachMigrateStatement") or runner.has("afterEachMigrateStatement")
+    try:
+        runner.callbacks("beforeMigrate")
+        previous_versioned = True
+        for resolved in info.pending:
+            prepared: Prepared = resolved.key  # type: ignore[assignment]
+            if previous_versioned and resolved.version is None:
+                runner.callbacks("afterVersioned")
+                runner.callbacks("beforeRepeatables")
+                previous_versioned = False
+            applied = _apply_one(conn, runner, history, prepared, resolved, installed_by, per_statement)
+            result.migrations.append(applied)
+            if on_applied:
+                on_applied(applied)
+        if previous_versioned:
+            runner.callbacks("afterVersioned")
+        if result.migrations:
+            runner.callbacks("afterMigrateApplied")
+        runner.callbacks("afterMigrate")
+    except ScriptFailed as exc:
+        applied = getattr(exc, "applied", None)
+        if applied is not None:
+            result.migrations.append(applied)
+            if on_applied:
+                on_applied(applied)
+        result.failure = exc.failure
+        try:
+            runner.callbacks("afterMigrateError")
+        except ScriptFailed as again:
+            result.failure = Failure(exc.failure.path, exc.failure.line,
+                                     f"{exc.failure.message} (then afterMigrateError failed: {again.failure})")
+
+
+def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared, resolved: Resolved,
+               installed_by: str, per_statement: bool) -> Applied:
+    version = str(resolved.version) if resolved.version is not None else None
+
+    def row(elapsed: int, success: bool) -> Applied:
+        return Applied(version, resolved.description, resolved.type, resolved.script, resolved.checksum, elapsed,
+                       success)
+
+    started = time.perf_counter()
+    elapsed = lambda: int((time.perf_counter() - started) * 1000)  # noqa: E731
+    in_transaction = True
+    try:
+        runner.restore_session()
+        statements, in_transaction = _statements(prepared, runner.session)
+        if in_transaction:
+            with conn.transaction():
+                _body(runner, prepared, statements, per_statement)
+                history.add(version, resolved.description, resolved.type, resolved.script, resolved.checksum,
+                            elapsed(), True, installed_by)
+        else:
+            _body(runner, prepared, statements, per_statement)
+            history.add(version, resolved.description, resolved.type, resolved.script, resolved.checksum,
+                        elapsed(), True, installed_by)
+        return row(elapsed(), True)
+    except ScriptFailed as exc:
+        failed_time = elapsed()
+        try:
+            runner.callbacks("afterEachMigrateError")
+        except ScriptFailed:
+            pass  # the migration's own failure is the one to report
+        if not in_transaction:
+            # Nothing can be rolled back: record the failure, as Flyway does, so the next run refuses to start.
+            history.add(version, resolved.description, resolved.type, resolved.script, resolved.checksum,
+                        failed_time, False, installed_by)
+        exc.applied = row(failed_time, False)  # type: ignore[attr-defined]
+        raise
+
+
+def _body(runner: Runner, prepared: Prepared, statements: list[Statement], per_statement: bool) -> None:
+    runner.callbacks("beforeEachMigrate", inside=True)
+    runner.execute(prepared, statements, per_statement)
+    runner.callbacks("afterEachMigrate", inside=True)
+
+
+def status(conn, plan: Plan) -> Info:
+    """Flyway's info for the database of `conn` (read-only: no lock, no table created)."""
+    session = Session.open(conn)
+    history = SchemaHistory(conn, session.schema)
+    resolved = resolve(plan, session)
+    return compute(resolved, history.rows(), ignore_pending=True)

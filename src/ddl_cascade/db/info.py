@@ -1,0 +1,330 @@
+"""Flyway's `info` and `validate`: each migration's state from the resolved files and the applied history rows.
+
+This follows Flyway's MigrationInfoServiceImpl / BaseAppliedMigration / ResolvedMigration.getState (reference
+flyway.md §5), so `db status` shows what `flyway info` would and `db migrate` refuses what `flyway migrate` would:
+- applied versioned rows are matched to files by (numeric version, type), repeatables by exact description;
+- a row whose version is not above the highest version applied before it is "Out of Order";
+- a file below the highest applied version is "Ignored" (outOfOrder is off, as by default);
+- a baseline (a BASELINE row or an applied or pending `B` file) hides lower versions ("Below Baseline") and its own
+  version ("Ignored (Baseline)");
+- repeatables: the latest row per description is "Success" when its checksum matches the file (after placeholder
+  replacement, or the raw text: Flyway's "equivalent checksum"), else "Outdated"; older rows are "Superseded";
+- applied rows with no file are "Missing" (or "Future" above the highest resolved version), "Failed (…)" when failed.
+Validation reproduces Flyway's messages; the default ignore pattern `*:future` applies, and `migrate` also ignores
+pending migrations, as Flyway's migrate does.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from ddl_cascade import flyway
+from ddl_cascade.db.history import BASELINE, BASELINE_TYPES, DELETE, SCHEMA, AppliedRow
+
+PENDING = "Pending"
+ABOVE_TARGET = "Above Target"
+BELOW_BASELINE = "Below Baseline"
+BASELINE_IGNORED = "Ignored (Baseline)"
+BASELINE_STATE = "Baseline"
+IGNORED = "Ignored"
+SUCCESS = "Success"
+FAILED = "Failed"
+MISSING_SUCCESS = "Missing"
+MISSING_FAILED = "Failed (Missing)"
+FUTURE_SUCCESS = "Future"
+FUTURE_FAILED = "Failed (Future)"
+OUT_OF_ORDER = "Out of Order"
+OUTDATED = "Outdated"
+SUPERSEDED = "Superseded"
+DELETED = "Deleted"
+
+FAILED_STATES = frozenset({FAILED, MISSING_FAILED, FUTURE_FAILED})
+APPLIED_STATES = frozenset({BASELINE_STATE, SUCCESS, FAILED, MISSING_SUCCESS, MISSING_FAILED, FUTURE_SUCCESS,
+                            FUTURE_FAILED, OUT_OF_ORDER, OUTDATED, SUPERSEDED, DELETED})
+
+
+@dataclass(frozen=True)
+class Resolved:
+    """A migration file as Flyway resolves it: what is compared with history and, when pending, executed."""
+
+    version: flyway.Version | None
+    description: str
+    type: str  # SQL or SQL_BASELINE
+    script: str
+    checksum: int | None  # R: after placeholder replacement; V/B: the raw text
+    equivalent_checksum: int | None = None  # R: the raw-text checksum, which Flyway also accepts
+    key: object = None  # the engine's handle on the file to execute
+
+    @property
+    def is_baseline(self) -> bool:
+        return self.type in BASELINE_TYPES
+
+    def checksum_matches(self, applied: int | None) -> bool:
+        return applied == self.checksum or (self.equivalent_checksum is not None
+                                            and applied == self.equivalent_checksum)
+
+
+@dataclass
+class MigrationInfo:
+    """One line of `db status`: a migration file, a history row, or both."""
+
+    state: str
+    version: str | None
+    description: str
+    type: str
+    script: str
+    checksum: int | None  # the applied row's when applied, else the file's
+    installed_rank: int | None = None
+    installed_on: str | None = None
+    installed_by: str | None = None
+    execution_time: int | None = None
+    resolved_checksum: int | None = None  # the file's, when there is a file
+    checksum_mismatch: bool = False
+    problem: str | None = None  # Flyway's validate message for this migration, if any
+
+
+@dataclass
+class Info:
+    migrations: list[MigrationInfo]
+    pending: list[Resolved]  # in the order migrate applies them
+    problems: list[str] = field(default_factory=list)  # validate messages (with *:future ignored)
+
+    @property
+    def failed(self) -> list[MigrationInfo]:
+        return [m for m in self.migrations if m.state in FAILED_STATES]
+
+    @property
+    def mismatches(self) -> list[MigrationInfo]:
+        return [m for m in self.migrations if m.checksum_mismatch]
+
+
+@dataclass
+class _Applied:
+    row: AppliedRow
+    version: flyway.Version | None
+    out_of_order: bool = False
+    deleted: bool = False
+
+
+@dataclass
+class _Context:
+    last_resolved: flyway.Version | None = None
+    last_applied: flyway.Version | None = None  # None: Flyway's EMPTY, below every version
+    applied_baseline: flyway.Version | None = None
+    pending_baseline: flyway.Version | None = None
+    latest_repeatable_runs: dict[str, int] = field(default_factory=dict)
+
+
+def _lt(a: flyway.Version | None, b: flyway.Version | None) -> bool:
+    """a < b with None as Flyway's EMPTY (below everything)."""
+    if a is None:
+        return b is not None
+    return b is not None and a < b
+
+
+def _row_version(row: AppliedRow) -> flyway.Version | None:
+    if row.version is None:
+        return None
+    try:
+        return flyway.Version(row.version)
+    except flyway.FlywayError:
+        return None
+
+
+def _resolved_state(m: Resolved, ctx: _Context) -> str:
+    state = PENDING
+    if m.version is not None:
+        base = ctx.pending_baseline if ctx.last_applied is None else ctx.applied_baseline
+        if base is not None and m.version < base:
+            state = BELOW_BASELINE
+        elif base is not None and m.version == base:
+            state = BASELINE_IGNORED
+        elif ctx.last_applied is not None and m.version < ctx.last_applied:
+            state = IGNORED
+    if m.is_baseline:  # BaselineResolvedMigration.getState
+        applied_or_baseline = ctx.applied_baseline is not None or ctx.last_applied is not None
+        if state == PENDING and applied_or_baseline:
+            return IGNORED
+        if state == BASELINE_IGNORED and m.version == ctx.pending_baseline:
+            return BASELINE_IGNORED if applied_or_baseline else PENDING
+    return state
+
+
+def _applied_state(a: _Applied, resolved: Resolved | None, ctx: _Context) -> str:
+    row = a.row
+    if a.deleted:
+        return DELETED
+    if row.type == DELETE:
+        return SUCCESS
+    if row.type in BASELINE_TYPES:
+        return BASELINE_STATE
+    latest = ctx.latest_repeatable_runs.get(row.description)
+    repeatable_latest = row.version is not None or latest is None or row.installed_rank == latest
+    if resolved is None and repeatable_latest:
+        if row.type == SCHEMA:
+            return SUCCESS
+        if a.version is None or _lt(a.version, ctx.last_resolved):
+            return MISSING_SUCCESS if row.success else MISSING_FAILED
+        return FUTURE_SUCCESS if row.success else FUTURE_FAILED
+    if not row.success:
+        return FAILED
+    if row.version is None:
+        if row.installed_rank == latest:
+            return SUCCESS if resolved is not None and resolved.checksum_matches(row.checksum) else OUTDATED
+        return SUPERSEDED
+    return OUT_OF_ORDER if a.out_of_order else SUCCESS
+
+
+def compute(resolved: list[Resolved], rows: list[AppliedRow], *, ignore_pending: bool = False) -> Info:
+    """Flyway's info for these files and history rows (rows in installed_rank order)."""
+    ctx = _Context()
+    versioned: dict[tuple[flyway.Version, str], Resolved] = {}
+    repeatable: dict[str, Resolved] = {}
+    for m in resolved:
+        if m.version is not None:
+            if ctx.last_resolved is None or ctx.last_resolved < m.version:
+                ctx.last_resolved = m.version
+            versioned[(m.version, m.type)] = m
+        else:
+            repeatable[m.description] = m
+
+    applied_versioned: list[_Applied] = []
+    applied_repeatable: list[_Applied] = []
+    for row in rows:
+        version = _row_version(row)
+        if row.version is not None and version is not None:
+            if row.type in BASELINE_TYPES and (ctx.applied_baseline is None or ctx.applied_baseline < version):
+                ctx.applied_baseline = version
+            if row.type == DELETE and row.success:
+                for earlier in applied_versioned:
+                    if earlier.version == version:
+                        earlier.deleted = True
+                continue
+            applied_versioned.append(_Applied(row, version))
+        elif row.version is None:
+            applied_repeatable.append(_Applied(row, None))
+            if row.type == DELETE and row.success:
+                for earlier in reversed(applied_repeatable[:-1]):
+                    if earlier.row.description == row.description and not earlier.deleted:
+                        earlier.deleted = True
+                        break
+
+    for a in applied_versioned:
+        if ctx.last_applied is None or ctx.last_applied < a.version:  # type: ignore[operator]
+            if a.row.type != DELETE and not a.deleted:
+                ctx.last_applied = a.version
+        else:
+            a.out_of_order = True
+
+    pending_versioned = dict(versioned)
+    for a in applied_versioned:
+        key = (a.version, a.row.type)
+        if key in versioned and not a.deleted and a.row.type != DELETE:
+            pending_versioned.pop(key, None)
+    for m in pending_versioned.values():
+        if m.is_baseline and (ctx.pending_baseline is None or ctx.pending_baseline < m.version):  # type: ignore
+            ctx.pending_baseline = m.version
+
+    for a in applied_repeatable:
+        if a.deleted and a.row.type == DELETE:
+            continue
+        desc, rank = a.row.description, a.row.installed_rank
+        if rank > ctx.latest_repeatable_runs.get(desc, -1 << 62):
+            ctx.latest_repeatable_runs[desc] = rank
+
+    pending_repeatable = dict(repeatable)
+    for a in applied_repeatable:
+        m = repeatable.get(a.row.description)
+        if (m is not None and not a.deleted and a.row.type != DELETE
+                and a.row.installed_rank == ctx.latest_repeatable_runs.get(a.row.description)
+                and m.checksum_matches(a.row.checksum)):
+            pending_repeatable.pop(a.row.description, None)
+
+    infos: list[MigrationInfo] = []
+    problems: list[str] = []
+
+    def applied_info(a: _Applied, m: Resolved | None) -> None:
+        state = _applied_state(a, m, ctx)
+        row = a.row
+        info = MigrationInfo(
+            state=state, version=row.version, description=row.description, type=row.type, script=row.script,
+            checksum=row.checksum, installed_rank=row.installed_rank,
+            installed_on=row.installed_on.isoformat(sep=" ") if isinstance(row.installed_on, datetime) else None,
+            installed_by=row.installed_by, execution_time=row.execution_time,
+            resolved_checksum=m.checksum if m is not None else None,
+        )
+        info.problem = _validate(info, a, m, ctx, ignore_pending)
+        if (m is not None and m.version is not None and row.checksum is not None and m.checksum is not None
+                and row.type not in BASELINE_TYPES and not m.checksum_matches(row.checksum)
+                and (ctx.applied_baseline is None or ctx.applied_baseline < m.version)):
+            info.checksum_mismatch = True
+        infos.append(info)
+
+    for a in applied_versioned:
+        applied_info(a, versioned.get((a.version, a.row.type)))  # type: ignore[arg-type]
+    for a in applied_repeatable:
+        applied_info(a, repeatable.get(a.row.description))
+    infos.sort(key=lambda i: i.installed_rank or 0)
+
+    pending: list[Resolved] = []
+    unapplied = sorted(pending_versioned.values(), key=lambda m: (0 if m.is_baseline else 1, m.version.parts)) \
+        + sorted(pending_repeatable.values(), key=lambda m: m.description.encode("utf-16-be", "surrogatepass"))
+    for m in unapplied:
+        state = _resolved_state(m, ctx)
+        info = MigrationInfo(state=state, version=str(m.version) if m.version else None, description=m.description,
+                             type=m.type, script=m.script, checksum=m.checksum, resolved_checksum=m.checksum)
+        info.problem = _validate(info, None, m, ctx, ignore_pending)
+        infos.append(info)
+        if state == PENDING:
+            pending.append(m)
+    # Flyway applies pending baseline migrations first, then versioned by version, then repeatables.
+    pending.sort(key=lambda m: (2, (), m.description.encode("utf-16-be", "surrogatepass")) if m.version is None
+                 else (0 if m.is_baseline else 1, m.version.parts, b""))
+    problems = [i.problem for i in infos if i.problem]
+    return Info(infos, pending, problems)
+
+
+def _validate(info: MigrationInfo, a: _Applied | None, m: Resolved | None, ctx: _Context,
+              ignore_pending: bool) -> str | None:
+    """MigrationInfoImpl.validate() with ignoreMigrationPatterns = *:future (plus *:pending for migrate)."""
+    state = info.state
+    name = f"version {info.version}" if info.version is not None else info.description
+    if state in FAILED_STATES and state != FUTURE_FAILED:
+        if info.version is None:
+            return f"Detected failed repeatable migration: {info.description}"
+        return f"Detected failed migration to version {info.version} ({info.description})"
+    if (m is None and a is not None and a.row.type not in (SCHEMA, BASELINE) and a.row.version is not None
+            and state not in (FUTURE_SUCCESS, FUTURE_FAILED) and state not in (DELETED, SUCCESS)):
+        return f"Detected applied migration not resolved locally: {info.version}"
+    if (not ignore_pending and state == PENDING) or state == IGNORED:
+        if info.version is not None:
+            return f"Detected resolved migration not applied to database: {info.version}"
+        return f"Detected resolved repeatable migration not applied to database: {info.description}"
+    if not ignore_pending and state == OUTDATED:
+        return f"Detected outdated resolved repeatable migration that should be re-applied to database: " \
+               f"{info.description}"
+    if m is not None and a is not None and state not in (DELETED, BASELINE_STATE):
+        version = a.version
+        if version is None or ctx.applied_baseline is None or ctx.applied_baseline < version:
+            if m.type != a.row.type:
+                return _mismatch("type", name, a.row.type, m.type)
+            if m.version is not None or (ignore_pending and state not in (OUTDATED, SUPERSEDED)):
+                if a.row.checksum is not None and m.checksum is not None and not m.checksum_matches(a.row.checksum):
+                    return _mismatch("checksum", name if m.version is not None else a.row.script,
+                                     a.row.checksum, m.checksum)
+            if flyway_abbreviate(m.description) != a.row.description:
+                return _mismatch("description", name, a.row.description, m.description)
+    return None
+
+
+def flyway_abbreviate(description: str) -> str:
+    from ddl_cascade.db.history import abbreviate_description
+
+    return abbreviate_description(description)
+
+
+def _mismatch(what: str, name: str, applied: object, resolved: object) -> str:
+    return (f"Migration {what} mismatch for migration {name}\n"
+            f"-> Applied to database : {applied}\n"
+            f"-> Resolved locally    : {resolved}")

@@ -1,0 +1,112 @@
+"""Which database a `db` command talks to, and connecting to it without ever showing a password.
+
+A target is `--url URL` or `--env NAME` (`[environments.NAME] url = "postgresql://app:${PGPASSWORD}@db:5432/app"` in
+cascade.toml). `${VAR}` is taken from the environment variables when the command runs, so no secret needs to live in
+the file. Every failure to connect (bad URL, wrong credentials, unreachable server) becomes one `CascadeError`
+sentence that names the target with its password redacted; libpq's own reason is kept because it is what the user
+needs ("password authentication failed for user ...", "Connection refused").
+"""
+
+from __future__ import annotations
+
+import os
+import re
+from dataclasses import dataclass
+
+from ddl_cascade.errors import CascadeError
+from ddl_cascade.redact import redact
+
+_VAR = re.compile(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}")
+CONNECT_TIMEOUT = 10
+
+
+@dataclass(frozen=True)
+class Target:
+    """A database to connect to. `url` holds the expanded secret; `display` is safe to print."""
+
+    url: str
+    display: str
+    environment: str | None = None
+
+
+def expand(url: str, where: str) -> str:
+    """Replace each `${VAR}` by the environment variable VAR; an unset one is an error naming it."""
+
+    def one(match: re.Match[str]) -> str:
+        name = match.group(1)
+        value = os.environ.get(name)
+        if value is None:
+            raise CascadeError(f"{where} uses ${{{name}}}, but the environment variable {name} is not set.")
+        return value
+
+    return _VAR.sub(one, url)
+
+
+def from_options(cfg, url: str | None, env: str | None) -> Target:
+    """The target named by `--url` or `--env` (exactly one of them)."""
+    if (url is None) == (env is None):
+        raise CascadeError("give exactly one of --url URL or --env NAME.")
+    if url is not None:
+        return from_url(url)
+    if cfg is None:
+        raise CascadeError("--env needs a cascade.toml with [environments.*] tables.")
+    environment = cfg.environments.get(env)
+    if environment is None:
+        known = ", ".join(sorted(cfg.environments)) or "none"
+        raise CascadeError(f"{cfg.file}: no environment named '{env}' (defined: {known}).")
+    return from_environment(cfg, environment)
+
+
+def from_url(url: str) -> Target:
+    expanded = expand(url, "--url")
+    _check_scheme(expanded, "--url")
+    return Target(expanded, redact(url if "${" in url else expanded))
+
+
+def from_environment(cfg, environment) -> Target:
+    where = f"{cfg.file}: environments.{environment.name}.url"
+    expanded = expand(environment.url, where)
+    _check_scheme(expanded, where)
+    # The written form is shown: `${PGPASSWORD}` is not a secret, and the expanded value would be.
+    return Target(expanded, redact(environment.url), environment.name)
+
+
+def _check_scheme(url: str, where: str) -> None:
+    if not re.match(r"^postgres(ql)?://", url):
+        raise CascadeError(f"{where} must be a postgresql:// URL, not {redact(url)!r}.")
+
+
+def connect(target: Target, autocommit: bool = True):
+    """An open psycopg connection, or a CascadeError sentence saying why not (password never shown)."""
+    import psycopg
+
+    try:
+        return psycopg.connect(target.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
+    except psycopg.ProgrammingError as exc:  # libpq could not parse the URL
+        raise CascadeError(f"{target.display} is not a valid PostgreSQL URL: {_reason(exc, target)}.") from None
+    except psycopg.OperationalError as exc:
+        raise CascadeError(f"cannot connect to {target.display}: {_reason(exc, target)}.") from None
+
+
+def _reason(exc: Exception, target: Target) -> str:
+    """libpq's reason on one line, without its 'connection to server at ... failed:' preamble or any secret."""
+    text = str(exc).strip()
+    lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
+    reason = lines[-1] if lines else type(exc).__name__
+    reason = re.sub(r"^(connection failed: )?connection to server .*? failed: ", "", reason)
+    reason = re.sub(r"^FATAL:\s+", "", reason)
+    reason = redact(reason)
+    password = _password(target.url)
+    if password:
+        reason = reason.replace(password, "***")
+    return reason.rstrip(".")
+
+
+def _password(url: str) -> str | None:
+    from urllib.parse import unquote, urlsplit
+
+    try:
+        raw = urlsplit(url).password
+    except ValueError:
+        return None
+    return unquote(raw) if raw else None

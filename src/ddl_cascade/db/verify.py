@@ -1,0 +1,70 @@
+"""`db verify`: replay the migrations on a database nobody cares about, and throw it away.
+
+Without a URL the database lives on a private server started for this run (`db.server`); with `--url` it is a new
+database created on that server (`ddl_cascade_verify_<random>`) and dropped afterwards. `keep` leaves either in
+place for inspection. The run itself is exactly `db migrate` (`engine.migrate`) on an empty database, so what
+verify proves is what migrate will do.
+"""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass, field
+
+from ddl_cascade.db import engine, server
+from ddl_cascade.db.plan import Plan
+from ddl_cascade.db.target import Target, connect
+
+
+@dataclass
+class VerifyResult:
+    migrations: list[engine.Applied] = field(default_factory=list)
+    failure: engine.Failure | None = None
+    refused: list[str] = field(default_factory=list)
+    server_version: str = ""
+    kept: str | None = None  # where the kept database is, when --keep
+
+    @property
+    def ok(self) -> bool:
+        return self.failure is None and not self.refused
+
+
+def _run(conn, plan: Plan, result: VerifyResult, on_applied) -> None:
+    result.server_version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
+    migrated = engine.migrate(conn, plan, on_applied=on_applied)
+    result.migrations, result.failure, result.refused = migrated.migrations, migrated.failure, migrated.refused
+
+
+def verify(plan: Plan, *, target: Target | None = None, keep: bool = False, on_applied=None) -> VerifyResult:
+    result = VerifyResult()
+    if target is None:
+        srv = server.start(keep=keep)
+        try:
+            srv.create_database("verify")
+            with srv.connect("verify") as conn:
+                _run(conn, plan, result, on_applied)
+            if keep:
+                # The unix socket needs no password (trust), so nothing secret is printed.
+                result.kept = (f"psql \"{srv.conninfo('verify')}\"  (stop the server with: "
+                               f"kill -INT {srv.process.pid if srv.process else '?'}; then rm -rf {srv.base})")
+        finally:
+            srv.stop()
+        return result
+
+    import psycopg
+    from psycopg import sql
+    from psycopg.conninfo import make_conninfo
+
+    name = f"ddl_cascade_verify_{secrets.token_hex(4)}"
+    with connect(target) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+    try:
+        with psycopg.connect(make_conninfo(target.url, dbname=name), autocommit=True) as conn:
+            _run(conn, plan, result, on_applied)
+        if keep:
+            result.kept = f"database {name} on {target.display}"
+    finally:
+        if not keep:
+            with connect(target) as admin:
+                admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+    return result
