@@ -285,6 +285,8 @@ def name_hints(filename: str, *, suffixes: Iterable[str] = (".sql",), separator:
     cut = _cut_suffix(filename, suffixes)
     stem = cut[0] if cut else filename
     if cut is None:
+        if filename.lower().endswith(".conf") and _cut_suffix(filename[:-5], suffixes):
+            return ()  # a script config (`V2__x.sql.conf`), which Flyway reads beside its script
         base, dot, _ext = filename.rpartition(".")
         if dot and (_LOOKS_VERSIONED.match(base) and base[:1] in "VB" or base.startswith("R" + separator)):
             hints.append(f"{filename} looks like a migration but does not end with {' or '.join(suffixes)}, "
