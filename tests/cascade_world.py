@@ -82,7 +82,7 @@ def make_world(root: Path, children: dict[str, str] | None = None) -> World:
     world.deliver({"sql/V1__init.sql": "create table t1 (id int);\n",
                    "callbacks/afterMigrate.sql": "select 1;\n"}, "V1")
     world.deliver({"sql/V2__more.sql": "create table t2 (id int);\n"}, "V2")
-    for name, mode in (children or {"c1": "squash", "c2": "merge"}).items():
+    for name, mode in (children if children is not None else {"c1": "squash", "c2": "merge"}).items():
         world.add_child(name, mode)
     world.write_config()
     return world

@@ -134,7 +134,8 @@ class Builder:
     # -- messages, exactly as git-subtree's squash_msg / add_msg / git merge write them -------------------------------
 
     def _short(self, *commits: str) -> list[str]:
-        return git.run_text(["rev-parse", "--short", *commits], self.config.root).split()
+        # `git rev-parse --short` takes one revision; log prints the same abbreviations for many, in order.
+        return git.run_text(["log", "--no-walk=unsorted", "--format=%h", *commits], self.config.root).split()
 
     def squash_message(self, prefix: str, old_split: str | None, new_split: str) -> str:
         key = (prefix, old_split or "", new_split)
