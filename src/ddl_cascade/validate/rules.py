@@ -259,6 +259,8 @@ class ChildVersionCollision(Rule):
 class ChildUnreachable(Rule):
     """`--children` could not fetch a child, so its collisions were not checked.
 
+    Anti-pattern: a child whose url is a path on a developer's machine, or that CI's credentials cannot read.
+
     Fix: check the child's url in cascade.toml and the credentials CI uses.
     """
 
