@@ -156,8 +156,8 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
     starts = line_starts(text)
     statements: list[Statement] = []
     n = len(text)
-    pos = 0
-    gap_start = 0
+    # A byte-order mark is not part of the script (Flyway drops it when it reads the file).
+    pos = gap_start = 1 if text.startswith("\ufeff") else 0
     while pos < n:
         first = last_end = -1
         paren = begin = 0
