@@ -157,7 +157,8 @@ CASES = [
     ("enum value used after an earlier commit", "SELECT 1;\nCOMMIT;\nALTER TYPE st ADD VALUE 'archived';\n"
      "UPDATE orders SET status = 'archived';", [("lint/enum-add-value", 4)]),
     ("enum created in same migration", "CREATE TYPE st AS ENUM ('a');\nALTER TYPE st ADD VALUE 'b';\n"
-     "CREATE TABLE t (s st DEFAULT 'b');", []),
+     "CREATE TABLE t (s st DEFAULT 'b');", [("lint/enum-add-value", 3)]),
+    ("enum created with its values", "CREATE TYPE st AS ENUM ('a', 'b');\nCREATE TABLE t (s st DEFAULT 'b');", []),
     # --- lint/vacuum-full-or-cluster
     ("vacuum full", "VACUUM FULL orders;", [("lint/vacuum-full-or-cluster", 1)]),
     ("vacuum (full)", "VACUUM (FULL, ANALYZE) orders;", [("lint/vacuum-full-or-cluster", 1)]),
@@ -179,6 +180,8 @@ def test_rule_table(sql, expected):
 CONTEXT_CASES = [
     ("enum add value before PG 12", "ALTER TYPE st ADD VALUE 'x';", {"pg_version": 11}, [("lint/enum-add-value", 1)]),
     ("enum add value PG 12", "ALTER TYPE st ADD VALUE 'x';", {"pg_version": 12}, []),
+    ("enum add value before PG 12, type created in the same transaction",
+     "CREATE TYPE st AS ENUM ('a');\nALTER TYPE st ADD VALUE 'x';", {"pg_version": 11}, []),
     ("enum add value, no transaction, PG 11", "ALTER TYPE st ADD VALUE 'x';",
      {"pg_version": 11, "in_transaction": False}, []),
     ("enum used, script not in a transaction", "ALTER TYPE st ADD VALUE 'x';\nSELECT 'x'::st;",

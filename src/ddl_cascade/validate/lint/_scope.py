@@ -176,9 +176,8 @@ class Scope:
         elif isinstance(node, ast.CreateEnumStmt):
             self.new_enums.add(names_to_str(node.typeName))
         elif isinstance(node, ast.AlterEnumStmt) and node.newVal and self.in_transaction:
-            type_name = names_to_str(node.typeName)
-            if type_name not in self.new_enums:
-                self.enum_values_in_tx[node.newVal] = (type_name, line)
+            # Unusable until commit even when the type itself is new in this transaction (checked on PG 15).
+            self.enum_values_in_tx[node.newVal] = (names_to_str(node.typeName), line)
         elif isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_TABLE and node.relation:
             if self.is_new_table(node.relation):
                 self.new_tables.add(qualified(node.relation.schemaname, node.newname))

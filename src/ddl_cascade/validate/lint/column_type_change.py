@@ -3,8 +3,9 @@
 Reads and writes wait for the whole rewrite, and deployed code may not handle the new type. Only binary-compatible
 widenings are free: `varchar(n)` to a longer `varchar`, to `varchar` or to `text`; `text` to `varchar`;
 `numeric(p,s)` to a larger precision with the same scale or to plain `numeric`; `varbit(n)` to a longer one;
-`cidr` to `inet`. Those are not reported when the column's current type is known (from this migration, or from the
-`column_types` the engine passes). Tables created in the same migration are exempt.
+`cidr` to `inet` (not arrays of them). Those are not reported when the column's current type is known (from an
+earlier migration, or from the `column_types` the engine passes). Narrowing (`varchar(20)` to `varchar(10)`)
+rewrites nothing but scans the whole table under the same lock. Tables created in the same migration are exempt.
 
 **Anti-pattern**
 
@@ -55,8 +56,8 @@ def is_free_widening(old: str, new: str) -> bool:
     if old == new:
         return True
     a, b = _split(old), _split(new)
-    if a is None or b is None or a[2] != b[2]:
-        return False
+    if a is None or b is None or a[2] or b[2]:
+        return False  # arrays are converted element by element: a rewrite even for varchar(10)[] -> varchar(20)[]
     (old_base, old_mods, _), (new_base, new_mods, _) = a, b
     if old_base in _TEXTUAL and new_base in _TEXTUAL:
         if new_base == "text" or not new_mods:
@@ -84,6 +85,7 @@ def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
         change = f"from {old} to {new}" if old else f"to {new}"
         yield Hit(
             f"changes the type of column {cmd.name} of table {rel_name(table)} {change}: unless that is a "
-            "binary-compatible widening, the table and its indexes are rewritten while reads and writes are blocked",
+            "binary-compatible widening, the table is rewritten (or at least scanned) while reads and writes are "
+            "blocked",
             "add a new column, backfill it in batches, and switch readers and writers over in later releases",
         )

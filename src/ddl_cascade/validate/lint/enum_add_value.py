@@ -2,8 +2,8 @@
 
 Before PostgreSQL 12, `ADD VALUE` cannot run inside a transaction block at all, and Flyway runs migrations in one.
 Since PostgreSQL 12 it can, but the new value cannot be used until the transaction commits: a later statement of the
-same migration that uses it fails with `unsafe use of new value`. Enum types created in the same migration are
-exempt.
+same migration that uses it fails with `unsafe use of new value`, even when the type was created in that same
+migration. (Before PostgreSQL 12, adding to a type created in the same transaction is allowed.)
 
 **Anti-pattern**
 
