@@ -1,0 +1,219 @@
+"""`ddl-cascade db verify | migrate | status` end to end: the installed CLI, real git repositories, real PostgreSQL."""
+
+from __future__ import annotations
+
+import json
+import socket
+from pathlib import Path
+
+from ddl_cascade import flyway
+from ddl_cascade.db import history
+
+FIXTURES = Path(__file__).parent / "fixtures" / "flyway"
+SOURCE = "read-write-flyway-files"
+
+
+def shop_files() -> dict[str, str]:
+    """The `shop` fixture (a Spring Boot style project: sql/ + callbacks/, a .sql.conf, placeholders)."""
+    root = FIXTURES / "shop"
+    return {str(p.relative_to(root)): p.read_text(encoding="utf-8")
+            for folder in ("sql", "callbacks") for p in sorted((root / folder).rglob("*")) if p.is_file()}
+
+
+SHOP_TOML = '[flyway.placeholders]\napp_reader = "shop_reader"\ncurrency = "EUR"\n'
+
+
+def make_parent(make_repo, files: dict[str, str], toml: str = ""):
+    repo = make_repo("parent")
+    repo.commit({"cascade.toml": f'[source]\npath = "{SOURCE}"\n{toml}',
+                 **{f"{SOURCE}/{name}": text for name, text in files.items()}}, "shared DDL")
+    return repo
+
+
+def test_verify_on_a_throwaway_server_json(make_repo, cli):
+    repo = make_parent(make_repo, shop_files(), SHOP_TOML)
+    result = cli("db", "verify", "--json", cwd=repo.path)
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert set(data) == {"migrations", "ok"} and data["ok"] is True
+    assert all(set(m) == {"version", "description", "type", "script", "checksum", "execution_time", "success"}
+               for m in data["migrations"])
+    sql = FIXTURES / "shop" / "sql"
+    versioned = sorted((p for p in sql.glob("V*.sql")), key=lambda p: flyway.parse_name(p.name).version)
+    assert [m["script"] for m in data["migrations"]] == [p.name for p in versioned] + [
+        "R__order_summary_view.sql", "R__product_search_function.sql"]
+    first = data["migrations"][0]
+    assert first == {"version": "1", "description": "create customers", "type": "SQL",
+                     "script": "V1__create_customers.sql",
+                     "checksum": flyway.checksum_bytes((sql / "V1__create_customers.sql").read_bytes()),
+                     "execution_time": first["execution_time"], "success": True}
+
+
+def test_verify_failure_names_file_line_and_postgres_message(make_repo, cli, pg_server):
+    repo = make_parent(make_repo, {
+        "sql/V1__ok.sql": "CREATE TABLE ok (id int);\n",
+        "sql/V2__broken.sql": "CREATE TABLE b (id int);\n\nINSERT INTO b VALUES ('x');\n",
+        "sql/V3__never.sql": "CREATE TABLE never (id int);\n",
+    })
+    result = cli("db", "verify", "--url", pg_server.url("postgres"), cwd=repo.path)
+    assert result.code == 1
+    assert result.stderr.strip() == (
+        f"ddl-cascade: migration failed: {SOURCE}/sql/V2__broken.sql, line 3: "
+        'ERROR: invalid input syntax for type integer: "x" (SQLSTATE 22P02)')
+    assert "V1__ok.sql" in result.stdout and "FAILED" in result.stdout and "V3__never" not in result.stdout
+    assert pg_server.password not in result.stdout + result.stderr
+    # The database verify created on that server is gone again.
+    with pg_server.connect() as conn:
+        left = conn.execute("SELECT datname FROM pg_database WHERE datname LIKE 'ddl_cascade_verify_%'").fetchall()
+    assert left == []
+
+    as_json = cli("db", "verify", "--url", pg_server.url("postgres"), "--json", cwd=repo.path)
+    assert as_json.code == 1
+    data = json.loads(as_json.stdout)
+    assert data["ok"] is False
+    assert [(m["script"], m["success"]) for m in data["migrations"]] == [("V1__ok.sql", True),
+                                                                       ("V2__broken.sql", False)]
+
+
+def env_toml(pg_db, password_ref: str = "${DDLC_TEST_PGPASSWORD}", port: int | None = None) -> str:
+    port = port or pg_db.server.port
+    return (f'[environments.dev]\nurl = "postgresql://postgres:{password_ref}@127.0.0.1:{port}/{pg_db.name}"\n')
+
+
+def test_migrate_env_expands_variables_and_reruns_as_no_op(make_repo, cli, pg_db):
+    repo = make_parent(make_repo, shop_files(), SHOP_TOML + env_toml(pg_db))
+    env = {"DDLC_TEST_PGPASSWORD": pg_db.server.password}
+    first = cli("db", "migrate", "--env", "dev", cwd=repo.path, env=env)
+    assert first.code == 0, first.stderr
+    assert "postgresql://postgres:***@127.0.0.1" in first.stdout and pg_db.server.password not in first.stdout
+    rows = pg_db.query("SELECT count(*), bool_and(success) FROM flyway_schema_history")
+    assert rows == [(14, True)]
+    again = cli("db", "migrate", "--env", "dev", "--json", cwd=repo.path, env=env)
+    assert again.code == 0 and json.loads(again.stdout) == {"migrations": [], "ok": True}
+
+    status = cli("db", "status", "--env", "dev", "--json", cwd=repo.path, env=env)
+    assert status.code == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["ok"] is True and {m["state"] for m in data["migrations"]} == {"Success"}
+
+
+def test_bad_credentials_unreachable_and_unset_variable_are_one_sentence_exit_2(make_repo, cli, pg_db):
+    repo = make_parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE t (id int);"}, env_toml(pg_db))
+    wrong = cli("db", "status", "--url", pg_db.url.replace(pg_db.server.password, "s3cret-wrong"), cwd=repo.path)
+    assert wrong.code == 2 and wrong.stdout == ""
+    assert "s3cret-wrong" not in wrong.stderr and "postgres:***@" in wrong.stderr
+    assert 'password authentication failed for user "postgres"' in wrong.stderr
+    assert len(wrong.stderr.strip().splitlines()) == 1 and "Traceback" not in wrong.stderr
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    unreachable = cli("db", "migrate", "--url", f"postgresql://app:hunter2@127.0.0.1:{closed}/x", cwd=repo.path)
+    assert unreachable.code == 2 and "hunter2" not in unreachable.stderr
+    assert unreachable.stderr.startswith(f"ddl-cascade: cannot connect to postgresql://app:***@127.0.0.1:{closed}/x:")
+
+    unset = cli("db", "migrate", "--env", "dev", cwd=repo.path, env={"DDLC_TEST_PGPASSWORD": ""})
+    # An empty value is a value; the server then rejects the login without showing anything secret.
+    assert unset.code == 2
+    missing = cli("db", "status", "--env", "nope", cwd=repo.path)
+    assert missing.code == 2 and "no environment named 'nope'" in missing.stderr
+
+
+def test_unset_environment_variable_is_named(make_repo, cli, pg_db, monkeypatch):
+    monkeypatch.delenv("DDLC_TEST_PGPASSWORD", raising=False)
+    repo = make_parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE t (id int);"}, env_toml(pg_db))
+    result = cli("db", "migrate", "--env", "dev", cwd=repo.path)
+    assert result.code == 2
+    assert "${DDLC_TEST_PGPASSWORD}" in result.stderr and "is not set" in result.stderr
+
+
+def craft_flyway_history(pg_db, rows: list[tuple]) -> None:
+    """Write history exactly as real Flyway does: its DDL, then rows with its column values (§4.2)."""
+    with pg_db.connect() as conn:
+        conn.execute(history.create_script("public"))
+        for r in rows:
+            conn.execute('INSERT INTO flyway_schema_history ("installed_rank", "version", "description", "type", '
+                         '"script", "checksum", "installed_by", "execution_time", "success") '
+                         "VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)", r)
+
+
+def test_status_reads_history_written_by_flyway(make_repo, cli, pg_db):
+    files = {
+        "sql/V4__old.sql": "CREATE TABLE old (id int);\n",
+        "sql/V6__six.sql": "CREATE TABLE six (id int);\n",
+        "sql/V7__seven.sql": "CREATE TABLE seven (id bigint);\n",
+        "sql/V8__eight.sql": "CREATE TABLE eight (id int);\n",
+        "sql/R__view.sql": "CREATE OR REPLACE VIEW v AS SELECT 2 AS n;\n",
+    }
+    cs = {name: flyway.checksum_text(text) for name, text in files.items()}
+    craft_flyway_history(pg_db, [
+        (0, None, "<< Flyway Schema Creation >>", "SCHEMA", '"public"', None, "flyway", 0, True),
+        (1, "5", "<< Flyway Baseline >>", "BASELINE", "<< Flyway Baseline >>", None, "flyway", 0, True),
+        (2, "6", "six", "SQL", "V6__six.sql", cs["sql/V6__six.sql"], "flyway", 12, True),
+        (3, "7", "seven", "SQL", "V7__seven.sql", 123456, "flyway", 9, True),  # edited since it was applied
+        (4, None, "view", "SQL", "R__view.sql", 42, "flyway", 3, True),
+        (5, None, "view", "SQL", "R__view.sql", cs["sql/R__view.sql"], "flyway", 3, True),
+    ])
+    repo = make_parent(make_repo, files)
+    result = cli("db", "status", "--url", pg_db.url, "--json", cwd=repo.path)
+    assert result.code == 1, result.stderr  # the checksum mismatch
+    data = json.loads(result.stdout)
+    assert data["ok"] is False
+    assert [(m["installed_rank"], m["version"], m["description"], m["state"], m["checksum_mismatch"])
+            for m in data["migrations"]] == [
+        (0, None, "<< Flyway Schema Creation >>", "Success", False),
+        (1, "5", "<< Flyway Baseline >>", "Baseline", False),
+        (2, "6", "six", "Success", False),
+        (3, "7", "seven", "Success", True),
+        (4, None, "view", "Superseded", False),
+        (5, None, "view", "Success", False),
+        (None, "4", "old", "Below Baseline", False),
+        (None, "8", "eight", "Pending", False),
+    ]
+    assert data["problems"] == [
+        f"Migration checksum mismatch for migration version 7\n-> Applied to database : 123456\n"
+        f"-> Resolved locally    : {cs['sql/V7__seven.sql']}"]
+
+    text = cli("db", "status", "--url", pg_db.url, cwd=repo.path)
+    assert text.code == 1
+    assert "Below Baseline" in text.stdout and "123456 != file" in text.stdout and "1 checksum mismatches" in text.stdout
+
+    # migrate refuses, with Flyway's message, and changes nothing.
+    refused = cli("db", "migrate", "--url", pg_db.url, cwd=repo.path)
+    assert refused.code == 1 and "Migration checksum mismatch for migration version 7" in refused.stderr
+    assert pg_db.query("SELECT to_regclass('eight')") == [(None,)]
+
+
+def test_status_flags_failed_rows(make_repo, cli, pg_db):
+    craft_flyway_history(pg_db, [(1, "1", "t", "SQL", "V1__t.sql", flyway.checksum_text("CREATE TABLE t (id int);"),
+                                  "flyway", 4, False)])
+    repo = make_parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE t (id int);"})
+    result = cli("db", "status", "--url", pg_db.url, "--json", cwd=repo.path)
+    assert result.code == 1
+    data = json.loads(result.stdout)
+    assert [m["state"] for m in data["migrations"]] == ["Failed"]
+    assert data["problems"] == ["Detected failed migration to version 1 (t)"]
+
+
+def test_verify_child_runs_shared_and_own_migrations(make_repo, cli, pg_server):
+    child = make_repo("child-app")
+    child.commit({
+        "read-only-flyway-files/sql/V1__shared_users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
+        "read-only-flyway-files/sql/V3__shared_orders.sql": "CREATE TABLE orders (id int, user_id int);\n",
+        "read-only-flyway-files/callbacks/afterMigrate.sql": "COMMENT ON TABLE users IS '${team}';\n",
+        "db/own/V2__app_sessions.sql": "CREATE TABLE sessions (user_id int REFERENCES users(id));\n",
+        "db/own/V1000__app_report.sql": "CREATE VIEW report AS SELECT count(*) FROM orders;\n",
+    }, "child with its own migrations")
+    bare = make_repo("child-app.git", bare=True)
+    child.git("push", "-q", str(bare.path), "main")
+    repo = make_parent(make_repo, {"sql/V1__shared_users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n"},
+                       '[flyway.placeholders]\nteam = "payments"\n'
+                       f'[[children]]\nname = "app"\nurl = "{bare.path}"\nlocal_paths = ["db/own"]\n')
+    result = cli("db", "verify", "--child", "app", "--url", pg_server.url("postgres"), "--json", cwd=repo.path)
+    assert result.code == 0, result.stderr
+    assert [(m["version"], m["script"]) for m in json.loads(result.stdout)["migrations"]] == [
+        ("1", "V1__shared_users.sql"), ("2", "V2__app_sessions.sql"), ("3", "V3__shared_orders.sql"),
+        ("1000", "V1000__app_report.sql")]
+
+    unknown = cli("db", "verify", "--child", "nobody", cwd=repo.path)
+    assert unknown.code == 2 and "no child named 'nobody'" in unknown.stderr
