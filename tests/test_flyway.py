@@ -291,3 +291,291 @@ def test_non_transactional(sql, expected):
 def test_alter_type_add_value_before_pg12():
     assert is_non_transactional("ALTER TYPE mood ADD VALUE 'x'", 110000)
     assert not is_non_transactional("ALTER TYPE mood ADD VALUE 'x'", 120000)
+
+
+# --- depth: more of every rule ------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "filename, expected_hint",
+    [
+        ("v1__x.sql", "lowercase 'v'"),
+        ("r__x.sql", "lowercase 'r'"),
+        ("b2__x.sql", "lowercase 'b'"),
+        ("V1_x.sql", "separates version and description with '_'"),
+        ("V1.2_add_users.sql", "separates version and description with '_'"),
+        ("V3-add_users.sql", "separates version and description with '-'"),
+        ("afterMigrate_grant.sql", "single '_'"),
+        ("V57__readme.md", "does not end with .sql"),
+        ("R__notes.txt", "does not end with .sql"),
+        ("U1__undo.sql", "undo migration"),
+    ],
+)
+def test_name_hints(filename, expected_hint):
+    hints = check_name(filename).hints
+    assert len(hints) == 1 and expected_hint in hints[0]
+
+
+@pytest.mark.parametrize(
+    "filename",
+    ["V1__x.sql", "R__x.sql", "afterMigrate.sql", "afterMigrate__grants.sql", "V2__x.sql.conf", "README.md",
+     "Readme.md", "beforeMigrate.sql", "schema.sql", "CCD-4590__x.sql", "V1__x.SQL"],
+)
+def test_no_hint(filename):
+    assert check_name(filename).hints == ()
+
+
+@pytest.mark.parametrize(
+    "filename, status",
+    [
+        ("V1__x.sql", "migration"),
+        ("V1.sql", "migration"),
+        ("R__.sql", "migration"),
+        ("R.sql", "invalid"),  # parses, but not longer than prefix + suffix
+        ("B.sql", "invalid"),
+        ("V.sql", "invalid"),
+        ("afterMigrate.sql", "callback"),
+        ("afterMigrateError.sql", "callback"),
+        ("afterMigrateGrant.sql", "invalid"),
+        ("R1__x.sql", "invalid"),
+        ("CCD-4590__x.sql", "invalid"),
+        ("U1__x.sql", "invalid"),
+        ("notes.txt", "ignored"),
+        ("V1__x.sql.bak", "ignored"),
+    ],
+)
+def test_ignored_versus_invalid(filename, status):
+    assert check_name(filename).status == status
+
+
+@pytest.mark.parametrize(
+    "filename, suffixes, separator, version, description",
+    [
+        ("V1-x.psql", (".sql", ".psql"), "-", "1", "x"),
+        ("V1.2--add_a.ddl", (".ddl",), "--", "1.2", "add a"),
+        ("V7__x.Sql", (".sql",), "__", "7", "x"),
+    ],
+)
+def test_configured_suffixes_and_separator(filename, suffixes, separator, version, description):
+    name = parse_name(filename, suffixes=suffixes, separator=separator)
+    assert (name.version.text, name.description) == (version, description)
+
+
+def test_callback_prefix_is_case_sensitive_and_longest_wins():
+    assert parse_name("afterEachMigrateError__log.sql").event == "afterEachMigrateError"
+    assert parse_name("afterEachMigrateStatementError.sql").event == "afterEachMigrateStatementError"
+    with pytest.raises(InvalidName, match="Unrecognised"):
+        parse_name("AfterMigrate.sql")
+    with pytest.raises(InvalidName, match="Unrecognised"):
+        parse_name("aftermigrate.sql")
+
+
+def test_repeatables_order_by_utf16_code_units():
+    # Java's String.compareTo: upper case before lower case, and a character outside the BMP (a surrogate pair,
+    # 0xD83D...) before U+FFFD even though its code point is larger.
+    files = ["R__b.sql", "R__a.sql", "R__B.sql", "R__\U0001F600.sql", "R__\ufffd.sql", "R__é.sql", "R__z.sql"]
+    order = [m.description for m in resolve({"sql": files}).migrations]
+    assert order == ["B", "a", "b", "z", "é", "\U0001F600", "\ufffd"]
+
+
+@pytest.mark.parametrize(
+    "files, code",
+    [
+        (["V1__a.sql", "V1.0__b.sql"], "DUPLICATE_VERSIONED_MIGRATION"),
+        (["V1.1__a.sql", "V1.01__b.sql"], "DUPLICATE_VERSIONED_MIGRATION"),
+        (["V1__a.sql", "V01__b.sql"], "DUPLICATE_VERSIONED_MIGRATION"),
+        (["V1_0__a.sql", "2024/V1__a.sql"], "DUPLICATE_VERSIONED_MIGRATION"),
+        (["B2__a.sql", "B2.0__b.sql"], "DUPLICATE_VERSIONED_MIGRATION"),
+        (["R__a_b.sql", "R__a b.sql"], "DUPLICATE_REPEATABLE_MIGRATION"),
+        (["R__x.sql", "sub/R__x.sql"], "DUPLICATE_REPEATABLE_MIGRATION"),
+    ],
+)
+def test_duplicates(files, code):
+    problems = resolve({"sql": files}).problems
+    assert [p.code for p in problems] == [code]
+    assert len(problems[0].paths) == 2
+
+
+@pytest.mark.parametrize(
+    "files",
+    [["B3__x.sql", "V3__y.sql"], ["V1.1__a.sql", "V1.10__b.sql"], ["R__a.sql", "R__A.sql"], ["V1__x.sql", "R__x.sql"]],
+)
+def test_not_duplicates(files):
+    assert resolve({"sql": files}).problems == ()
+
+
+def test_duplicate_repeatable_message_and_three_offenders():
+    problems = resolve({"a": ["R__v.sql", "V2__x.sql"], "b": ["R__v.sql", "V2.0__y.sql", "V02__z.sql"]}).problems
+    assert problems[0].message == (
+        "Found more than one migration with version 2\nOffenders:\n-> a/V2__x.sql (SQL)\n-> b/V02__z.sql (SQL)"
+        "\n-> b/V2.0__y.sql (SQL)"
+    )
+    assert problems[1].message == (
+        "Found more than one repeatable migration with description v\nOffenders:\n-> a/R__v.sql (SQL)"
+        "\n-> b/R__v.sql (SQL)"
+    )
+
+
+def test_callbacks_resolution():
+    res = resolve({"sql": ["V1__x.sql", "afterMigrate.sql"]}, callback_locations={
+        "callbacks": ["afterMigrate__b.sql", "afterMigrate.sql", "beforeMigrate.sql", "V9__x.sql"],
+        "more": ["afterMigrate.sql"]})
+    assert [c.path for c in res.callbacks] == ["callbacks/afterMigrate.sql", "more/afterMigrate.sql",
+                                               "callbacks/afterMigrate__b.sql", "callbacks/beforeMigrate.sql"]
+    assert [m.path for m in res.migrations] == ["sql/V1__x.sql"]
+    assert set(res.ignored) == {"sql/afterMigrate.sql", "callbacks/V9__x.sql"}
+    assert [(p.code, p.message) for p in res.problems] == [
+        ("DUPLICATE_CALLBACK", "Found more than 1 SQL callback script called afterMigrate!")]
+    # Without callback locations, callbacks come from the migration locations.
+    res = resolve({"sql": ["V1__x.sql", "callbacks/beforeEachMigrate.sql"]})
+    assert [c.script for c in res.callbacks] == ["callbacks/beforeEachMigrate.sql"]
+    assert res.callbacks[0].name.event == "beforeEachMigrate"
+
+
+def test_resolved_migration_fields():
+    migration = resolve({"db/migration": ["2024/V1_1__Add_users.sql"]}).migrations[0]
+    assert migration.script == "2024/V1_1__Add_users.sql"
+    assert migration.path == "db/migration/2024/V1_1__Add_users.sql"
+    assert migration.location == "db/migration"
+    assert (migration.version.text, migration.description, migration.type) == ("1.1", "Add users", "SQL")
+    baseline = resolve({"sql": ["B5__base.sql"]}).migrations[0]
+    assert baseline.type == "SQL_BASELINE"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("${a}", ["a"]),
+        ("${a}${B}", ["a", "B"]),
+        ("$${a}$$", ["a"]),
+        ("${flyway:defaultSchema}.t", ["flyway:defaultSchema"]),
+        ("${unterminated", []),
+        ("$ {a}", []),
+        ("-- ${in_comment}\nselect '${in_string}', $$${in_dollar}$$", ["in_comment", "in_string", "in_dollar"]),
+    ],
+)
+def test_find_placeholders(text, expected):
+    assert [p.name for p in find_placeholders(text)] == expected
+
+
+def test_placeholder_positions_and_kinds():
+    found = find_placeholders("ab ${x} ${flyway:user}")
+    assert [(p.start, p.end, p.is_default) for p in found] == [(3, 7, False), (8, 22, True)]
+
+
+def test_placeholder_empty_value_and_override_of_defaults():
+    assert replace_placeholders("[${e}]", {"e": ""}) == "[]"
+    assert replace_placeholders("${flyway:user}", {"flyway:user": "me"}, defaults={"flyway:user": "x"}) == "me"
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("", ScriptConfig()),
+        ("executeInTransaction=true", ScriptConfig(execute_in_transaction=True)),
+        ("executeInTransaction=FALSE", ScriptConfig(execute_in_transaction=False)),
+        ("  executeInTransaction = false  \r\n", ScriptConfig(execute_in_transaction=False)),
+        ("executeInTransaction false", ScriptConfig(execute_in_transaction=False)),
+        ("! comment\n# comment\n\nencoding=UTF-16", ScriptConfig(encoding="UTF-16")),
+        ("placeholderReplacement=false", ScriptConfig(placeholder_replacement=False)),
+        ("shouldExecute=${env} == prod", ScriptConfig(should_execute="${env} == prod")),
+        ("encoding=ISO-\\\n   8859-1", ScriptConfig(encoding="ISO-8859-1")),
+    ],
+)
+def test_script_config_table(text, expected):
+    assert parse_script_config(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        ("flyway.executeInTransaction=false",
+         "Unknown configuration property: flyway.executeInTransaction. Please check your script config files"),
+        ("mixed=true", "Unknown configuration property: mixed. Please check your script config files"),
+        ("executeInTransaction=no", "Invalid value for executeInTransaction (should be either true or false): no"),
+    ],
+)
+def test_script_config_errors(text, message):
+    with pytest.raises(FlywayError) as caught:
+        parse_script_config(text)
+    assert str(caught.value) == message
+
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        ("REINDEX (VERBOSE) SCHEMA public", True),
+        ("REINDEX DATABASE app", True),
+        ("REINDEX SYSTEM app", True),
+        ("CREATE SUBSCRIPTION s CONNECTION 'x' PUBLICATION p", True),
+        ("DROP SUBSCRIPTION s", True),
+        ("CREATE TABLESPACE ts LOCATION '/x'", True),
+        ("DROP TABLESPACE ts", True),
+        ("DROP DATABASE x", True),
+        ("VACUUM (FULL, ANALYZE) t", True),
+        ("vacuum", True),
+        ("/* lead */ CREATE INDEX CONCURRENTLY i ON t (a)", True),
+        ("CREATE INDEX CONCURRENTLY IF NOT EXISTS i ON t USING btree (a) WHERE (a > 0)", True),
+        # Not detected by Flyway (§9.2): these need executeInTransaction=false in a script config.
+        ("REINDEX INDEX CONCURRENTLY i", False),
+        ("CLUSTER", False),
+        ("ALTER DATABASE x SET TABLESPACE ts", False),
+        ("COMMIT PREPARED 'x'", False),
+        ("ROLLBACK PREPARED 'x'", False),
+        # Allowed in a transaction.
+        ("REINDEX TABLE t", False),
+        ("CLUSTER t USING i", False),
+        ("ANALYZE t", False),
+        ("REFRESH MATERIALIZED VIEW CONCURRENTLY mv", False),
+        ("DISCARD PLANS", False),
+        ("DO $$ BEGIN EXECUTE 'CREATE INDEX CONCURRENTLY i ON t (a)'; END $$", False),
+        ("SELECT 'VACUUM'", False),
+        ('CREATE TABLE "vacuum" (a int)', False),
+        ("CREATE INDEX i ON t ((a)) -- CONCURRENTLY", False),
+    ],
+)
+def test_non_transactional_more(sql, expected):
+    assert is_non_transactional(sql) is expected
+
+
+@pytest.mark.parametrize(
+    "sql, version, expected",
+    [
+        ("ALTER TYPE mood ADD VALUE 'x'", 110022, True),
+        ("ALTER TYPE public.mood ADD VALUE IF NOT EXISTS 'x' AFTER 'y'", 110000, True),
+        ("ALTER TYPE mood ADD VALUE 'x'", 150004, False),
+        ("ALTER TYPE mood RENAME VALUE 'x' TO 'y'", 110000, False),
+    ],
+)
+def test_alter_type_add_value_by_server_version(sql, version, expected):
+    assert is_non_transactional(sql, version) is expected
+
+
+@pytest.mark.parametrize(
+    "script, conf, mixed, in_transaction, error_line",
+    [
+        ("CREATE TABLE t (a int);", None, False, True, 0),
+        ("CREATE INDEX CONCURRENTLY i ON t (a);", None, False, False, 0),
+        ("CREATE INDEX CONCURRENTLY i ON t (a);\nDROP INDEX CONCURRENTLY j;", None, False, False, 0),
+        ("CREATE TABLE t (a int);\n\nCREATE INDEX CONCURRENTLY i ON t (a);", None, False, False, 3),
+        ("CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);", None, True, False, 0),
+        ("CREATE TABLE t (a int);\nCREATE INDEX CONCURRENTLY i ON t (a);", "executeInTransaction=false", False,
+         False, 0),
+        ("CREATE INDEX CONCURRENTLY i ON t (a);", "executeInTransaction=true", False, True, 0),
+        ("REINDEX INDEX CONCURRENTLY i;", "executeInTransaction=false", False, False, 0),
+    ],
+)
+def test_transaction_mode(script, conf, mixed, in_transaction, error_line):
+    from ddl_cascade.flyway import transaction_mode
+    from ddl_cascade.sqlscript import split_statements
+
+    config = parse_script_config(conf) if conf else None
+    mode = transaction_mode(split_statements(script), config, mixed=mixed)
+    assert mode.in_transaction is in_transaction
+    assert mode.line == error_line
+    if error_line:
+        assert mode.error.startswith("Detected both transactional and non-transactional statements within the "
+                                     "same migration (even though mixed is false). Offending statement found at "
+                                     f"line {error_line}: CREATE INDEX CONCURRENTLY")
+    else:
+        assert mode.error is None

@@ -48,6 +48,8 @@ __all__ = [
     "migration_sort_key",
     "is_non_transactional",
     "is_non_transactional_keywords",
+    "TransactionMode",
+    "transaction_mode",
 ]
 
 
@@ -271,6 +273,10 @@ def check_name(filename: str, *, suffixes: Iterable[str] = (".sql",), separator:
         name = parse_name(filename, suffixes=suffixes, separator=separator)
     except InvalidName as error:
         return NameCheck(filename, "invalid", message=str(error), hints=hints)
+    if name.kind is not Kind.CALLBACK and filename[: len(filename) - len(name.suffix)] == name.prefix:
+        # Parses, but Flyway's resolvers only take names longer than prefix + suffix (§1.2 step 6).
+        return NameCheck(filename, "invalid", hints=hints,
+                         message=f"{filename} is only a prefix and a suffix, so Flyway's resolver skips it")
     status = "callback" if name.kind is Kind.CALLBACK else "migration"
     return NameCheck(filename, status, name=name, hints=hints)
 
@@ -584,8 +590,12 @@ def resolve(
                 if check.status == "callback":
                     if callback_locations is None or not is_migration_location:
                         callbacks.append(resolved)
+                    else:
+                        ignored.append(path)  # callbackLocations is set, so Flyway looks for callbacks only there
                 elif is_migration_location:
                     migrations.append(resolved)
+                else:
+                    ignored.append(path)  # a migration in a callback location is never run
     migrations.sort(key=migration_sort_key)
     problems += _duplicates(migrations)
     callbacks.sort(key=lambda c: (c.name.event or "", _utf16(c.description), c.path))
@@ -669,3 +679,45 @@ def is_non_transactional(sql: str, server_version_num: int = 150000) -> bool:
             if len(keywords) == 10:
                 break
     return is_non_transactional_keywords(keywords, server_version_num)
+
+
+@dataclass(frozen=True)
+class TransactionMode:
+    """How Flyway runs one script: in one transaction, or statement by statement in auto-commit.
+
+    `error` is Flyway's refusal when a script mixes transactional and non-transactional statements while
+    `mixed=false` and no script config decides; `line` is the offending statement's line.
+    """
+
+    in_transaction: bool
+    error: str | None = None
+    line: int = 0
+
+
+def transaction_mode(
+    statements: Iterable,
+    config: ScriptConfig | None = None,
+    *,
+    mixed: bool = False,
+    execute_in_transaction: bool = True,
+) -> TransactionMode:
+    """Decide a script's transaction mode from its statements (`sqlscript.Statement`s) as Flyway does (§9.2).
+
+    A script config's `executeInTransaction` wins over detection; otherwise a script with any non-transactional
+    statement runs in auto-commit, and one that also has transactional statements is an error unless `mixed`.
+    """
+    if config is not None and config.execute_in_transaction is not None:
+        return TransactionMode(config.execute_in_transaction)
+    statements = list(statements)
+    non_transactional = [s for s in statements if s.non_transactional]
+    if not non_transactional:
+        return TransactionMode(execute_in_transaction)
+    if not mixed and len(non_transactional) < len(statements):
+        offender = non_transactional[0]
+        return TransactionMode(
+            False,
+            "Detected both transactional and non-transactional statements within the same migration (even though "
+            f"mixed is false). Offending statement found at line {offender.line}: {offender.sql}",
+            offender.line,
+        )
+    return TransactionMode(False)
