@@ -37,6 +37,7 @@ CASES = [
     ("index", "CREATE INDEX i ON orders (customer_id);", [("lint/index-not-concurrent", 1)]),
     ("unique index", "CREATE UNIQUE INDEX i ON s.orders (a, b);", [("lint/index-not-concurrent", 1)]),
     ("unnamed index", "CREATE INDEX ON orders (a);", [("lint/index-not-concurrent", 1)]),
+    ("index on only the partitioned parent", "CREATE INDEX m_idx ON ONLY measurements (at);", []),
     ("index concurrently", "CREATE INDEX CONCURRENTLY i ON orders (customer_id);", []),
     ("index on new table", "CREATE TABLE o (id int, c int);\nCREATE INDEX i ON o (c);", []),
     ("index on new table, schema", "CREATE TABLE app.o (id int);\nCREATE INDEX i ON app.o (id);", []),

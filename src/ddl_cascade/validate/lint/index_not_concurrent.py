@@ -3,7 +3,9 @@
 A plain `CREATE INDEX` takes a SHARE lock: reads go on, but every `INSERT`, `UPDATE` and `DELETE` waits for the
 whole build, minutes on a large table. `CONCURRENTLY` builds without blocking writes. It cannot run in a
 transaction, so Flyway runs the script in auto-commit mode, and the statement must be alone in its migration (or
-the migration needs `mixed = true`). Indexes on tables created in the same migration are exempt.
+the migration needs `mixed = true`). Indexes on tables created in the same migration are exempt, and so is
+`CREATE INDEX ... ON ONLY <partitioned table>`, which is instant: it is how an index on a partitioned table (where
+CONCURRENTLY is not supported) is built partition by partition, then attached.
 
 **Anti-pattern**
 
@@ -39,6 +41,8 @@ INFO = RuleInfo(
 
 def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
     if not isinstance(node, ast.IndexStmt) or node.concurrent or scope.is_new_table(node.relation):
+        return
+    if not node.relation.inh:  # ON ONLY: an invalid index on the partitioned parent alone, no scan
         return
     table = rel_name(node.relation)
     index = f"index {node.idxname}" if node.idxname else "an index"
