@@ -219,15 +219,23 @@ def _initdb(server: Server, run_as: tuple[int, int] | None) -> None:
     if run_as is not None:
         os.chown(pwfile, *run_as)
     env = dict(os.environ, LC_ALL="C", LANG="C")
-    proc = subprocess.run(
+    try:
+        proc = _run_initdb(server, pwfile, env, run_as)
+    except OSError as exc:
+        raise ServerError(f"cannot run {server.bindir / 'initdb'}: {exc.strerror}") from None
+    finally:
+        pwfile.unlink()
+    if proc.returncode != 0:
+        detail = (proc.stderr or proc.stdout).strip().splitlines()
+        raise ServerError(f"initdb failed in {server.data}: {detail[-1] if detail else 'exit ' + str(proc.returncode)}")
+
+
+def _run_initdb(server: Server, pwfile: Path, env: dict, run_as: tuple[int, int] | None):
+    return subprocess.run(
         [str(server.bindir / "initdb"), "-D", str(server.data), "-U", SUPERUSER, "-E", "UTF8", "--locale=C",
          "--auth-local=trust", "--auth-host=scram-sha-256", f"--pwfile={pwfile}", "--no-sync"],
         capture_output=True, text=True, env=env, **_spawn_kwargs(run_as),
     )
-    pwfile.unlink()
-    if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise ServerError(f"initdb failed in {server.data}: {detail[-1] if detail else 'exit ' + str(proc.returncode)}")
 
 
 def _launch(server: Server, run_as: tuple[int, int] | None, detach: bool) -> None:
@@ -241,9 +249,12 @@ def _launch(server: Server, run_as: tuple[int, int] | None, detach: bool) -> Non
             "-c", "fsync=off", "-c", "synchronous_commit=off", "-c", "full_page_writes=off",
             "-c", "max_connections=40", "-c", "shared_buffers=32MB", "-c", "logging_collector=off",
         ]
-        with open(server.log, "ab") as log:
-            proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
-                                    start_new_session=detach, **_spawn_kwargs(run_as))
+        try:
+            with open(server.log, "ab") as log:
+                proc = subprocess.Popen(args, stdin=subprocess.DEVNULL, stdout=log, stderr=log, env=env,
+                                        start_new_session=detach, **_spawn_kwargs(run_as))
+        except OSError as exc:
+            raise ServerError(f"cannot run {args[0]}: {exc.strerror}") from None
         server.process = proc
         if _wait_ready(server, proc):
             return

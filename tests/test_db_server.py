@@ -1,0 +1,96 @@
+"""The throwaway PostgreSQL server: found, started safely (unprivileged, local only), and cleaned away."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ddl_cascade.db import history, server
+
+
+def test_find_binaries_finds_a_working_server():
+    bindir = server.find_binaries()
+    assert bindir is not None
+    for tool in ("initdb", "pg_ctl", "postgres"):
+        assert os.access(bindir / tool, os.X_OK)
+    out = subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, text=True).stdout
+    assert out.startswith("postgres (PostgreSQL) ")
+
+
+def test_ensure_postgres_script_is_satisfied_here():
+    root = Path(__file__).resolve().parent.parent
+    proc = subprocess.run(["bash", str(root / "scripts" / "ensure-postgres")], cwd=root, capture_output=True,
+                          text=True, env={**os.environ, "PY": sys.executable})
+    assert proc.returncode == 0, proc.stderr
+    assert "Installing" not in proc.stderr  # binaries were found, nothing was installed
+
+
+def _uid_of(pid: int) -> int:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("Uid:"):
+            return int(line.split()[1])
+    raise AssertionError("no Uid line")
+
+
+def test_server_listens_locally_runs_unprivileged_and_is_removed_on_stop():
+    srv = server.start()
+    try:
+        assert srv.process is not None and srv.process.poll() is None
+        with srv.connect() as conn:
+            assert conn.execute("SHOW listen_addresses").fetchone() == ("127.0.0.1",)
+            assert conn.execute("SHOW unix_socket_directories").fetchone() == (str(srv.socket_dir),)
+            assert conn.execute("SHOW fsync").fetchone() == ("off",)
+        if os.geteuid() == 0:
+            assert _uid_of(srv.process.pid) != 0  # initdb and postgres refuse root; we never run them as root
+        assert (srv.socket_dir / f".s.PGSQL.{srv.port}").exists()
+    finally:
+        srv.stop()
+    assert not srv.base.exists()
+    assert srv.process is None
+
+
+def test_a_broken_initdb_is_one_clear_error():
+    # Not under pytest's tmp_path: when we are root the server runs as another user, who must reach the binaries.
+    folder = Path(tempfile.mkdtemp(prefix="ddlc-fakebin-"))
+    try:
+        folder.chmod(0o755)
+        for tool in ("initdb", "pg_ctl", "postgres"):
+            (folder / tool).write_text("#!/bin/sh\necho 'initdb: error: simulated failure' >&2\nexit 1\n")
+            (folder / tool).chmod(0o755)
+        with pytest.raises(server.ServerError, match="initdb failed .*simulated failure"):
+            server.start(bindir=folder)
+    finally:
+        shutil.rmtree(folder)
+
+
+def test_java_string_hash_known_values():
+    assert history.java_string_hash("") == 0
+    assert history.java_string_hash("a") == 97 and history.java_string_hash("ab") == 97 * 31 + 98
+    assert history.java_string_hash("polygenelubricants") == -2**31  # the classic Integer.MIN_VALUE hash
+
+
+def test_lock_number_matches_javas_string_hash_code(tmp_path):
+    """Flyway's key = LOCK_MAGIC_NUM + table.toString().hashCode(); Java itself is the oracle when present."""
+    names = ['"public"."flyway_schema_history"', '"app"."flyway_schema_history"', '"Ünïcode"."h"', ""]
+    java = shutil.which("java")
+    if java is None:
+        pytest.skip("no java on this machine to act as the oracle")
+    source = tmp_path / "Hash.java"
+    source.write_text(
+        "public class Hash { public static void main(String[] a) throws Exception {\n"
+        "  long magic = (0x46L << 40) + (0x6CL << 32) + (0x79L << 24) + (0x77 << 16) + (0x61 << 8) + 0x79;\n"
+        "  java.io.BufferedReader r = new java.io.BufferedReader(new java.io.InputStreamReader(System.in, "
+        "\"UTF-8\"));\n"
+        "  String line; while ((line = r.readLine()) != null) System.out.println(magic + line.hashCode());\n"
+        "}}\n")
+    proc = subprocess.run([java, str(source)], input="\n".join(names) + "\n", capture_output=True, text=True,
+                          encoding="utf-8", timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert [int(x) for x in proc.stdout.split()] == [
+        history.LOCK_MAGIC + history.java_string_hash(n) for n in names]
