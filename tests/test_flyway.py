@@ -129,12 +129,16 @@ def test_valid_names(filename, kind, version, description, event):
          "Invalid versioned migration name format: V1.2a__x.sql (could not recognise version number 1.2a)"),
         ("V__x.sql", "Invalid versioned migration name format: V__x.sql (It must contain a version and should look "
                      "like this: V1.2__x.sql)"),
+        ("V.sql", "Invalid versioned migration name format: V.sql (It must contain a version and should look like "
+                  "this: V1.2__description.sql)"),
+        ("R1.sql", "Invalid repeatable migration / callback name format: R1.sql (It cannot contain a version and "
+                   "should look like this: R__description.sql)"),
         ("R1__x.sql", "Invalid repeatable migration / callback name format: R1__x.sql (It cannot contain a version "
                       "and should look like this: R__x.sql)"),
         ("afterMigrateGrant.sql", "Invalid repeatable migration / callback name format: afterMigrateGrant.sql (It "
-                                  "cannot contain a version and should look like this: afterMigrate__.sql)"),
+                                  "cannot contain a version and should look like this: afterMigrate__description.sql)"),
         ("afterMigrate_grant.sql", "Invalid repeatable migration / callback name format: afterMigrate_grant.sql "
-                                   "(It cannot contain a version and should look like this: afterMigrate__.sql)"),
+                                   "(It cannot contain a version and should look like this: afterMigrate__description.sql)"),
     ],
 )
 def test_invalid_names(filename, message):
@@ -342,6 +346,8 @@ def test_no_hint(filename):
         ("U1__x.sql", "invalid"),
         ("notes.txt", "ignored"),
         ("V1__x.sql.bak", "ignored"),
+        ("beforeConnect.sql", "invalid"),  # script-only event
+        ("beforeDeploy.sql", "invalid"),  # not an event of open-source Flyway
     ],
 )
 def test_ignored_versus_invalid(filename, status):

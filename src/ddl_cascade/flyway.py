@@ -94,6 +94,9 @@ CALLBACK_EVENTS: frozenset[str] = frozenset(
     }
 )
 
+# In Flyway's Event enum, so its name parser takes them as prefixes, but they only work as shell/PowerShell scripts.
+_SCRIPT_ONLY_EVENTS = frozenset({"beforeConnect", "afterConnect"})
+
 # ---------------------------------------------------------------------------------------------------------------
 # Versions (§1.3)
 
@@ -178,7 +181,7 @@ _KIND_PREFIXES = (("V", Kind.VERSIONED), ("R", Kind.REPEATABLE), ("B", Kind.BASE
 @functools.lru_cache(maxsize=16)
 def _prefixes(versioned: str, repeatable: str, baseline: str) -> tuple[tuple[str, Kind], ...]:
     candidates = [(versioned, Kind.VERSIONED), (repeatable, Kind.REPEATABLE), (baseline, Kind.BASELINE)]
-    candidates += [(event, Kind.CALLBACK) for event in CALLBACK_EVENTS]
+    candidates += [(event, Kind.CALLBACK) for event in CALLBACK_EVENTS | _SCRIPT_ONLY_EVENTS]
     # Longest first, so `afterMigrateError.sql` is the afterMigrateError event and not afterMigrate + "Error".
     return tuple(sorted(candidates, key=lambda pair: -len(pair[0])))
 
@@ -212,11 +215,12 @@ def parse_name(
         left, found, raw_description = rest.partition(separator)
         if not found:
             left, raw_description = rest, ""
+        example = raw_description or "description"  # what Flyway's messages suggest
         if kind in (Kind.VERSIONED, Kind.BASELINE):
             if not left:
                 raise InvalidName(
                     f"Invalid versioned migration name format: {filename} (It must contain a version and should "
-                    f"look like this: {prefix}1.2{separator}{raw_description}{suffix})",
+                    f"look like this: {prefix}1.2{separator}{example}{suffix})",
                     filename,
                 )
             try:
@@ -231,7 +235,7 @@ def parse_name(
             if left:
                 raise InvalidName(
                     f"Invalid repeatable migration / callback name format: {filename} (It cannot contain a version "
-                    f"and should look like this: {prefix}{separator}{raw_description}{suffix})",
+                    f"and should look like this: {prefix}{separator}{example}{suffix})",
                     filename,
                 )
             version = None
@@ -277,6 +281,10 @@ def check_name(filename: str, *, suffixes: Iterable[str] = (".sql",), separator:
         # Parses, but Flyway's resolvers only take names longer than prefix + suffix (§1.2 step 6).
         return NameCheck(filename, "invalid", hints=hints,
                          message=f"{filename} is only a prefix and a suffix, so Flyway's resolver skips it")
+    if name.event in _SCRIPT_ONLY_EVENTS:
+        return NameCheck(filename, "invalid", hints=hints,
+                         message=f"{name.event} callbacks run before a database connection exists, so Flyway only "
+                                 "runs them as scripts (.sh, .ps1, .cmd), never as SQL")
     status = "callback" if name.kind is Kind.CALLBACK else "migration"
     return NameCheck(filename, status, name=name, hints=hints)
 
