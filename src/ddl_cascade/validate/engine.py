@@ -48,11 +48,9 @@ class Report:
 
 
 def _lint():
-    # TEMPORARY while the lint package lands beside this one: run without lint rules if it does not import yet.
-    try:
-        from ddl_cascade.validate import lint
-    except ImportError:
-        return None
+    # Imported on first use: pglast's tree classes are not needed to print --help.
+    from ddl_cascade.validate import lint
+
     return lint
 
 

@@ -1,0 +1,157 @@
+"""`validate --children`: check the shared migrations against each child's own, as that child's Flyway sees them.
+
+Each child is fetched through the same cache `sync` uses (`ddl_cascade.mirror`), and read from git objects at its
+branch tip; nothing is checked out. The child is modelled as it will be after the next sync: its own files, with
+its read-only folder (the child's prefix) replaced by the parent's source folder as this pull request has it.
+
+The child's Flyway locations come from the child's own `flyway.toml` (`[flyway] locations`, or the locations of
+its environments) or `flyway.conf` (`flyway.locations`) at its root; only `filesystem:` locations, relative to the
+child's root, can be read. Without either file, the locations are `local_paths` (from the child's entry or
+`[defaults]`) plus the shared migration and callback folders under the prefix. All locations are then resolved
+together by `ddl_cascade.flyway.resolve`, exactly as for the parent. A duplicate version or repeatable description
+between a shared file and a child's own file is `child/version-collision`, reported on the shared file (that is
+what the pull request can change) and naming the child's file.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from pathlib import PurePosixPath
+
+from ddl_cascade import flyway, git
+from ddl_cascade.config import Child, Config
+from ddl_cascade.validate.engine import finding
+from ddl_cascade.validate.files import Files, tree_paths
+from ddl_cascade.validate.model import Finding
+
+
+def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list[Finding], list[str]]:
+    from ddl_cascade.mirror import Mirror
+
+    mirror = Mirror(config)
+    fetched = mirror.fetch(config.children, jobs=jobs)
+    config_path = _relative(config)
+    source = config.source.path.rstrip("/") + "/"
+    shared = sorted({f.path[len(source):] for f in current.scripts + current.others})
+    findings: list[Finding] = []
+    checked: list[str] = []
+    with git.ObjectReader(mirror.path) as reader:
+        for child in config.children:
+            result = fetched.get(child.name)
+            if result is None or result.error is not None:
+                why = result.error if result is not None else "not fetched"
+                findings.append(finding("child/unreachable", config_path, 0, 0,
+                                        f"child '{child.name}' could not be fetched ({why}); its migrations were "
+                                        "not checked for collisions"))
+                continue
+            own: list[str] = []
+            if result.tip is not None:
+                tree = git.rev_parse(mirror.path, f"{result.tip}^{{tree}}")
+                own_files = tree_paths(reader, tree) if tree else {}
+                prefix = child.prefix.rstrip("/") + "/"
+                own = [p for p in own_files if not p.startswith(prefix)]
+                locations = child_locations(reader, result.tip, own_files, child, config)
+            else:
+                locations = default_locations(child, config)
+            checked.append(child.name)
+            findings += collisions(child, config, locations, own, shared)
+    return findings, checked
+
+
+def _relative(config: Config) -> str:
+    try:
+        return config.file.relative_to(config.root).as_posix()
+    except ValueError:
+        return config.file.name
+
+
+def default_locations(child: Child, config: Config) -> list[str]:
+    prefix = child.prefix.rstrip("/")
+    shared = [f"{prefix}/{p}" for p in config.flyway.sql_paths + config.flyway.callback_paths]
+    return list(dict.fromkeys(list(child.local_paths) + shared))
+
+
+def child_locations(reader: git.ObjectReader, tip: str, files: dict[str, str], child: Child, config: Config) -> list[str]:
+    """The child's Flyway locations (relative to its root), from its own Flyway configuration when it has one."""
+    raw: list[str] | None = None
+    if "flyway.toml" in files:
+        answer = reader.read(files["flyway.toml"])
+        try:
+            data = tomllib.loads(answer[2].decode("utf-8")) if answer else {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            data = {}
+        fw = data.get("flyway", {}) if isinstance(data.get("flyway"), dict) else {}
+        raw = _as_list(fw.get("locations"))
+        if raw is None:
+            envs = data.get("environments", {}) if isinstance(data.get("environments"), dict) else {}
+            for env in envs.values():
+                if isinstance(env, dict) and isinstance(env.get("flyway"), dict):
+                    raw = (raw or []) + (_as_list(env["flyway"].get("locations")) or [])
+    elif "flyway.conf" in files:
+        answer = reader.read(files["flyway.conf"])
+        text = answer[2].decode("utf-8", "replace") if answer else ""
+        # Java properties, the format flyway.py already reads for script configuration files.
+        for key, value in flyway._properties(text):
+            if key == "flyway.locations":
+                raw = [v.strip() for v in value.split(",") if v.strip()]
+    if not raw:
+        return default_locations(child, config)
+    out: list[str] = []
+    for location in raw:
+        kind, sep, path = location.partition(":")
+        if not sep:
+            continue  # no prefix means classpath: not a folder of the repository
+        if kind != "filesystem" or path.startswith("/"):
+            continue
+        normal = PurePosixPath(path).as_posix()  # also drops "./" and a trailing "/"
+        if ".." in PurePosixPath(normal).parts:
+            continue
+        out.append(normal)
+    return list(dict.fromkeys(out)) or default_locations(child, config)
+
+
+def _as_list(value) -> list[str] | None:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return None
+
+
+def _inside(path: str, folder: str) -> bool:
+    return folder == "." or path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def collisions(child: Child, config: Config, locations: list[str], own: list[str], shared: list[str]) -> list[Finding]:
+    """Duplicates between shared and own migrations, as this child's Flyway resolves its locations."""
+    prefix = child.prefix.rstrip("/")
+    virtual = {p: False for p in own}
+    virtual.update({f"{prefix}/{p}": True for p in shared})
+    # A location inside another listed location is a sub-location: Flyway drops it, so files are not seen twice.
+    locations = [loc for loc in locations if not any(o != loc and _inside(loc, o) for o in locations)]
+    by_location: dict[str, list[str]] = {}
+    for path in virtual:
+        for loc in locations:
+            if _inside(path, loc):
+                by_location.setdefault(loc, []).append(path if loc == "." else path[len(loc) + 1:])
+                break
+    resolution = flyway.resolve(by_location)
+    out: list[Finding] = []
+    source = config.source.path.rstrip("/")
+    for problem in resolution.problems:
+        if problem.code not in ("DUPLICATE_VERSIONED_MIGRATION", "DUPLICATE_REPEATABLE_MIGRATION"):
+            continue
+        paths = [p.removeprefix("./") for p in problem.paths]
+        shared_paths = [p for p in paths if virtual.get(p)]
+        own_paths = [p for p in paths if virtual.get(p) is False]
+        if not shared_paths or not own_paths:
+            continue  # only shared files: reported for the parent already; only the child's: not this PR's doing
+        headline = problem.message.split("\n", 1)[0]
+        for path in shared_paths:
+            parent_path = f"{source}/{path[len(prefix) + 1:]}"
+            out.append(finding(
+                "child/version-collision", parent_path, 0, 0,
+                f"child '{child.name}': {headline}: its own {', '.join(own_paths)} collides with this shared "
+                "migration, so that child's Flyway refuses to migrate",
+            ))
+    return out
