@@ -1,0 +1,95 @@
+"""The small pieces of validate on their own: placeholder position mapping (property-based), renderers, suppression
+scopes. End-to-end behaviour is in test_validate_cli.py, rules in test_validate_rules.py."""
+
+from __future__ import annotations
+
+import re
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from ddl_cascade.sqlscript import split_statements
+from ddl_cascade.validate import placeholders, render, suppress
+from ddl_cascade.validate.model import Finding, Severity
+
+# --- placeholders -----------------------------------------------------------------------------------------------------
+
+plain = st.text(alphabet=st.characters(blacklist_characters="${}", blacklist_categories=("Cs",)), max_size=12)
+name = st.sampled_from(["a", "B", "schema", "x_y", "undefined_one", "flyway:user", "flyway:filename"])
+value = st.text(alphabet="abc\n;é ", max_size=8)
+
+
+@settings(max_examples=200, deadline=None)
+@given(parts=st.lists(st.tuples(plain, name), max_size=6), tail=plain, a=value, b=value, schema=value)
+def test_every_unreplaced_character_maps_back_to_itself(parts, tail, a, b, schema):
+    text = "".join(f"{p}${{{n}}}" for p, n in parts) + tail
+    sub = placeholders.substitute(text, {"a": a, "b": b, "SCHEMA": schema}, "V1__x.sql")
+    # A plain regex replacement is the oracle for the substituted text (undefined names become their bare name).
+    values = {"a": a, "b": b, "schema": schema, "x_y": "x_y", "undefined_one": "undefined_one",
+              "flyway:user": "flyway", "flyway:filename": "V1__x.sql"}
+    expected = re.sub(r"\$\{([^}]*)\}", lambda m: values[m.group(1).lower()], text)
+    assert sub.text == expected
+    assert {p.name for p in sub.undefined} == {n for _, n in parts if n in ("x_y", "undefined_one")}
+    # Outside replaced values, each character of the substituted text comes from the same character of the file.
+    covered = set()
+    for s, e, _, _ in sub._spans:
+        covered.update(range(s, e))
+    for i, ch in enumerate(sub.text):
+        if i not in covered:
+            assert text[sub.original(i)] == ch
+        else:
+            assert text[sub.original(i)] == "$"
+
+
+# --- renderers --------------------------------------------------------------------------------------------------------
+
+F1 = Finding("sql/syntax", Severity.ERROR, "rw/sql/V1__a:b,c.sql", 3, 7, "bad\nthing 100%", "fix it")
+F2 = Finding("naming/invalid", Severity.WARNING, "rw/sql/V57__x.md", 0, 0, "looks like a migration", "rename")
+
+
+def test_github_escapes_properties_and_data():
+    out = render.github([F1, F2], 2).splitlines()
+    assert out[0] == "::error file=rw/sql/V1__a%3Ab%2Cc.sql,line=3,col=7,title=sql/syntax::bad%0Athing 100%25%0Afix it"
+    assert out[1] == "::warning file=rw/sql/V57__x.md,title=naming/invalid::looks like a migration%0Arename"
+    assert out[2] == "1 error, 1 warning in 2 files checked."
+
+
+def test_text_colour_only_when_asked():
+    assert "\x1b[" not in render.text([F1], 1)
+    coloured = render.text([F1], 1, colour=True)
+    assert "\x1b[31m" in coloured and "\x1b[0m" in coloured
+    assert render.text([], 3) == "0 errors, 0 warnings in 3 files checked.\n"
+
+
+def test_json_is_exactly_the_documented_shape():
+    doc = render.to_json([F1], 4)
+    assert doc == {"findings": [{"rule": "sql/syntax", "severity": "error", "path": "rw/sql/V1__a:b,c.sql", "line": 3,
+                                 "column": 7, "message": "bad\nthing 100%", "hint": "fix it"}], "files": 4}
+
+
+# --- suppression scopes -----------------------------------------------------------------------------------------------
+
+
+def lines_covered(text: str) -> list[tuple[int, int]]:
+    sup = suppress.scan(text, split_statements(text))
+    return [(lo, hi) for lo, hi, _ in sup.ranges]
+
+
+SCOPES = [
+    ("-- ddl-cascade: ignore lint/x\nSELECT 1;\nSELECT 2;\n", [(2, 2)]),
+    ("SELECT 1;\n\n-- ddl-cascade: ignore lint/x\n\nCREATE TABLE t (\n  a int\n);\n", [(5, 7)]),
+    ("SELECT 1; -- ddl-cascade: ignore lint/x\nSELECT 2;\n", [(1, 1)]),
+    ("CREATE TABLE t (\n  a int -- ddl-cascade: ignore lint/x\n);\n", [(1, 3)]),
+    ("SELECT 1;\n-- ddl-cascade: ignore lint/x\n", [(2, 2)]),
+    ("-- ddl-cascade: ignore\nSELECT 1;\n", []),  # no rule id: nothing
+]
+
+
+def test_suppression_scopes():
+    for text, expected in SCOPES:
+        assert lines_covered(text) == expected, text
+
+
+def test_ignore_ids_stop_at_the_reason():
+    assert suppress.parse_ids(" lint/a, lint/b because of V12") == ("lint/a", "lint/b")
+    assert suppress.parse_ids(" reason lint/a") == ()
