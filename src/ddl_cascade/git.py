@@ -244,3 +244,123 @@ def write_objects(repo: Path, objects: Iterable[tuple[str, bytes]]) -> list[str]
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
     return ids
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Bulk helpers for the split engine (issue 2): streaming a command's output, object lookups without contents, and
+# writing many objects as one pack.
+
+
+def popen(args: list[str], cwd: Path | str, *, stdin: bool = False) -> subprocess.Popen:
+    """Start `git <args>` with stdout piped (and stdin when asked), so two git commands can run at the same time.
+
+    The caller reads `proc.stdout` and then calls `finish(proc, args)`.
+    """
+    return subprocess.Popen(
+        ["git", *args],
+        cwd=cwd,
+        stdin=subprocess.PIPE if stdin else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=environ({"GIT_NO_LAZY_FETCH": "1"}),
+    )
+
+
+def finish(proc: subprocess.Popen, args: list[str], input: bytes | None = None) -> bytes:
+    """Feed `input`, collect stdout, and raise GitError if the command started by `popen` failed."""
+    out, err = proc.communicate(input)
+    if proc.returncode != 0:
+        raise GitError(args, proc.returncode, err.decode("utf-8", "replace"))
+    return out
+
+
+class ObjectInfo:
+    """A long-lived `git cat-file --batch-check`: the id and type a rev names, without reading contents.
+
+    `lookup_many` answers a whole list in one buffered round trip; `lookup` answers one at a time, for questions
+    that only arise while walking.
+    """
+
+    def __init__(self, repo: Path) -> None:
+        self.repo = repo
+        self._proc: subprocess.Popen | None = None
+
+    def lookup_many(self, revs: list[str]) -> list[tuple[str, str] | None]:
+        """(oid, type) or None for each of `revs`, in order; one process, output buffered."""
+        if not revs:
+            return []
+        payload = b"".join(r.encode("utf-8", "surrogateescape") + b"\n" for r in revs)
+        out = run(["cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"], self.repo, input=payload,
+                  env={"GIT_NO_LAZY_FETCH": "1"})
+        answers: list[tuple[str, str] | None] = []
+        for line in out.decode("utf-8", "surrogateescape").splitlines():
+            parts = line.split(" ")
+            answers.append((parts[0], parts[1]) if len(parts) == 2 and parts[1] != "missing" else None)
+        return answers
+
+    def lookup(self, rev: str) -> tuple[str, str] | None:
+        if self._proc is None:
+            self._proc = popen(["cat-file", "--batch-check=%(objectname) %(objecttype)"], self.repo, stdin=True)
+        proc = self._proc
+        assert proc.stdin is not None and proc.stdout is not None
+        proc.stdin.write(rev.encode("utf-8", "surrogateescape") + b"\n")
+        proc.stdin.flush()
+        parts = proc.stdout.readline().decode("utf-8", "surrogateescape").rstrip("\n").split(" ")
+        return (parts[0], parts[1]) if len(parts) == 2 and parts[1] != "missing" else None
+
+    def close(self) -> None:
+        if self._proc is not None and self._proc.poll() is None:
+            assert self._proc.stdin is not None
+            self._proc.stdin.close()
+            self._proc.wait()
+        self._proc = None
+
+
+def write_pack(repo: Path, objects: list[tuple[str, bytes]]) -> None:
+    """Store (kind, body) objects as one pack, indexed by one `git index-pack --stdin`.
+
+    Writing thousands of loose files costs a file system round trip each; a pack is one stream.
+    """
+    import hashlib
+    import struct
+    import zlib
+
+    types = {"commit": 1, "tree": 2, "blob": 3, "tag": 4}
+    out = [b"PACK", struct.pack(">II", 2, len(objects))]
+    for kind, body in objects:
+        size = len(body)
+        byte = (types[kind] << 4) | (size & 0x0F)
+        size >>= 4
+        header = bytearray()
+        while size:
+            header.append(byte | 0x80)
+            byte = size & 0x7F
+            size >>= 7
+        header.append(byte)
+        out.append(bytes(header))
+        out.append(zlib.compress(body, 1))
+    data = b"".join(out)
+    run(["index-pack", "--stdin"], repo, input=data + hashlib.sha1(data).digest())
+
+
+def write_loose(objects_dir: Path, objects: list[tuple[str, bytes]]) -> None:
+    """Store (kind, body) objects as loose files under `objects_dir` (`git rev-parse --git-path objects`).
+
+    For a handful of objects this is cheaper than starting `index-pack`. Temporary name, then rename, as git does.
+    """
+    import hashlib
+    import tempfile
+    import zlib
+
+    for kind, body in objects:
+        raw = f"{kind} {len(body)}\0".encode() + body
+        oid = hashlib.sha1(raw).hexdigest()
+        target = Path(objects_dir) / oid[:2] / oid[2:]
+        if target.exists():
+            continue
+        target.parent.mkdir(exist_ok=True)
+        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="tmp_obj_")
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(zlib.compress(raw, 1))
+        os.chmod(tmp, 0o444)
+        os.replace(tmp, target)

@@ -1,0 +1,819 @@
+"""The split engine: the history of one folder, commit for commit the one `git subtree split` makes, in seconds.
+
+`git subtree split --prefix=<path> <rev>` (contrib/subtree/git-subtree.sh, git 2.39) walks every commit of `<rev>`
+and, for each, starts several git processes. The commit ids it prints are an API contract: children merge them, and
+users mix ddl-cascade with `git subtree`. So this module reproduces the script's semantics exactly, and only changes
+how the work is done.
+
+What the script does, and how we do the same thing in bulk:
+
+1. find_existing_splits: `git log --grep='^git-subtree-dir: <dir>/*$'`, read line by line with the shell's `read`.
+   Squash commits map to their `git-subtree-split`; add/rejoin commits map mainline -> split and split -> split, and
+   exclude `^<mainline>^`, `^<split>^` from the walk. We run the same `git log` (so git does the grep, the
+   re-encoding and `%s`/`%b`), and parse its output with an emulation of dash's `read` (backslashes, NULs, blanks).
+2. The walk: `git rev-list --topo-order --reverse --parents <rev> <exclusions>`, one process. A commit whose parent
+   was excluded and never mapped is processed first, recursively (check_parents); we keep that order exactly,
+   because the script prints the split of the *last commit processed that has the folder*, not of the tip.
+3. The folder's tree of each commit (`git ls-tree <commit> -- <dir>`): one buffered `git cat-file --batch-check`
+   of `<commit>:<dir>` for the whole walk. A commit without the folder maps to itself when a parent mapped
+   (that is how an imported subproject's own commits pass through), else to nothing.
+4. copy_or_skip: a commit whose new parent has the same tree is skipped, unless another parent brings history the
+   identical one lacks (`rev-list --count identical..nonidentical`) or two identical parents are unrelated
+   (`merge-base`). We answer those graph questions in memory on the split graph, with generation numbers.
+5. copy_commit: `git log -1 --pretty=format:'%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B'` piped into six `read`s and
+   `git commit-tree`. We ask one `git log --no-walk --stdin` for every commit to copy (git re-encodes, formats the
+   date), replay the `read`s, then apply what commit-tree does: ident clean-up (crud stripped, '<' '>' dropped,
+   empty names refused), the date re-parsed, and non-UTF-8 bytes taken as Latin-1. The commit object is built as
+   bytes; its id is the SHA-1 of `commit <len>\\0<body>`; all new objects go to one pack (`git index-pack`).
+
+Trees only: nothing here reads a blob, so a `--filter=blob:none` partial clone works.
+
+The cache (`<git dir>/ddl-cascade/split/<key>`): the map from original commit to split commit depends only on the
+commit's own ancestry (and on the subtree trailers, which we record), so it survives a rewritten branch. Each run
+records the tips it processed; the next walks only `<rev> ^<old tips>`. A missing cache costs a full run; a corrupt
+one (checksummed) is reported on stderr and ignored; a cached id whose object is gone forces a full run. Whenever
+the cheap path cannot prove it gives the script's answer (new trailers that disagree with the cache, a tip without
+the folder, a rewritten branch in a history with trailers), it falls back to the full run.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from ddl_cascade import git
+from ddl_cascade.errors import CascadeError
+
+NOTREE = "0" * 40  # the cache's value for a commit without the folder and without mapped parents
+CACHE_VERSION = b"ddl-cascade split cache 1\n"
+MAX_TIPS = 8
+_LOG_FORMAT = "--pretty=format:%H%n%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B"
+
+
+class SplitError(CascadeError):
+    """`git subtree split` itself would fail on this history (it dies); we refuse the same way."""
+
+
+class _Stale(Exception):
+    """The cache cannot answer this run exactly; do the full run instead."""
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# dash's `read` (no -r, default IFS): how the script turns git's output into shell variables.
+
+_IFS = (0x20, 0x09, 0x0A)
+_BLANKS = re.compile(rb"[ \t]+")
+
+
+def sh_read(buf: bytes, pos: int, nvars: int) -> tuple[list[bytes], int, bool]:
+    """`read v1 .. vn` on `buf` from `pos`: (values, position after the line, whether a whole line was read).
+
+    Like dash: NUL bytes vanish, a backslash escapes the next byte (an escaped blank is kept, an escaped newline
+    joins the next line), leading and trailing blanks are stripped, the last variable takes the rest of the line.
+    """
+    end = buf.find(b"\n", pos)
+    line = buf[pos:] if end < 0 else buf[pos:end]
+    if b"\\" not in line and b"\0" not in line:  # the common case, without the byte loop
+        stripped = line.strip(b" \t")
+        values = (_BLANKS.split(stripped, nvars - 1) if nvars > 1 else [stripped]) if stripped else []
+        values += [b""] * (nvars - len(values))
+        return values, (len(buf) if end < 0 else end + 1), end >= 0
+    chars = bytearray()
+    escaped: list[bool] = []
+    i, n, pending, whole = pos, len(buf), False, False
+    while i < n:
+        c = buf[i]
+        i += 1
+        if c == 0:
+            continue
+        if pending:
+            pending = False
+            if c != 0x0A:
+                chars.append(c)
+                escaped.append(True)
+            continue
+        if c == 0x5C:
+            pending = True
+            continue
+        if c == 0x0A:
+            whole = True
+            break
+        chars.append(c)
+        escaped.append(False)
+
+    def blank(k: int) -> bool:
+        return not escaped[k] and chars[k] in _IFS
+
+    out: list[bytes] = []
+    j, total = 0, len(chars)
+    while j < total and blank(j):
+        j += 1
+    for v in range(nvars):
+        if v == nvars - 1:
+            stop = total
+            while stop > j and blank(stop - 1):
+                stop -= 1
+            out.append(bytes(chars[j:stop]))
+            break
+        start = j
+        while j < total and not blank(j):
+            j += 1
+        out.append(bytes(chars[start:j]))
+        while j < total and blank(j):
+            j += 1
+    return out, i, whole
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# What `git commit-tree` does to the identities, dates and message it is given.
+
+_CRUD = frozenset(range(0, 33)) | frozenset(b".,:;<>\"\\'")
+_MONTHS = {m: i for i, m in enumerate(
+    (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1)}
+_RFC2822 = re.compile(rb"[A-Z][a-z]{2}, (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
+_NONCHARS = re.compile("[\ufdd0-\ufdef\ufffe\uffff" + "".join(
+    chr(p << 16 | 0xFFFE) + chr(p << 16 | 0xFFFF) for p in range(1, 17)) + "]")
+
+
+def _without_crud(value: bytes) -> bytes:
+    start, stop = 0, len(value)
+    while start < stop and value[start] in _CRUD:
+        start += 1
+    while stop > start and value[stop - 1] in _CRUD:
+        stop -= 1
+    return value[start:stop].replace(b"\n", b"").replace(b"<", b"").replace(b">", b"")
+
+
+def _git_date(value: bytes, commit: str) -> bytes:
+    """The `<epoch> <+hhmm>` commit-tree stores for GIT_*_DATE=`value` (the RFC 2822 text `%aD` printed)."""
+    import calendar
+
+    m = _RFC2822.fullmatch(value)
+    if not m or m[2] not in _MONTHS:
+        raise SplitError(f"commit {commit} has a date git subtree split cannot copy ({value!r}).")
+    day, year, hh, mm = int(m[1]), int(m[3]), int(m[8]), int(m[9])
+    if hh >= 24 or mm >= 60 or not 1970 <= year <= 2099:
+        raise SplitError(f"commit {commit} has a date git subtree split cannot copy ({value!r}).")
+    offset = (hh * 60 + mm) * (-1 if m[7] == b"-" else 1)
+    stamp = calendar.timegm((year, _MONTHS[m[2]], day, int(m[4]), int(m[5]), int(m[6]))) - offset * 60
+    sign = b"-" if offset < 0 else b"+"
+    return b"%d %s%02d%02d" % (stamp, sign, abs(offset) // 60, abs(offset) % 60)
+
+
+def _ident(name: bytes, email: bytes, date: bytes, commit: str) -> bytes:
+    if not name or all(c in _CRUD for c in name):
+        raise SplitError(f"commit {commit} has an author or committer name git commit-tree refuses ({name!r}).")
+    return _without_crud(name) + b" <" + _without_crud(email) + b"> " + _git_date(date, commit)
+
+
+def _utf8_sequence(buf: bytes, i: int) -> int:
+    """Length of the valid UTF-8 sequence at `buf[i]` by git's rules (which also refuse non-characters), or 0."""
+    c = buf[i]
+    more = 0
+    while c & 0x40:
+        c = (c << 1) & 0xFF
+        more += 1
+    if not 1 <= more <= 3 or len(buf) - i - 1 < more:
+        return 0
+    code = (c & 0x7F) >> more
+    for k in range(1, more + 1):
+        b = buf[i + k]
+        if b & 0xC0 != 0x80:
+            return 0
+        code = code << 6 | (b & 0x3F)
+    low, high = ((0x80, 0x7FF), (0x800, 0xFFFF), (0x10000, 0x10FFFF))[more - 1]
+    if not low <= code <= high or code & 0x1FF800 == 0xD800 or code & 0xFFFE == 0xFFFE or 0xFDD0 <= code <= 0xFDEF:
+        return 0
+    return more + 1
+
+
+def verify_utf8(buf: bytes) -> bytes:
+    """commit-tree's clean-up of a UTF-8 commit: each byte that is not valid UTF-8 is taken as Latin-1."""
+    try:
+        if not _NONCHARS.search(buf.decode("utf-8")):
+            return buf
+    except UnicodeDecodeError:
+        pass
+    out = bytearray()
+    i, n = 0, len(buf)
+    while i < n:
+        c = buf[i]
+        if c < 0x80:
+            out.append(c)
+            i += 1
+            continue
+        length = _utf8_sequence(buf, i)
+        if length:
+            out += buf[i:i + length]
+            i += length
+        else:
+            out += bytes((0xC0 + (c >> 6), 0x80 + (c & 0x3F)))
+            i += 1
+    return bytes(out)
+
+
+def commit_body(formatted: bytes, tree: str, parents: list[str], encoding: str | None, commit: str) -> bytes:
+    """The commit copy_commit writes, from the `%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B` text of the original."""
+    fields = []
+    pos = 0
+    for _ in range(6):
+        (value,), pos, _whole = sh_read(formatted, pos, 1)
+        fields.append(value)
+    message = formatted[pos:]
+    an, ae, ad, cn, ce, cd = fields
+    head = [b"tree " + tree.encode()]
+    head += [b"parent " + p.encode() for p in parents]
+    head.append(b"author " + _ident(an, ae, ad, commit))
+    head.append(b"committer " + _ident(cn, ce, cd, commit))
+    if encoding:
+        head.append(b"encoding " + encoding.encode())
+    body = b"\n".join(head) + b"\n\n" + message
+    return body if encoding else verify_utf8(body)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# find_existing_splits
+
+
+@dataclass
+class Trailers:
+    """What the subtree trailers reachable from the tip tell the script: forced mappings and walk exclusions."""
+
+    seeds: list[tuple[str, str]]
+    exclusions: list[str]
+
+
+def _scan_output(out: bytes, info: git.ObjectInfo) -> Trailers:
+    seeds: list[tuple[str, str]] = []
+    exclusions: list[str] = []
+    sq = main = sub = ""
+    pos = 0
+    while pos < len(out):
+        (a, b, _junk), pos, whole = sh_read(out, pos, 3)
+        if not whole:
+            break  # `while read` stops at a last line without newline
+        word = b.decode("utf-8", "surrogateescape")
+        if a == b"START":
+            sq = word
+        elif a == b"git-subtree-mainline:":
+            main = word
+        elif a == b"git-subtree-split:":
+            found = info.lookup(word + "^{commit}")
+            if found is None:
+                raise SplitError(f"commit {sq} names split hash '{word}', which is not a commit in this repository.")
+            sub = found[0]
+        elif a == b"END":
+            if not main and sub:
+                seeds.append((sq, sub))
+            if main and sub:
+                seeds += [(main, sub), (sub, sub)]
+                for rev in (main, sub):
+                    if info.lookup(rev + "^") is not None:
+                        exclusions.append(f"^{rev}^")
+            main = sub = ""
+    return Trailers(seeds, exclusions)
+
+
+def _scan_args(prefix: str, revs: list[str]) -> list[str]:
+    return ["log", f"--grep=^git-subtree-dir: {prefix}/*$", "--no-show-signature",
+            "--pretty=format:START %H%n%s%n%n%b%nEND%n", *revs, "--"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The cache
+
+
+@dataclass
+class _Cache:
+    tips: list[str]
+    memo: dict[str, str]
+    seeds: dict[str, str]
+    exclusions: list[str]
+
+    @staticmethod
+    def _checked(path: Path) -> bytes | None:
+        import hashlib
+
+        try:
+            data = path.read_bytes()
+        except FileNotFoundError:
+            return None
+        head = len(CACHE_VERSION)
+        if data[:head] != CACHE_VERSION or hashlib.sha1(data[head + 41:]).hexdigest().encode() != data[head:head + 40]:
+            raise ValueError("bad checksum")
+        return data[head + 41:]
+
+    @classmethod
+    def load(cls, path: Path) -> "_Cache | None":
+        try:
+            data = cls._checked(path)
+            if data is None:
+                return None
+            nl = data.index(b"\n")
+            ntips, nmemo, nseeds, nexcl = (int(x) for x in data[:nl].split())
+            text = data[nl + 1:].decode("ascii")
+            tips = [text[i:i + 40] for i in range(0, 40 * ntips, 40)]
+            base = 40 * ntips
+            memo = dict(zip([text[i:i + 40] for i in range(base, base + 80 * nmemo, 80)],
+                            [text[i + 40:i + 80] for i in range(base, base + 80 * nmemo, 80)]))
+            rest = text[base + 80 * nmemo:].split("\n")
+            seeds = dict(line.split(" ") for line in rest[:nseeds])
+            exclusions = rest[nseeds:nseeds + nexcl]
+            if len(memo) != nmemo or len(seeds) != nseeds or len(exclusions) != nexcl:
+                raise ValueError("bad counts")
+            return cls(tips, memo, seeds, exclusions)
+        except (ValueError, UnicodeDecodeError):
+            sys.stderr.write(f"ddl-cascade: warning: the split cache {path} is corrupt; recomputing from scratch.\n")
+            return None
+
+    def save(self, path: Path) -> None:
+        import hashlib
+
+        parts = [f"{len(self.tips)} {len(self.memo)} {len(self.seeds)} {len(self.exclusions)}\n", *self.tips]
+        parts += [k + v for k, v in self.memo.items()]
+        parts += [f"{k} {v}\n" for k, v in self.seeds.items()]
+        parts += [f"{x}\n" for x in self.exclusions]
+        body = "".join(parts).encode("ascii", "backslashreplace")
+        _atomic_write(path, CACHE_VERSION + hashlib.sha1(body).hexdigest().encode() + b"\n" + body)
+
+
+def _atomic_write(path: Path, data: bytes) -> None:
+    import tempfile
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
+    with os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+    os.replace(tmp, path)
+
+
+class _Generations:
+    """Generation numbers (1 + the highest of the parents') of commits, persisted next to the cache."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.known: dict[str, int] = {}
+        self.loaded = path is None
+        self.added = False
+
+    def load(self) -> None:
+        if self.loaded:
+            return
+        self.loaded = True
+        try:
+            data = _Cache._checked(self.path)  # type: ignore[arg-type]
+        except ValueError:
+            sys.stderr.write(f"ddl-cascade: warning: the split cache {self.path} is corrupt; recomputing.\n")
+            return
+        if data is None:
+            return
+        text = data.decode("ascii")
+        for i in range(0, len(text) - len(text) % 48, 48):
+            self.known.setdefault(text[i:i + 40], int(text[i + 40:i + 48], 16))
+
+    def save(self) -> None:
+        import hashlib
+
+        if self.path is None or not self.added:
+            return
+        self.load()
+        body = "".join(f"{k}{v:08x}" for k, v in self.known.items()).encode("ascii")
+        _atomic_write(self.path, CACHE_VERSION + hashlib.sha1(body).hexdigest().encode() + b"\n" + body)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The engine
+
+
+_PENDING = "pending"  # mapped, value computed in the copy phase
+
+
+class _Engine:
+    def __init__(self, repo: Path, prefix: str, encoding: str | None, info: git.ObjectInfo,
+                 memo: dict[str, str], seeds: dict[str, str], gens: _Generations, incremental: bool) -> None:
+        self.repo = repo
+        self.prefix = prefix
+        self.encoding = encoding
+        self.info = info
+        self.value = memo  # original commit -> split commit, NOTREE, or _PENDING
+        self.seeds = seeds
+        self.gens = gens
+        self.incremental = incremental
+        self.parents: dict[str, list[str]] = {}  # original commits we know the parents of
+        self.subtree: dict[str, str | None] = {}
+        self.order: list[str] = []  # commits processed with the folder, in the script's order
+        self.latest: str | None = None
+        self.trees: dict[str, str] = {}  # root tree of split-graph nodes
+        self.node_parents: dict[str, list[str]] = {}  # parents of commits we create
+        self.objects: dict[str, bytes] = {}
+        self.old_values: set[str] = set()
+        self._reader: git.ObjectReader | None = None
+
+    def close(self) -> None:
+        if self._reader is not None:
+            self._reader.close()
+
+    # -- what the script's cache would answer
+
+    def mapped(self, rev: str) -> bool:
+        if rev in self.seeds:
+            return True
+        v = self.value.get(rev)
+        return v is not None and v != NOTREE
+
+    def mapping(self, rev: str) -> str:
+        s = self.seeds.get(rev)
+        if s is not None:
+            return s
+        v = self.value[rev]
+        if v is not _PENDING and v != rev and self.incremental:
+            self.old_values.add(v)
+        return v
+
+    # -- reading the repository
+
+    def _commit_parents(self, rev: str) -> list[str]:
+        ps = self.parents.get(rev)
+        if ps is None:
+            if self._reader is None:
+                self._reader = git.ObjectReader(self.repo)
+            found = self._reader.read(rev)
+            if found is None or found[1] != "commit":
+                raise _Stale() if self.incremental else SplitError(f"commit {rev} is missing from the repository.")
+            data = found[2]
+            ps = [data[i + 7:i + 47].decode() for i in _header_lines(data, b"parent ")]
+            self.parents[rev] = ps
+        return ps
+
+    def _classify(self, rev: str, answer: tuple[str, str] | None) -> str | None:
+        if answer is None or answer[1] == "commit":  # absent, or a submodule: the script ignores both
+            return None
+        if answer[1] != "tree":
+            raise SplitError(f"'{self.prefix}' is a file, not a folder, in commit {rev}; git subtree split fails here.")
+        return answer[0]
+
+    def prefetch_subtrees(self, revs: list[str]) -> None:
+        answers = self.info.lookup_many([f"{r}:{self.prefix}" for r in revs])
+        for r, a in zip(revs, answers):
+            self.subtree[r] = self._classify(r, a)
+
+    def _subtree(self, rev: str) -> str | None:
+        if rev not in self.subtree:
+            self.subtree[rev] = self._classify(rev, self.info.lookup(f"{rev}:{self.prefix}"))
+        return self.subtree[rev]
+
+    # -- phase 1: the script's processing order (process_split_commit and check_parents, without recursion)
+
+    def walk(self, walk: list[tuple[str, list[str]]]) -> None:
+        for rev, parents in walk:
+            self.parents[rev] = parents
+        todo = [r for r, _ in walk if r not in self.value and r not in self.seeds]
+        self.prefetch_subtrees(todo)
+        for rev, parents in walk:
+            self._process(rev, parents)
+
+    def _process(self, rev: str, parents: list[str]) -> None:
+        stack: list[list] = [[rev, parents, None, 0]]
+        while stack:
+            frame = stack[-1]
+            rev, parents, missed, i = frame
+            if missed is None:
+                if self.mapped(rev):
+                    stack.pop()
+                    continue
+                missed = frame[2] = [p for p in parents if not self.mapped(p)]
+            pushed = False
+            while i < len(missed):
+                miss = missed[i]
+                i += 1
+                if self.value.get(miss) != NOTREE:
+                    frame[3] = i
+                    stack.append([miss, self._commit_parents(miss), None, 0])
+                    pushed = True
+                    break
+            if pushed:
+                continue
+            stack.pop()
+            tree = self._subtree(rev)
+            if tree is None:
+                self.value[rev] = rev if any(self.mapped(p) for p in parents) else NOTREE
+                continue
+            self.value[rev] = _PENDING
+            self.order.append(rev)
+            self.latest = rev
+
+    # -- phase 2: copy_or_skip for each processed commit, in order
+
+    def copy(self) -> None:
+        if not self.order:
+            return
+        bodies = self._bodies(self.order)
+        pending = set(self.order)
+        # Root trees of the new parents that are not commits of this run (passed-through originals, trailers, cache).
+        outside = sorted({self.mapping(p) for c in self.order for p in self.parents[c]
+                          if self.mapped(p) and p not in pending and self.mapping(p) not in self.trees})
+        for node, answer in zip(outside, self.info.lookup_many([f"{n}^{{tree}}" for n in outside])):
+            if answer is None:
+                raise _Stale() if self.incremental else SplitError(f"commit {node} is missing from the repository.")
+            self.trees[node] = answer[0]
+        for rev in self.order:
+            tree = self.subtree[rev]
+            assert tree is not None
+            newparents = [self.mapping(p) for p in self.parents[rev] if self.mapped(p)]
+            self.value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
+
+    def _bodies(self, revs: list[str]) -> dict[str, bytes]:
+        args = ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-show-signature", _LOG_FORMAT]
+        out = git.run(args, self.repo, input="".join(r + "\n" for r in revs).encode())
+        bodies = {}
+        for entry in out.split(b"\0"):
+            if entry:
+                bodies[entry[:40].decode()] = entry[41:]
+        return bodies
+
+    def _tree_of(self, node: str) -> str:
+        t = self.trees.get(node)
+        if t is None:
+            answer = self.info.lookup(node + "^{tree}")
+            if answer is None:
+                raise _Stale() if self.incremental else SplitError(f"commit {node} is missing from the repository.")
+            t = self.trees[node] = answer[0]
+        return t
+
+    def _copy_or_skip(self, rev: str, tree: str, newparents: list[str], bodies: dict[str, bytes]) -> str:
+        identical = nonidentical = None
+        copy = False
+        got: list[str] = []
+        for parent in newparents:
+            if self._tree_of(parent) == tree:
+                if identical is not None:
+                    if self.is_ancestor(identical, parent):
+                        identical = parent
+                    elif not self.is_ancestor(parent, identical):
+                        copy = True  # two identical parents without common history
+                else:
+                    identical = parent
+            else:
+                nonidentical = parent
+            if parent not in got:
+                got.append(parent)
+        if identical is not None and nonidentical is not None and not self.is_ancestor(nonidentical, identical):
+            copy = True  # the other side has history the identical parent lacks
+        if identical is not None and not copy:
+            return identical
+        body = commit_body(bodies[rev], tree, got, self.encoding, rev)
+        oid = git.object_id("commit", body)
+        self.objects[oid] = body
+        self.trees[oid] = tree
+        self.node_parents[oid] = got
+        return oid
+
+    # -- graph questions, in memory
+
+    def _graph_parents(self, node: str) -> list[str]:
+        ps = self.node_parents.get(node)
+        if ps is None:
+            ps = self._commit_parents(node)
+        return ps
+
+    def gen(self, node: str) -> int:
+        known = self.gens.known
+        g = known.get(node)
+        if g is not None:
+            return g
+        self.gens.load()
+        stack = [node]
+        while stack:
+            top = stack[-1]
+            if top in known:
+                stack.pop()
+                continue
+            ps = self._graph_parents(top)
+            missing = [p for p in ps if p not in known]
+            if missing:
+                stack.extend(missing)
+                continue
+            known[top] = 1 + max((known[p] for p in ps), default=0)
+            self.gens.added = True
+            stack.pop()
+        return known[node]
+
+    def is_ancestor(self, a: str, b: str) -> bool:
+        """Whether `a` is `b` or one of its ancestors (what `merge-base` and `rev-list --count` decide)."""
+        if a == b:
+            return True
+        ga = self.gen(a)
+        if ga >= self.gen(b):
+            return False
+        seen = {b}
+        stack = [b]
+        while stack:
+            for p in self._graph_parents(stack.pop()):
+                if p == a:
+                    return True
+                if p not in seen and self.gen(p) > ga:
+                    seen.add(p)
+                    stack.append(p)
+        return False
+
+
+def _header_lines(data: bytes, key: bytes):
+    i = 0
+    end = data.find(b"\n\n")
+    while i < end:
+        if data.startswith(key, i):
+            yield i
+        i = data.index(b"\n", i) + 1
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Entry points
+
+
+@dataclass
+class SplitOutcome:
+    """One split run: the tip `git subtree split` would print (None: the folder never existed), and its cost."""
+
+    tip: str | None
+    mode: str  # "cold", "incremental" or "cached"
+    processed: int  # commits processed this run
+    created: int  # new commit objects written
+
+
+@dataclass
+class _Repo:
+    path: Path
+    common_dir: Path
+    objects: Path
+    encoding: str | None
+
+    @classmethod
+    def open(cls, path: Path) -> "_Repo":
+        out = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path", "objects"],
+                      path, check=False).decode("utf-8", "surrogateescape").splitlines()
+        if len(out) != 2:
+            raise CascadeError(f"{path} is not a git repository.")
+        enc = git.run(["config", "--get", "i18n.commitEncoding"], path, check=False).decode().strip() or None
+        if enc is not None and _is_utf8(enc):
+            enc = None
+        return cls(path, Path(out[0]), Path(out[1]), enc)
+
+
+def _is_utf8(name: str) -> bool:
+    low = name.lower()
+    return low.startswith("utf") and low[3:].lstrip("-") == "8"
+
+
+def _cache_path(repo: _Repo, prefix: str) -> Path:
+    import hashlib
+
+    key = hashlib.sha1(f"{prefix}\0{repo.encoding or ''}".encode()).hexdigest()[:16]
+    return repo.common_dir / "ddl-cascade" / "split" / key
+
+
+def resolve(repo: Path, rev: str) -> str | None:
+    return git.rev_parse(repo, f"{rev}^{{commit}}")
+
+
+def split(repo: Path, rev: str, prefix: str) -> str | None:
+    """The commit id `git subtree split --prefix=<prefix> <rev>` prints, or None if the folder never existed."""
+    return run(repo, rev, prefix).tip
+
+
+def run(repo: Path, rev: str, prefix: str, *, cache: bool = True) -> SplitOutcome:
+    """Split `prefix` out of `rev` in `repo` (see the module docstring); `cache=False` ignores and keeps no cache."""
+    r = _Repo.open(Path(repo))
+    tip = resolve(r.path, rev)
+    if tip is None:
+        raise CascadeError(f"'{rev}' does not name a commit in {repo}.")
+    prefix = prefix.strip("/")
+    path = _cache_path(r, prefix) if cache else None
+    if path is not None:
+        stored = _Cache.load(path)
+        if stored is not None:
+            try:
+                outcome = _incremental(r, tip, prefix, stored, path)
+                if outcome is not None:
+                    return outcome
+            except _Stale:
+                pass
+    return _cold(r, tip, prefix, path)
+
+
+def _walk_output(out: bytes) -> list[tuple[str, list[str]]]:
+    walk = []
+    for line in out.decode("ascii").splitlines():
+        revs = line.split(" ")
+        walk.append((revs[0], revs[1:]))
+    return walk
+
+
+def _walk_args(tip: str, excludes: list[str]) -> list[str]:
+    return ["rev-list", "--topo-order", "--reverse", "--parents", "--ignore-missing", tip, *excludes, "--"]
+
+
+def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
+    info = git.ObjectInfo(r.path)
+    # The trailer scan decides the walk's exclusions; start the walk at once anyway and redo it in the rare case
+    # that trailers exclude something, so the two commands overlap.
+    scan_args = _scan_args(prefix, [tip])
+    walk_args = _walk_args(tip, [])
+    scan_proc = git.popen(scan_args, r.path)
+    walk_proc = git.popen(walk_args, r.path)
+    walk_out = git.finish(walk_proc, walk_args)
+    trailers = _scan_output(git.finish(scan_proc, scan_args), info)
+    if trailers.exclusions:
+        walk_out = git.run(_walk_args(tip, trailers.exclusions), r.path)
+    seeds: dict[str, str] = {}
+    for key, value in trailers.seeds:
+        if key in seeds or not key:
+            raise SplitError(f"git subtree split fails on this history: two subtree trailers both map '{key}'.")
+        seeds[key] = value
+    gens = _Generations(path.with_suffix(".gens") if path else None)
+    gens.loaded = True  # a cold run trusts nothing it did not compute
+    engine = _Engine(r.path, prefix, r.encoding, info, {}, seeds, gens, incremental=False)
+    try:
+        engine.walk(_walk_output(walk_out))
+        engine.copy()
+        result = engine.value[engine.latest] if engine.latest else None
+        _write_objects(r, engine.objects, info)
+    finally:
+        engine.close()
+        info.close()
+    if path is not None:
+        memo = {k: v for k, v in engine.value.items()}
+        _Cache([tip], memo, seeds, trailers.exclusions).save(path)
+        gens.save()
+    return SplitOutcome(result, "cold", len(engine.value), len(engine.objects))
+
+
+def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) -> SplitOutcome | None:
+    """The cheap run on top of a cache, or None when only the full run can be trusted."""
+    memo, seeds = stored.memo, stored.seeds
+    info = git.ObjectInfo(r.path)
+    try:
+        if seeds and stored.tips:
+            # Trailers of the old history are baked into the cache: only valid if that history is still there.
+            proc = git.run(["rev-list", "--max-count=1", *stored.tips, f"^{tip}", "--"], r.path, check=False)
+            if proc.strip():
+                return None
+        if tip in seeds:
+            return None
+        known = memo.get(tip)
+        if known is not None:
+            if known in (NOTREE, tip):
+                return None
+            if info.lookup_many([known])[0] is None:
+                return None
+            return SplitOutcome(known, "cached", 0, 0)
+        excludes = [f"^{t}" for t in stored.tips]
+        scan_args = _scan_args(prefix, [tip, *excludes])
+        walk_args = _walk_args(tip, excludes)
+        scan_proc = git.popen(scan_args, r.path)
+        walk_proc = git.popen(walk_args, r.path)
+        walk_out = git.finish(walk_proc, walk_args)
+        trailers = _scan_output(git.finish(scan_proc, scan_args), info)
+        seeds = dict(seeds)
+        for key, value in trailers.seeds:
+            if key in seeds or not key or (key in memo and memo[key] != value):
+                return None
+            seeds[key] = value
+        if tip in seeds:
+            return None
+        gens = _Generations(path.with_suffix(".gens"))
+        engine = _Engine(r.path, prefix, r.encoding, info, dict(memo), seeds, gens, incremental=True)
+        try:
+            engine.walk(_walk_output(walk_out))
+            if engine.value.get(tip) in (None, NOTREE, tip) or engine.subtree.get(tip) is None:
+                return None
+            engine.copy()
+            result = engine.value[tip]
+            old = sorted(v for v in engine.old_values if v not in engine.objects)
+            if old:
+                if any(a is None for a in info.lookup_many(old)):
+                    return None  # a cached split commit was pruned: rebuild it
+            _write_objects(r, engine.objects, info)
+        finally:
+            engine.close()
+        tips = [t for t in stored.tips if t != tip][-(MAX_TIPS - 1):] + [tip]
+        _Cache(tips, engine.value, seeds, stored.exclusions + trailers.exclusions).save(path)
+        gens.save()
+        return SplitOutcome(result, "incremental", len(engine.order), len(engine.objects))
+    finally:
+        info.close()
+
+
+def _write_objects(r: _Repo, objects: dict[str, bytes], info: git.ObjectInfo) -> None:
+    if not objects:
+        return
+    if len(objects) <= 64:
+        git.write_loose(r.objects, [("commit", body) for body in objects.values()])
+        return
+    ids = list(objects)
+    present = info.lookup_many(ids)
+    missing = [("commit", objects[i]) for i, a in zip(ids, present) if a is None]
+    if missing:
+        git.write_pack(r.path, missing)
