@@ -217,3 +217,48 @@ def test_verify_child_runs_shared_and_own_migrations(make_repo, cli, pg_server):
 
     unknown = cli("db", "verify", "--child", "nobody", cwd=repo.path)
     assert unknown.code == 2 and "no child named 'nobody'" in unknown.stderr
+
+
+def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server):
+    from cascade_world import make_world
+
+    world = make_world(tmp_path / "world", {"app": "squash", "plain": "squash"})
+    healthy = f"t_status_db_{id(world) % 100000}"
+    pg_server.create_database(healthy)  # the child's own migration is db/V100__app.sql (make_world)
+    config = world.write_config()
+    text = config.read_text().replace(
+        'name = "app"', 'name = "app"\nenvironment = "prod"\nlocal_paths = ["db"]')
+    text += (f'\n[environments.prod]\nurl = "postgresql://postgres:${{DDLC_PW}}@127.0.0.1:{pg_server.port}/'
+             f'{healthy}"\n')
+    config.write_text(text)
+    world.parent.commit({"cascade.toml": text}, "environments")
+    env = {"DDLC_PW": pg_server.password}
+    assert cli("sync", cwd=world.parent.path).code == 0
+    migrated = cli("db", "migrate", "--env", "prod", "--child", "app", "--json", cwd=world.parent.path, env=env)
+    assert migrated.code == 0, migrated.stderr
+    assert [m["script"] for m in json.loads(migrated.stdout)["migrations"]] == [
+        "V1__init.sql", "V2__more.sql", "V100__app.sql"]
+
+    result = cli("status", "--db", "--json", cwd=world.parent.path, env=env)
+    assert result.code == 0, result.stdout + result.stderr
+    children = {c["name"]: c for c in json.loads(result.stdout)["children"]}
+    assert children["plain"]["database"] is None  # names no environment
+    db = children["app"]["database"]
+    assert {k: db[k] for k in ("environment", "ok", "current_version", "applied", "pending", "failed",
+                               "mismatches", "error")} == {
+        "environment": "prod", "ok": True, "current_version": "100", "applied": 3, "pending": 0, "failed": 0,
+        "mismatches": 0, "error": None}
+    assert db["target"] == f"postgresql://postgres:***@127.0.0.1:{pg_server.port}/{healthy}"
+
+    # Someone edits a delivered migration's row: status --db now fails, and says why.
+    with pg_server.connect(healthy) as conn:
+        conn.execute("UPDATE flyway_schema_history SET checksum = 1 WHERE version = '2'")
+    text_out = cli("status", "--db", cwd=world.parent.path, env=env)
+    assert text_out.code == 1
+    assert "DATABASES" in text_out.stdout and "1 checksum mismatches" in text_out.stdout
+
+    # A wrong password: the child's database is reported unreachable, without the secret.
+    bad = cli("status", "--db", "--json", cwd=world.parent.path, env={"DDLC_PW": "not-the-password"})
+    assert bad.code == 1 and "not-the-password" not in bad.stdout + bad.stderr
+    error = {c["name"]: c for c in json.loads(bad.stdout)["children"]}["app"]["database"]["error"]
+    assert "password authentication failed" in error

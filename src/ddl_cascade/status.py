@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Callable
+from typing import Any, Callable
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
@@ -51,6 +51,7 @@ class ChildStatus:
     error: str | None = None  # for unreachable: why
     prefix: str = ""
     branch: str = ""
+    database: Any = None  # `status --db`: a ddl_cascade.db.report.DatabaseState for children with an environment
 
 
 @dataclass

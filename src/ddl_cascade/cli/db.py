@@ -166,3 +166,28 @@ def _print_info(display: str, info) -> None:
         typer.echo("  " + problem.replace("\n", "\n  "))
     pending = sum(1 for m in info.migrations if m.state == "Pending")
     typer.echo(f"{pending} pending, {len(info.failed)} failed, {len(info.mismatches)} checksum mismatches")
+
+
+def render_databases(report) -> None:
+    """`status --db`: one line per child that names an environment."""
+    from rich.console import Console
+    from rich.table import Table
+
+    rows = [c for c in report.children if getattr(c, "database", None) is not None]
+    console = Console(highlight=False)
+    if not rows:
+        console.print("No child names an environment: no database to check.")
+        return
+    table = Table(box=None, show_header=True, pad_edge=False, title="DATABASES", title_justify="left")
+    for column in ("child", "environment", "version", "applied", "pending", "state"):
+        table.add_column(column, no_wrap=column != "state", overflow="fold")
+    for child in rows:
+        d = child.database
+        if d.error:
+            state = f"✗ {d.error}"
+        elif d.ok:
+            state = "✓ ok"
+        else:
+            state = f"✗ {d.failed} failed, {d.mismatches} checksum mismatches"
+        table.add_row(child.name, d.environment, d.current_version or "-", str(d.applied), str(d.pending), state)
+    console.print(table)

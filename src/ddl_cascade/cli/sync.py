@@ -85,6 +85,7 @@ def status(
     names: NamesArg = None,
     tag: TagOpt = None,
     jobs: JobsOpt = None,
+    db: Annotated[bool, typer.Option("--db", help="Also each child's database state (children with an environment).")] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -94,12 +95,22 @@ def status(
     cfg = load_config(config)
     with _progress(_count(cfg, names, tag), "status", not json) as tick:
         report = run_status(cfg, names or [], tag, jobs=jobs, on_child=tick)
+    databases_ok = True
+    if db:  # issue 5: each child's flyway_schema_history compared with its migrations
+        from ddl_cascade.db.report import attach
+
+        databases_ok = attach(cfg, report)
     if json:
         emit_json({"delivery_branch": report.delivery_branch, "delivery_tip": report.delivery_tip,
-                   "delivered_tree": report.delivered_tree, "ok": report.ok, "children": report.children})
+                   "delivered_tree": report.delivered_tree, "ok": report.ok and databases_ok,
+                   "children": report.children})
     else:
         render_status(report)
-    raise typer.Exit(0 if report.ok else 1)
+        if db:
+            from ddl_cascade.cli.db import render_databases
+
+            render_databases(report)
+    raise typer.Exit(0 if report.ok and databases_ok else 1)
 
 
 # ---------------------------------------------------------------------------------------------------------------------

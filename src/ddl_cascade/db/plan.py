@@ -208,21 +208,24 @@ def child_locations(cfg: Config, child: Child, own: ChildFlyway) -> tuple[list[s
     return _without_sublocations(migrations), _without_sublocations(callbacks)
 
 
-def for_child(cfg: Config, name: str) -> Plan:
-    """The migrations the child's own Flyway runs: its branch as the sync cache fetched it."""
+def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
+    """The migrations the child's own Flyway runs: its branch as the sync cache fetched it (or at `tip`, a commit
+    the cache already holds, e.g. from the fetch `status` just made)."""
     from ddl_cascade import git
     from ddl_cascade.mirror import Mirror
     from ddl_cascade.validate.files import read_tree
 
     child = cfg.child(name)
     mirror = Mirror(cfg)
-    fetched = mirror.fetch_one(child)
-    if fetched.error:
-        raise CascadeError(f"child '{name}' is unreachable: {fetched.error}")
-    if fetched.tip is None:
-        raise CascadeError(f"child '{name}' has no branch '{child.branch}' at {child.url}.")
+    if tip is None:
+        fetched = mirror.fetch_one(child)
+        if fetched.error:
+            raise CascadeError(f"child '{name}' is unreachable: {fetched.error}")
+        if fetched.tip is None:
+            raise CascadeError(f"child '{name}' has no branch '{child.branch}' at {child.url}.")
+        tip = fetched.tip
     with git.ObjectReader(mirror.path) as reader:
-        tree_answer = reader.read(f"{fetched.tip}^{{tree}}")
+        tree_answer = reader.read(f"{tip}^{{tree}}")
         assert tree_answer is not None
         tree = tree_answer[0]
         top = read_tree(reader, tree, ["flyway.toml", "flyway.conf"])

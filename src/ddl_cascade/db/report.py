@@ -1,0 +1,81 @@
+"""`status --db`: each child's database state, next to its repository state.
+
+For every child that names an environment (`environment = "<name>"` in its `[[children]]` entry), the child's
+migrations (the delivered folder plus its own, at the tip `status` just fetched) are compared with that
+environment's `flyway_schema_history`, exactly as `db status --env <name> --child <child>` does. One child's
+database being unreachable never stops the report: its `error` says why (password redacted) and it counts as not ok.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ddl_cascade.config import Config
+from ddl_cascade.errors import CascadeError
+
+
+@dataclass
+class DatabaseState:
+    """A child's database as `status --db` reports it."""
+
+    environment: str
+    target: str  # the environment's URL as written, credentials redacted
+    ok: bool = False  # no failed row, no checksum mismatch, reachable
+    current_version: str | None = None  # the highest version successfully applied
+    applied: int = 0  # history rows
+    pending: int = 0
+    failed: int = 0
+    mismatches: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None  # why the database could not be read
+
+
+def database_state(cfg: Config, child_name: str, environment: str, tip: str | None) -> DatabaseState:
+    from ddl_cascade.db import engine, plan, target
+    from ddl_cascade.db.info import BASELINE_STATE, OUT_OF_ORDER, SUCCESS
+    from ddl_cascade.flyway import Version
+    from ddl_cascade.redact import redact
+
+    env = cfg.environments[environment]
+    state = DatabaseState(environment, redact(env.url))
+    try:
+        tgt = target.from_environment(cfg, env)
+        migrations = plan.for_child(cfg, child_name, tip)
+        with target.connect(tgt) as conn:
+            info = engine.status(conn, migrations)
+    except CascadeError as exc:
+        state.error = redact(str(exc))
+        return state
+    except engine.ScriptFailed as exc:
+        state.error = str(exc.failure)
+        return state
+    applied = [m for m in info.migrations if m.installed_rank is not None]
+    versions = [Version(m.version) for m in applied
+                if m.version is not None and m.state in (SUCCESS, OUT_OF_ORDER, BASELINE_STATE)]
+    state.current_version = str(max(versions)) if versions else None
+    state.applied = len(applied)
+    state.pending = sum(1 for m in info.migrations if m.state == "Pending")
+    state.failed = len(info.failed)
+    state.mismatches = len(info.mismatches)
+    state.problems = info.problems
+    state.ok = not state.failed and not state.mismatches
+    return state
+
+
+def attach(cfg: Config, report) -> bool:
+    """Fill `child.database` for each child of a status report that names an environment; True if all are ok."""
+    from ddl_cascade.redact import redact
+
+    ok = True
+    for child_status in report.children:
+        child = cfg.child(child_status.name)
+        if child.environment is None:
+            continue
+        if child_status.tip is None:
+            db = DatabaseState(child.environment, redact(cfg.environments[child.environment].url),
+                               error=child_status.error or "the child has no branch to read")
+        else:
+            db = database_state(cfg, child.name, child.environment, child_status.tip)
+        child_status.database = db
+        ok = ok and db.ok
+    return ok
