@@ -2,7 +2,9 @@
 flags, at exactly the line and column validate reports.
 
 Each statement is sent alone, as Flyway sends it, inside a transaction that is rolled back. Only SQLSTATE 42601
-(syntax_error) counts: a missing table or a CONCURRENTLY inside a transaction are not syntax.
+(syntax_error) counts: a missing table or a CONCURRENTLY inside a transaction are not syntax. (The server also uses
+42601 for a few parse-analysis errors, e.g. UNION branches with different column counts; those are not grammar
+errors and are left out of the table.)
 """
 
 from __future__ import annotations

@@ -345,7 +345,8 @@ def check_script(
 
     transactional = [s for s in statements if not s.non_transactional]
     non_transactional = [s for s in statements if s.non_transactional]
-    if transactional and non_transactional and conf.execute_in_transaction is None:
+    # Flyway's non-transactional detection is PostgreSQL's; other databases have other lists.
+    if transactional and non_transactional and conf.execute_in_transaction is None and dialect == syntax.POSTGRES:
         first = non_transactional[0]
         other = transactional[0]
         out.findings.append(finding(
