@@ -585,3 +585,9 @@ def test_transaction_mode(script, conf, mixed, in_transaction, error_line):
                                      f"line {error_line}: CREATE INDEX CONCURRENTLY")
     else:
         assert mode.error is None
+
+
+def test_folders_play_no_part_in_names():
+    assert parse_name("db/2024/V3__x.sql").filename == "V3__x.sql"
+    assert check_name("callbacks\\afterMigrate.sql").status == "callback"
+    assert check_name("V1/notes.md").status == "ignored"

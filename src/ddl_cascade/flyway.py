@@ -203,7 +203,11 @@ def parse_name(
     repeatable_prefix: str = "R",
     baseline_prefix: str = "B",
 ) -> MigrationName:
-    """Parse a file name (no folders) as Flyway's ResourceNameParser does; raises `InvalidName` with Flyway's text."""
+    """Parse a file name as Flyway's ResourceNameParser does; raises `InvalidName` with Flyway's text.
+
+    Folders play no part in Flyway's naming, so a path is reduced to its last component first.
+    """
+    filename = filename.replace("\\", "/").rsplit("/", 1)[-1]
     cut = _cut_suffix(filename, suffixes)
     if cut is None:
         raise InvalidName(f"Unrecognised migration name format: {filename}", filename)
@@ -268,7 +272,8 @@ class NameCheck:
 
 
 def check_name(filename: str, *, suffixes: Iterable[str] = (".sql",), separator: str = "__") -> NameCheck:
-    """Classify a file name (no folders) as migration, callback, invalid or ignored, with warning hints."""
+    """Classify a file name as migration, callback, invalid or ignored, with warning hints."""
+    filename = filename.replace("\\", "/").rsplit("/", 1)[-1]
     suffixes = tuple(suffixes)
     hints = name_hints(filename, suffixes=suffixes, separator=separator)
     if _cut_suffix(filename, suffixes) is None:
