@@ -27,6 +27,7 @@ Public API (stable; `validate --children` builds on it):
 from __future__ import annotations
 
 import re
+import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +39,7 @@ from ddl_cascade.errors import CascadeError
 
 # Git must not run housekeeping in the middle of a parallel fetch, and must not touch the user's FETCH_HEAD.
 _QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
-                "--no-write-fetch-head", "--no-auto-gc", "--no-recurse-submodules"]
+                "--no-write-fetch-head", "--no-auto-gc", "--no-recurse-submodules", "--no-show-forced-updates"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +79,9 @@ class Mirror:
         self.parent_git_dir = Path(common)
         self.path = self.parent_git_dir / "ddl-cascade" / "mirror.git"
         self._tips: dict[str, str] = {}
+        self._delivery: str | None = None
+        self._pending: dict[str, str] = {}
+        self._pending_lock = threading.Lock()
         self._ensure()
 
     # -- setup ---------------------------------------------------------------------------------------------------------
@@ -105,6 +109,11 @@ class Mirror:
 
     # -- the parent ----------------------------------------------------------------------------------------------------
 
+    def _delivery_tip(self) -> str | None:
+        if self._delivery is None:
+            self._delivery = self.delivery_tip() or ""
+        return self._delivery or None
+
     def delivery_tip(self) -> str | None:
         """The parent's delivery branch tip, or None when it has not been published yet."""
         return git.rev_parse(self.config.root, f"refs/heads/{self.config.source.delivery_branch}^{{commit}}")
@@ -124,18 +133,35 @@ class Mirror:
                 return oid
         return None
 
-    def fetch_one(self, child: Child) -> Fetched:
-        """Bring the cache up to date with one child; never raises for a child's own failure."""
+    def fetch_one(self, child: Child, reader: git.ObjectReader | None = None) -> Fetched:
+        """Bring the cache up to date with one child; never raises for a child's own failure.
+
+        A child seen before costs one `ls-remote` when it has not moved. A child never seen is fetched directly.
+        `reader` (an ObjectReader on `self.path`) saves a process when resolving the fetched tip.
+        """
+        ref = child_ref(child)
+        cached = self.cached_tip(child)
         try:
-            remote = self.remote_tip(child)
-            if remote is None:
-                return Fetched(child, None)
-            if remote == self.cached_tip(child):
-                return Fetched(child, remote)
-            ref = child_ref(child)
-            git.run([*_QUIET_FETCH, "--end-of-options", child.url, f"+refs/heads/{child.branch}:{ref}"], self.path)
+            if cached is not None:
+                remote = self.remote_tip(child)
+                if remote is None:
+                    return Fetched(child, None)
+                if remote == cached:
+                    return Fetched(child, remote)
+            # Offer as "have" only this child's last tip and the delivery branch: with no negotiation tip, git
+            # would walk and offer every commit of every other child in the cache (quadratic in children).
+            tips = [t for t in (cached, self._delivery_tip()) if t]
+            negotiation = [f"--negotiation-tip={t}" for t in tips]
+            try:
+                git.run([*_QUIET_FETCH, *negotiation, "--end-of-options", child.url,
+                         f"+refs/heads/{child.branch}:{ref}"], self.path)
+            except git.GitError as exc:
+                if "couldn't find remote ref" in exc.stderr:  # reachable, but the branch does not exist yet
+                    return Fetched(child, None)
+                raise
             # The child may have moved since ls-remote; the ref holds what was actually fetched.
-            tip = git.rev_parse(self.path, ref)
+            answer = reader.read(ref) if reader is not None else None
+            tip = answer[0] if answer is not None else git.rev_parse(self.path, ref)
             if tip:
                 self._tips[ref] = tip
             return Fetched(child, tip, transferred=True)
@@ -154,11 +180,23 @@ class Mirror:
                     on_done(fetched)
         return results
 
-    def record(self, child: Child, tip: str, old: str | None = None) -> None:
-        """Remember `tip` as the child's tip (after we pushed it), so the next run need not fetch it back."""
+    def record(self, child: Child, tip: str) -> None:
+        """Remember `tip` as the child's tip (after we pushed it), so the next run need not fetch it back.
+
+        Kept in memory until `flush` writes every recorded tip with one `git update-ref --stdin`. A run killed before
+        the flush only costs the next run a fetch.
+        """
         ref = child_ref(child)
-        git.update_ref(self.path, ref, tip, message="ddl-cascade push")
-        self._tips[ref] = tip
+        with self._pending_lock:
+            self._pending[ref] = tip
+            self._tips[ref] = tip
+
+    def flush(self) -> None:
+        with self._pending_lock:
+            pending, self._pending = self._pending, {}
+        if pending:
+            script = "".join(f"update {ref} {tip}\n" for ref, tip in pending.items())
+            git.run(["update-ref", "--stdin"], self.path, input=script.encode())
 
 
 def _first_line(text: str) -> str:

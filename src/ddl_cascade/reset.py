@@ -44,8 +44,8 @@ def reset_child(run: Run, child, backup: str) -> ChildResult:
     result: ChildResult | None = None
     while attempts < MAX_ATTEMPTS:
         attempts += 1
-        fetched = run.mirror.fetch_one(child)
         reader = run.readers.get()
+        fetched = run.mirror.fetch_one(child, reader)
         status = classify(reader, run.delivery, child, fetched.tip, fetched.error)
         plan = ChildPlan(child.name, status.state, Action.NONE, status.tip, behind_by=status.behind_by,
                          changed_paths=status.changed_paths, error=status.error)
@@ -102,4 +102,5 @@ def reset(config: Config, names: list[str] | tuple[str, ...] = (), apply: bool =
             report.children = _each(run, children, jobs, lambda c: reset_child(run, c, backup), on_child)
         finally:
             run.readers.close()
+            run.mirror.flush()
     return report

@@ -31,6 +31,8 @@ halfway leaves every child at its old tip or its new one; running again finishes
 from __future__ import annotations
 
 import enum
+import heapq
+import re
 import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
@@ -118,6 +120,35 @@ class SyncReport:
 # ---------------------------------------------------------------------------------------------------------------------
 # Building subtree-shaped commits
 
+_SQUASH_WALK_LIMIT = 500
+
+
+def _split_trailers(message: str) -> tuple[str | None, str] | None:
+    """(mainline, split) from a message's git-subtree trailers, read word by word as git-subtree reads them."""
+    mainline = split = None
+    for line in message.splitlines():
+        words = line.split()
+        if len(words) >= 2 and words[0] == "git-subtree-mainline:":
+            mainline = words[1]
+        elif len(words) >= 2 and words[0] == "git-subtree-split:":
+            split = words[1]
+    return (mainline, split) if split else None
+
+
+def _commit_time(reader: git.ObjectReader, commit: str) -> int:
+    answer = reader.read(commit)
+    if answer is None:
+        return 0
+    for line in answer[2].split(b"\n"):
+        if line.startswith(b"committer "):
+            try:
+                return int(line.rsplit(b" ", 2)[1])
+            except (IndexError, ValueError):
+                return 0
+        if not line:
+            break
+    return 0
+
 
 class Builder:
     """Builds the commits for one run; shared by all worker threads (only the message cache is shared state)."""
@@ -195,30 +226,54 @@ class Builder:
         return rebuild(root, prefix.split("/"))
 
     def latest_squash(self, reader: git.ObjectReader, tip: str, prefix: str) -> tuple[str, str] | None:
-        """(squash commit, split commit) as `git subtree`'s find_latest_squash reads them from the child's history."""
+        """(squash commit, split commit) as `git subtree`'s find_latest_squash reads them from the child's history.
+
+        git runs `git log --grep="^git-subtree-dir: <dir>/*$"` and takes the first match carrying a split trailer;
+        for an add/rejoin merge (it also carries a mainline trailer) the merge's second parent stands in for the
+        squash commit. The same walk is done here through the ObjectReader, newest commit first as `git log`
+        orders them, so the usual case (the trailer a few commits back) costs no process; a long search falls back
+        to `git log` itself.
+        """
+        pattern = re.compile(rf"^git-subtree-dir: {re.escape(prefix)}/*$", re.M)
+        heap: list[tuple[int, str]] = [(0, tip)]
+        seen = {tip}
+        for _ in range(_SQUASH_WALK_LIMIT):
+            if not heap:
+                return None
+            _, commit = heapq.heappop(heap)
+            answer = reader.read(commit)
+            if answer is None:
+                break
+            headers, _, message = answer[2].partition(b"\n\n")
+            text = message.decode("utf-8", "surrogateescape")
+            if pattern.search(text):
+                found = _split_trailers(text)
+                if found is not None:
+                    mainline, split = found
+                    return self._squash_of(reader, commit, mainline, split)
+            for line in headers.split(b"\n"):
+                if line.startswith(b"parent "):
+                    parent = line[7:].decode()
+                    if parent not in seen:
+                        seen.add(parent)
+                        heapq.heappush(heap, (-_commit_time(reader, parent), parent))
         out = git.run(["log", f"--grep=^git-subtree-dir: {prefix}/*$", "--no-show-signature", "-n", "50",
-                       "--pretty=format:START %H%n%s%n%n%b%nEND%n", tip], self.mirror.path)
-        squash = mainline = split = None
-        for line in out.decode("utf-8", "surrogateescape").splitlines():
-            words = line.split()
-            if not words:
-                continue
-            if words[0] == "START" and len(words) > 1:
-                squash = words[1]
-            elif words[0] == "git-subtree-mainline:" and len(words) > 1:
-                mainline = words[1]
-            elif words[0] == "git-subtree-split:" and len(words) > 1:
-                split = words[1]
-            elif words[0] == "END":
-                if split and squash:
-                    if mainline:  # an add/rejoin merge: its second parent plays the squash commit
-                        parents = commit_tree(reader, squash)[1]
-                        if len(parents) < 2:
-                            return None
-                        squash = parents[1]
-                    return squash, split
-                squash = mainline = split = None
+                       "--pretty=format:START %H%n%B%nEND%n", tip], self.mirror.path)
+        for block in out.decode("utf-8", "surrogateescape").split("START ")[1:]:
+            commit, _, text = block.partition("\n")
+            found = _split_trailers(text)
+            if found is not None:
+                return self._squash_of(reader, commit.strip(), *found)
         return None
+
+    @staticmethod
+    def _squash_of(reader: git.ObjectReader, commit: str, mainline: str | None, split: str) -> tuple[str, str] | None:
+        if mainline:  # an add/rejoin merge: its second parent plays the squash commit
+            parents = commit_tree(reader, commit)[1]
+            if len(parents) < 2:
+                return None
+            commit = parents[1]
+        return commit, split
 
     def update(self, reader: git.ObjectReader, child: Child, tip: str | None, reset_note: str | None = None
                ) -> tuple[str, list[NewCommit], list[tuple[str, bytes]]]:
@@ -362,9 +417,9 @@ def sync_child(run: Run, child: Child, fetched: Fetched | None = None) -> ChildR
     plan = None
     while attempts < MAX_ATTEMPTS:
         attempts += 1
-        if fetched is None:
-            fetched = run.mirror.fetch_one(child)
         reader = run.readers.get()
+        if fetched is None:
+            fetched = run.mirror.fetch_one(child, reader)
         try:
             status = classify(reader, run.delivery, child, fetched.tip, fetched.error)
             plan = plan_child(run.builder, reader, child, status)
@@ -416,6 +471,7 @@ def sync(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | Non
             report.children = _each(run, children, jobs, lambda c: sync_child(run, c), on_child)
         finally:
             run.readers.close()
+            run.mirror.flush()
     return report
 
 
