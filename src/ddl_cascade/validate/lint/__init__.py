@@ -112,7 +112,7 @@ def remember(statements: list[tuple[Statement, Any]], context: LintContext, *, n
     context.null_checks.update(scope.null_checks)
     context.proven_not_null |= scope.proven_not_null
     if new:
-        context.tables_created |= scope.new_tables
+        context.tables_created |= scope.new_tables.added()
 
 
 def in_transaction_of(statements: list[tuple[Statement, Any]], context: LintContext) -> bool:

@@ -65,17 +65,54 @@ def names_to_str(names: Iterable[Any]) -> str:
     return ".".join(n.sval for n in names)
 
 
-def _matches(known: set[str], name: str) -> bool:
-    # A name without a schema can mean any schema on the search_path, so match leniently: a false "new" only
-    # silences a warning, a false "existing" cries wolf.
-    if name in known:
-        return True
-    schema, _, bare = name.rpartition(".")
-    for k in known:
-        k_schema, _, k_bare = k.rpartition(".")
-        if k_bare == bare and (not k_schema or not schema):
+class Names:
+    """Table, index or schema names as written ("name" or "schema.name"), looked up leniently by bare name.
+
+    A name without a schema can mean any schema on the search_path, so "orders" matches "app.orders" and the other
+    way round: a false "new" only silences a warning, a false "existing" cries wolf. `base` (the engine's set of
+    tables created by earlier migrations, possibly thousands) is read, never copied, and indexed only on demand.
+    """
+
+    def __init__(self, base: set[str] | None = None) -> None:
+        self._base = base if base is not None else set()
+        self._base_bare: frozenset[str] | None = None  # bare names of `base`, built on the first unqualified miss
+        self._added: dict[str, set[str]] = {}  # bare name -> schemas it was written with ("" for none)
+
+    def add(self, name: str) -> None:
+        schema, _, bare = name.rpartition(".")
+        self._added.setdefault(bare, set()).add(schema)
+
+    def __contains__(self, name: str) -> bool:
+        schema, _, bare = name.rpartition(".")
+        added = self._added.get(bare)
+        if added and (not schema or "" in added or schema in added):
             return True
-    return False
+        if schema:
+            return name in self._base or bare in self._base
+        if self._base_bare is None:
+            self._base_bare = _bare_names(self._base)
+        return bare in self._base_bare
+
+    def added(self) -> set[str]:
+        """The names added (not the base), as written."""
+        return {qualified(schema or None, bare) for bare, schemas in self._added.items() for schema in schemas}
+
+
+# The engine passes, file after file, a growing copy of the same set of tables; indexing only what was added since
+# the last file keeps a run over thousands of new migrations linear. One tuple, replaced whole: safe across threads.
+_bare_cache: tuple[frozenset[str], frozenset[str]] = (frozenset(), frozenset())
+
+
+def _bare_names(names: set[str]) -> frozenset[str]:
+    global _bare_cache
+    seen, bare = _bare_cache
+    if seen <= names:
+        bare = bare | {n.rpartition(".")[2] for n in names - seen}
+    else:
+        bare = frozenset(n.rpartition(".")[2] for n in names)
+    _bare_cache = (frozenset(names), bare)
+    return bare
+
 
 
 def type_text(tn: ast.TypeName) -> str:
@@ -109,16 +146,17 @@ class Scope:
         self.pg_version = context.pg_version
         self.script_in_transaction = script_in_transaction
         self.explicit_transaction = False  # inside BEGIN ... COMMIT written in the script itself
-        self.new_tables: set[str] = set(context.tables_created)
-        self.new_indexes: set[str] = set()
+        self.new_tables = Names(context.tables_created)
+        self.new_indexes = Names()
         self.new_schemas: set[str] = set()
         self.new_enums: set[str] = set()
-        self.column_types: dict[str, str] = dict(context.column_types)
+        # What this file establishes; lookups fall back to the context's (read, never copied: it may be large).
+        self.column_types: dict[str, str] = {}
         # Constraints added NOT VALID in the current transaction: name -> line of the ADD.
         self.not_valid_in_tx: dict[str, int] = {}
         # CHECK (col IS NOT NULL) constraints: name -> (table, column); once valid, SET NOT NULL needs no scan.
-        self.null_checks: dict[str, tuple[str, str]] = dict(context.null_checks)
-        self.proven_not_null: set[tuple[str, str]] = set(context.proven_not_null)
+        self.null_checks: dict[str, tuple[str, str]] = {}
+        self.proven_not_null: set[tuple[str, str]] = set()
         # Enum values added in the current transaction: value -> (type name, line of the ADD VALUE).
         self.enum_values_in_tx: dict[str, tuple[str, int]] = {}
         # The file's parsed statements and where the walk is, for the few rules that look ahead.
@@ -133,10 +171,10 @@ class Scope:
 
     def is_new_table(self, rv_or_name: ast.RangeVar | str) -> bool:
         name = rv_or_name if isinstance(rv_or_name, str) else rel_name(rv_or_name)
-        return _matches(self.new_tables, name)
+        return name in self.new_tables
 
     def is_new_index(self, name: str) -> bool:
-        return _matches(self.new_indexes, name)
+        return name in self.new_indexes
 
     def is_new_schema(self, name: str) -> bool:
         return name in self.new_schemas
@@ -147,12 +185,14 @@ class Scope:
 
     def column_type(self, table: str, column: str) -> str | None:
         for key in (f"{table}.{column}", f"{table.rsplit('.', 1)[-1]}.{column}"):
-            if key in self.column_types:
-                return self.column_types[key]
+            for types in (self.column_types, self.context.column_types):
+                if key in types:
+                    return types[key]
         return None
 
     def is_proven_not_null(self, table: str, column: str) -> bool:
-        return (table.rsplit(".", 1)[-1], column) in self.proven_not_null
+        key = (table.rsplit(".", 1)[-1], column)
+        return key in self.proven_not_null or key in self.context.proven_not_null
 
     # -- learning from a statement once the rules have seen it -----------------------------------------------------
 
@@ -220,5 +260,7 @@ class Scope:
                         self.null_checks[con.conname] = (bare, column)
                 elif column:
                     self.proven_not_null.add((bare, column))
-            elif sub == AlterTableType.AT_ValidateConstraint and cmd.name in self.null_checks:
-                self.proven_not_null.add(self.null_checks[cmd.name])
+            elif sub == AlterTableType.AT_ValidateConstraint:
+                checked = self.null_checks.get(cmd.name) or self.context.null_checks.get(cmd.name)
+                if checked:
+                    self.proven_not_null.add(checked)
