@@ -46,11 +46,11 @@ def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list
                 continue
             own: list[str] = []
             if result.tip is not None:
-                tree = git.rev_parse(mirror.path, f"{result.tip}^{{tree}}")
-                own_files = tree_paths(reader, tree) if tree else {}
-                prefix = child.prefix.rstrip("/") + "/"
-                own = [p for p in own_files if not p.startswith(prefix)]
-                locations = child_locations(reader, result.tip, own_files, child, config)
+                root = reader.read(f"{result.tip}^{{tree}}")
+                top = {name.decode("utf-8", "surrogateescape"): oid
+                       for _, name, oid in git.parse_tree(root[2])} if root else {}
+                locations = child_locations(reader, top, child, config)
+                own = own_files(reader, result.tip, locations, child.prefix)
             else:
                 locations = default_locations(child, config)
             checked.append(child.name)
@@ -71,8 +71,24 @@ def default_locations(child: Child, config: Config) -> list[str]:
     return list(dict.fromkeys(list(child.local_paths) + shared))
 
 
-def child_locations(reader: git.ObjectReader, tip: str, files: dict[str, str], child: Child, config: Config) -> list[str]:
-    """The child's Flyway locations (relative to its root), from its own Flyway configuration when it has one."""
+def own_files(reader: git.ObjectReader, tip: str, locations: list[str], prefix: str) -> list[str]:
+    """Paths of the child's own files under its locations (only those folders are read, not the whole child)."""
+    prefix = prefix.rstrip("/")
+    out: set[str] = set()
+    for loc in locations:
+        if _inside(loc, prefix):
+            continue  # the shared folder: replaced by the parent's files
+        answer = reader.read(f"{tip}^{{tree}}" if loc == "." else f"{tip}:{loc}")
+        if answer is None or answer[1] != "tree":
+            continue  # a missing location is skipped, as Flyway does (failOnMissingLocations=false)
+        base = "" if loc == "." else loc + "/"
+        out.update(base + p for p in tree_paths(reader, answer[0]) if not _inside(base + p, prefix))
+    return sorted(out)
+
+
+def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Child, config: Config) -> list[str]:
+    """The child's Flyway locations (relative to its root), from its own Flyway configuration when it has one;
+    `files` are the entries at the child's root."""
     raw: list[str] | None = None
     if "flyway.toml" in files:
         answer = reader.read(files["flyway.toml"])
