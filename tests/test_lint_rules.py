@@ -63,10 +63,13 @@ CASES = [
     ("reindex concurrently is not detected by Flyway", "REINDEX INDEX CONCURRENTLY i;",
      [("lint/concurrently-in-transaction", 1)]),
     ("COMMIT does not end Flyway's transaction mode", "SELECT 1;\nCOMMIT;\nREINDEX INDEX CONCURRENTLY i;",
-     [("lint/concurrently-in-transaction", 3)]),
+     [("lint/transaction-control", 2), ("lint/concurrently-in-transaction", 3)]),
     ("detach concurrently", "ALTER TABLE p DETACH PARTITION p_2020 CONCURRENTLY;",
      [("lint/concurrently-in-transaction", 1)]),
-    ("detach plain", "ALTER TABLE p DETACH PARTITION p_2020;", []),
+    # --- lint/detach-partition-not-concurrent
+    ("detach plain", "ALTER TABLE p DETACH PARTITION p_2020;", [("lint/detach-partition-not-concurrent", 1)]),
+    ("detach from new table", "CREATE TABLE p (id int) PARTITION BY RANGE (id);\n"
+     "CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (9);\nALTER TABLE p DETACH PARTITION p1;", []),
     ("drop index concurrently alone", "DROP INDEX CONCURRENTLY i;", []),
     # --- lint/add-column-not-null-without-default
     ("required column", "ALTER TABLE users ADD COLUMN cc text NOT NULL;",
@@ -120,7 +123,7 @@ CASES = [
      "ALTER TABLE o VALIDATE CONSTRAINT o_fk;", [("lint/constraint-missing-not-valid", 2)]),
     ("fk validated after commit",
      "ALTER TABLE o ADD CONSTRAINT o_fk FOREIGN KEY (c) REFERENCES c (id) NOT VALID;\nCOMMIT;\n"
-     "ALTER TABLE o VALIDATE CONSTRAINT o_fk;", []),
+     "ALTER TABLE o VALIDATE CONSTRAINT o_fk;", [("lint/transaction-control", 2)]),
     ("validate other constraint", "ALTER TABLE o VALIDATE CONSTRAINT old_fk;", []),
     ("fk on new table", "CREATE TABLE o (c int);\nALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES c (id);",
      []),
@@ -154,9 +157,9 @@ CASES = [
      "UPDATE orders SET status = 'archived' WHERE id = 1;", [("lint/enum-add-value", 2)]),
     ("enum value not used", "ALTER TYPE st ADD VALUE 'archived';\nUPDATE orders SET note = 'x';", []),
     ("enum value used after commit", "ALTER TYPE st ADD VALUE 'archived';\nCOMMIT;\n"
-     "UPDATE orders SET status = 'archived';", []),
+     "UPDATE orders SET status = 'archived';", [("lint/transaction-control", 2)]),
     ("enum value used after an earlier commit", "SELECT 1;\nCOMMIT;\nALTER TYPE st ADD VALUE 'archived';\n"
-     "UPDATE orders SET status = 'archived';", [("lint/enum-add-value", 4)]),
+     "UPDATE orders SET status = 'archived';", [("lint/transaction-control", 2), ("lint/enum-add-value", 4)]),
     ("enum created in same migration", "CREATE TYPE st AS ENUM ('a');\nALTER TYPE st ADD VALUE 'b';\n"
      "CREATE TABLE t (s st DEFAULT 'b');", [("lint/enum-add-value", 3)]),
     ("enum created with its values", "CREATE TYPE st AS ENUM ('a', 'b');\nCREATE TABLE t (s st DEFAULT 'b');", []),
@@ -167,6 +170,14 @@ CASES = [
     ("plain vacuum", "VACUUM ANALYZE orders;", []),
     ("cluster", "CLUSTER orders USING orders_pkey;", [("lint/vacuum-full-or-cluster", 1)]),
     ("bare cluster", "CLUSTER;", [("lint/vacuum-full-or-cluster", 1)]),
+    # --- lint/transaction-control
+    ("commit in a transactional migration", "BEGIN;\nALTER TABLE o ADD COLUMN n text;\nCOMMIT;",
+     [("lint/transaction-control", 3)]),
+    ("END and ROLLBACK", "UPDATE o SET n = 1;\nEND;\nROLLBACK;",
+     [("lint/transaction-control", 2), ("lint/transaction-control", 3)]),
+    ("savepoints are fine", "SAVEPOINT a;\nUPDATE o SET n = 1;\nRELEASE SAVEPOINT a;", []),
+    ("explicit transaction in a non-transactional script",
+     "CREATE INDEX CONCURRENTLY i ON t (a);\nBEGIN;\nUPDATE o SET n = 1;\nCOMMIT;", []),
     # --- statements that do not parse are skipped
     ("unparsable", "ALTER TABLE;\nDROP TABLE x;", [("lint/drop-table", 2)]),
 ]
@@ -206,6 +217,8 @@ CONTEXT_CASES = [
     ("executeInTransaction=true forces a transaction", "CREATE INDEX CONCURRENTLY i ON t (a);",
      {"in_transaction": True}, [("lint/concurrently-in-transaction", 1)]),
     ("executeInTransaction=false", "REINDEX INDEX CONCURRENTLY i;", {"in_transaction": False}, []),
+    ("commit with executeInTransaction=false", "BEGIN;\nUPDATE o SET n = 1;\nCOMMIT;", {"in_transaction": False}, []),
+    ("detach has no CONCURRENTLY before PG 14", "ALTER TABLE p DETACH PARTITION p1;", {"pg_version": 13}, []),
     ("known varchar widening", "ALTER TABLE u ALTER COLUMN n TYPE varchar(100);",
      {"column_types": {"u.n": "varchar(50)"}}, []),
     ("known varchar narrowing", "ALTER TABLE u ALTER COLUMN n TYPE varchar(10);",
