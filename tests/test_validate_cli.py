@@ -87,7 +87,8 @@ def test_github_annotations(make_repo, cli):
     repo = make_parent(make_repo, files)
     result = cli("validate", "--format", "github", cwd=repo.path)
     assert result.code == 1
-    lines = result.stdout.splitlines()
+    notice, *lines = result.stdout.splitlines()
+    assert notice.startswith("::notice title=ddl-cascade validate::no delivery branch")
     assert lines[0].startswith(f"::error file={SOURCE}/sql/V3__a%2Cb.sql,line=1,col=1,title=sql/syntax::"
                                'syntax error at or near "SELEC"%0A')
     assert lines[1].startswith(f"::warning file={SOURCE}/sql/V4__drop.sql,line=1,col=1,title=lint/drop-table::")
@@ -133,8 +134,11 @@ def test_bad_input_exits_2(make_repo, cli, tmp_path):
 
 def test_history_against_delivery_branch(make_repo, cli):
     repo = make_parent(make_repo, CLEAN)
+    result = cli("validate", cwd=repo.path)
+    assert "history checks were skipped" in result.stderr  # never a quiet pass
     deliver(repo)
-    assert cli("validate", cwd=repo.path).code == 0
+    result = cli("validate", cwd=repo.path)
+    assert result.code == 0 and result.stderr == ""
     repo.write({f"{SOURCE}/sql/V1__create_users.sql": "CREATE TABLE users (id int PRIMARY KEY);\n",
                 f"{SOURCE}/sql/V2__create_orders.sql": None,
                 f"{SOURCE}/sql/V0_5__late.sql": "SELECT 1;\n"})

@@ -46,6 +46,10 @@ def validate(
 
     from ddl_cascade.redact import redact, redact_data
 
+    if format != "github":  # github gets them as ::notice annotations instead
+        for note in report.notes:
+            print(f"ddl-cascade: note: {redact(note)}", file=sys.stderr)
+
     if format == "json":
         out = json_mod.dumps(redact_data(render.to_json(report.findings, report.files)), indent=2, ensure_ascii=False)
         sys.stdout.write(out + "\n")
@@ -53,7 +57,8 @@ def validate(
         log = render.sarif(report.findings, all_rules(), all_docs())
         sys.stdout.write(json_mod.dumps(redact_data(log), indent=2, ensure_ascii=False) + "\n")
     elif format == "github":
-        sys.stdout.write(redact(render.github(report.findings, report.files)))
+        notices = "".join(f"::notice title=ddl-cascade validate::{render.escape_data(n)}\n" for n in report.notes)
+        sys.stdout.write(redact(notices + render.github(report.findings, report.files)))
     else:
         colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
         sys.stdout.write(redact(render.text(report.findings, report.files, colour=colour)))

@@ -37,6 +37,7 @@ class Report:
     files: int  # files found in the parent's migration and callback locations
     base: str | None = None  # the commit the history checks compared with (None: nothing delivered yet)
     children: list[str] = field(default_factory=list)  # children whose migrations were checked
+    notes: list[str] = field(default_factory=list)  # what was not checked, and why (not findings)
 
     @property
     def errors(self) -> int:
@@ -141,7 +142,13 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
         findings += child_findings
 
     findings = finish(findings, checked, config.rules, known)
-    return Report(findings, len(current.scripts) + len(current.others), base_commit, checked_children)
+    notes = []
+    if base_commit is None:
+        # A shallow CI checkout often lacks the delivery branch; say so rather than pass the history checks quietly.
+        notes.append(f"no delivery branch (refs/heads/{config.source.delivery_branch} or its remote-tracking ref) "
+                     "was found, so nothing counts as delivered and the history checks were skipped; fetch it or "
+                     "pass --base.")
+    return Report(findings, len(current.scripts) + len(current.others), base_commit, checked_children, notes)
 
 
 def _check_encoding(encoding: str, file: str) -> None:

@@ -69,12 +69,12 @@ def text(findings: list[Finding], files: int, colour: bool = False) -> str:
     return "\n".join(lines) + "\n"
 
 
-def _escape_data(s: str) -> str:
+def escape_data(s: str) -> str:
     return s.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A")
 
 
 def _escape_property(s: str) -> str:
-    return _escape_data(s).replace(":", "%3A").replace(",", "%2C")
+    return escape_data(s).replace(":", "%3A").replace(",", "%2C")
 
 
 def github(findings: list[Finding], files: int) -> str:
@@ -88,7 +88,7 @@ def github(findings: list[Finding], files: int) -> str:
                 props.append(f"col={f.column}")
         props.append(f"title={_escape_property(f.rule)}")
         message = f.message + (f"\n{f.hint}" if f.hint else "")
-        out.append(f"::{f.severity.value} {','.join(props)}::{_escape_data(message)}")
+        out.append(f"::{f.severity.value} {','.join(props)}::{escape_data(message)}")
     out.append(summary(findings, files))
     return "\n".join(out) + "\n"
 
