@@ -219,7 +219,7 @@ def test_verify_child_runs_shared_and_own_migrations(make_repo, cli, pg_server):
     assert unknown.code == 2 and "no child named 'nobody'" in unknown.stderr
 
 
-def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server):
+def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server, monkeypatch):
     from cascade_world import make_world
 
     world = make_world(tmp_path / "world", {"app": "squash", "plain": "squash"})
@@ -257,8 +257,14 @@ def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server):
     assert text_out.code == 1
     assert "DATABASES" in text_out.stdout and "1 checksum mismatches" in text_out.stdout
 
-    # A wrong password: the child's database is reported unreachable, without the secret.
-    bad = cli("status", "--db", "--json", cwd=world.parent.path, env={"DDLC_PW": "not-the-password"})
-    assert bad.code == 1 and "not-the-password" not in bad.stdout + bad.stderr
-    error = {c["name"]: c for c in json.loads(bad.stdout)["children"]}["app"]["database"]["error"]
-    assert "password authentication failed" in error
+    # A wrong password: the child's database is reported unreachable, without the secret (in-process: same code).
+    from ddl_cascade import config as config_module
+    from ddl_cascade.db.report import attach
+    from ddl_cascade.status import status as repository_status
+
+    monkeypatch.setenv("DDLC_PW", "not-the-password")
+    cfg = config_module.load(world.config_path)
+    report = repository_status(cfg)
+    assert attach(cfg, report) is False
+    db = {c.name: c for c in report.children}["app"].database
+    assert "password authentication failed" in db.error and "not-the-password" not in db.error + db.target

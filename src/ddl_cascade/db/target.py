@@ -91,15 +91,17 @@ def connect(target: Target, autocommit: bool = True):
 def _reason(exc: Exception, target: Target) -> str:
     """libpq's reason on one line, without its 'connection to server at ... failed:' preamble or any secret."""
     text = str(exc).strip()
+    # libpq: 'connection failed: connection to server at "h", port p failed: <reason>' then optional hint lines
+    # ("Is the server running on that host...?"); the reason is what the user needs.
     lines = [ln.strip() for ln in text.splitlines() if ln.strip()]
-    reason = lines[-1] if lines else type(exc).__name__
-    reason = re.sub(r"^(connection failed: )?connection to server .*? failed: ", "", reason)
-    reason = re.sub(r"^FATAL:\s+", "", reason)
+    reason = lines[0] if lines else type(exc).__name__
+    reason = re.sub(r"^(connection failed: )?(connection to server .*? failed: )?", "", reason)
+    reason = re.sub(r"^FATAL:\s+", "", reason) or (lines[1] if len(lines) > 1 else type(exc).__name__)
     reason = redact(reason)
     password = _password(target.url)
-    if password:
-        reason = reason.replace(password, "***")
-    return reason.rstrip(".")
+    if password:  # libpq does not echo passwords; this is a belt for the braces (whole tokens only)
+        reason = re.sub(rf"(?<![A-Za-z0-9]){re.escape(password)}(?![A-Za-z0-9])", "***", reason)
+    return reason.rstrip(".").rstrip("?")
 
 
 def _password(url: str) -> str | None:
