@@ -313,3 +313,29 @@ def test_generated_benchmark_folder_is_clean(tmp_path, cli):
     doc = json.loads(result.stdout)
     assert result.code == 0 and doc["files"] == 120
     assert doc["findings"] == []
+
+
+def test_children_realistic_platform_child(make_repo, cli):
+    """The `platform` fixture is a real-world child (shared folder + own migrations from V1000, flyway.toml). With
+    the parent delivering exactly its shared folder there is no collision; a shared V1000 or a shared repeatable
+    with the child's view description collides."""
+    fixture = FIXTURES / "platform"
+    child_files = {p.relative_to(fixture).as_posix(): p.read_text(encoding="utf-8")
+                   for p in fixture.rglob("*") if p.is_file()}
+    child = make_child(make_repo, "platform", child_files)
+    shared = {p.relative_to(fixture / "read-only-flyway-files").as_posix(): text
+              for p in (fixture / "read-only-flyway-files").rglob("*") if p.is_file()
+              for text in [p.read_text(encoding="utf-8")]}
+    toml = children_toml(("platform", str(child.path), ""))
+    toml = '[flyway.placeholders]\nservice_name = "notifications"\ndefault_plan = "free"\n' + toml
+    repo = make_parent(make_repo, shared, toml)
+    repo.commit(message="parent")
+    result = cli("validate", "--children", "--json", cwd=repo.path)
+    assert result.code == 0 and json.loads(result.stdout)["findings"] == [], result
+    repo.write({f"{SOURCE}/sql/V1000__shared_too.sql": "SELECT 1;\n",
+                f"{SOURCE}/sql/R__notification_queue_view.sql": "SELECT 1;\n"})
+    doc = json.loads(cli("validate", "--children", "--json", cwd=repo.path).stdout)
+    assert sorted((f["rule"], f["path"].removeprefix(SOURCE + "/")) for f in doc["findings"]) == [
+        ("child/version-collision", "sql/R__notification_queue_view.sql"),
+        ("child/version-collision", "sql/V1000__shared_too.sql"),
+    ]
