@@ -83,3 +83,16 @@ def test_each_statement_parses_with_pglast(text):
     for statement in split_statements(text):
         assert len(pglast.parse_sql(statement.sql)) == 1
     assert [s.sql for s in split_statements(text)] == [s.strip() for s in pglast.split(text)]
+
+
+def test_only_postgresql_whitespace_separates_tokens():
+    # U+00A0 is an identifier character for PostgreSQL's lexer, not whitespace.
+    from ddl_cascade.sqlscript import tokenize
+
+    assert [t.kind for t in tokenize("a\xa0b c")] == ["word", "word"]
+    assert [t.kind for t in tokenize("a\u2028b\fc\vd")] == ["word", "word", "word"]
+
+
+def test_positions_with_old_mac_line_ends():
+    statements = split_statements("select 1;\rselect 2;\r\n  select 3;")
+    assert [(s.line, s.column) for s in statements] == [(1, 1), (2, 1), (3, 3)]

@@ -48,6 +48,7 @@ __all__ = [
     "migration_sort_key",
     "is_non_transactional",
     "is_non_transactional_keywords",
+    "non_transactional_simplified",
     "TransactionMode",
     "transaction_mode",
 ]
@@ -668,7 +669,11 @@ _ALTER_TYPE_ADD_VALUE = re.compile(r"^ALTER TYPE( .*)? ADD VALUE\b")
 
 def is_non_transactional_keywords(keywords: list[str], server_version_num: int = 150000) -> bool:
     """Flyway's test on the simplified statement: the first <= 10 upper-cased keywords at parenthesis depth 0."""
-    simplified = " ".join(keywords[:10])
+    return non_transactional_simplified(" ".join(keywords[:10]), server_version_num)
+
+
+def non_transactional_simplified(simplified: str, server_version_num: int = 150000) -> bool:
+    """Flyway's test on a simplified statement (up to 10 upper-cased keywords joined by single spaces)."""
     if any(p.match(simplified) for p in _NON_TRANSACTIONAL):
         return True
     return server_version_num < 120000 and bool(_ALTER_TYPE_ADD_VALUE.match(simplified))

@@ -62,8 +62,8 @@ _DOLLAR_TAG = rf"[{_IDENT_START}][A-Za-z0-9_\u0080-\U0010ffff]*"
 # an `E'` at the start of a token is an escape string, while `fooE'x'` stays the word `fooE` then a plain string.
 _TOKEN_RE = re.compile(
     rf"""
-    (?P<ws>\s+)
-  | (?P<line_comment>--[^\n\r]*)
+    [ \t\n\r\f\v]*  # PostgreSQL's whitespace (not Unicode's), skipped in the same match as the token
+    (?:(?P<line_comment>--[^\n\r]*)
   | (?P<block_comment>/\*)
   | (?P<estring>[eE]'(?:[^'\\]|\\.|'')*(?:'|\Z))
   | (?P<string>'(?:[^']|'')*(?:'|\Z))
@@ -75,7 +75,7 @@ _TOKEN_RE = re.compile(
   | (?P<lparen>\()
   | (?P<rparen>\))
   | (?P<semi>;)
-  | (?P<op>.)
+  | (?P<op>[^ \t\n\r\f\v]))
     """,
     re.VERBOSE | re.DOTALL,
 )
@@ -90,11 +90,11 @@ def _scan(text: str, pos: int = 0):
     match = _TOKEN_RE.match
     while pos < n:
         m = match(text, pos)
+        if m is None:  # only whitespace is left
+            return
         kind = m.lastgroup
+        pos = m.start(kind)
         end = m.end()
-        if kind == "ws":
-            pos = end
-            continue
         if kind == "block_comment":
             depth = 1
             while depth:
@@ -108,7 +108,7 @@ def _scan(text: str, pos: int = 0):
         elif kind == "line_comment":
             yield "comment", pos, end
         elif kind == "dollar":
-            tag = m.group()
+            tag = m.group(kind)
             close = text.find(tag, end)
             end = n if close < 0 else close + len(tag)
             yield "dollar", pos, end
@@ -151,9 +151,9 @@ _COPY_FROM_STDIN = re.compile(r"^COPY( .*)? FROM STDIN\b")
 
 def split_statements(text: str, *, server_version_num: int = 150000) -> list[Statement]:
     """Split a script into statements (see the module docstring for the rules)."""
-    from ddl_cascade.flyway import is_non_transactional_keywords
+    from ddl_cascade.flyway import non_transactional_simplified
 
-    starts = line_starts(text)
+    locate = _Locator(text)
     statements: list[Statement] = []
     n = len(text)
     # A byte-order mark is not part of the script (Flyway drops it when it reads the file).
@@ -162,7 +162,8 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
         first = last_end = -1
         paren = begin = 0
         heads: list[str] = []
-        words: list[str] = []  # unquoted words at parenthesis depth 0 (Flyway's "keywords"), upper-cased
+        routine = False  # psql's test: the statement starts CREATE [OR REPLACE] FUNCTION|PROCEDURE
+        words: list[str] = []  # unquoted words at parenthesis depth 0 (Flyway's "keywords"), lower-cased
         terminator = -1
         for kind, start, end in _scan(text, pos):
             if kind == "comment":
@@ -173,31 +174,32 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
             if first < 0:
                 first = start
             last_end = end
-            if kind == "lparen":
+            if kind == "word":
+                if len(heads) < 4:
+                    heads.append(_FUNCTION_HEADS.get(text[start:end].lower(), "-"))
+                    routine = _in_routine_head(heads)
+                if paren == 0 and (routine or len(words) < 64):
+                    lower = text[start:end].lower()
+                    if len(words) < 64:
+                        words.append(lower)
+                    if routine:
+                        if lower == "begin":
+                            begin += 1
+                        elif lower == "case" and begin:
+                            begin += 1
+                        elif lower == "end" and begin:
+                            begin -= 1
+            elif kind == "lparen":
                 paren += 1
             elif kind == "rparen":
                 if paren > 0:
                     paren -= 1
-            elif kind == "word":
-                lower = text[start:end].lower()
-                if len(heads) < 4:
-                    heads.append(_FUNCTION_HEADS.get(lower, "-"))
-                if paren == 0 and len(words) < 64:
-                    words.append(lower.upper())
-                if paren == 0 and _in_routine_head(heads):
-                    if lower == "begin":
-                        begin += 1
-                    elif lower == "case" and begin:
-                        begin += 1
-                    elif lower == "end" and begin:
-                        begin -= 1
         resume = n if terminator < 0 else terminator + 1
         copy_data = None
         if first >= 0:
-            simplified = " ".join(words)
-            if terminator >= 0 and _COPY_FROM_STDIN.match(simplified):
+            if terminator >= 0 and words and words[0] == "copy" and _COPY_FROM_STDIN.match(" ".join(words).upper()):
                 copy_data, resume = _copy_block(text, resume)
-            line, column = position(starts, first)
+            line, column = locate(first)
             statements.append(
                 Statement(
                     sql=text[first:last_end],
@@ -206,13 +208,32 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
                     line=line,
                     column=column,
                     copy_data=copy_data,
-                    non_transactional=is_non_transactional_keywords(words[:10], server_version_num),
+                    non_transactional=non_transactional_simplified(" ".join(words[:10]).upper(), server_version_num),
                     comment_start=gap_start,
                     terminated=terminator >= 0,
                 )
             )
         pos = gap_start = resume
     return statements
+
+
+class _Locator:
+    """(line, column) of increasing offsets; counts newlines as it goes unless the text has old-Mac line ends."""
+
+    def __init__(self, text: str):
+        self.text = text
+        self.starts = line_starts(text) if "\r" in text else None
+        self.offset = 0
+        self.line = 1
+
+    def __call__(self, offset: int) -> tuple[int, int]:
+        if self.starts is not None:
+            return position(self.starts, offset)
+        if offset < self.offset:
+            self.offset, self.line = 0, 1
+        self.line += self.text.count("\n", self.offset, offset)
+        self.offset = offset
+        return self.line, offset - (self.text.rfind("\n", 0, offset) + 1) + 1
 
 
 def _copy_block(text: str, after_semicolon: int) -> tuple[str, int]:
