@@ -215,7 +215,9 @@ class Scope:
                 self.new_schemas.add(node.schemaname)
         elif isinstance(node, ast.CreateEnumStmt):
             self.new_enums.add(names_to_str(node.typeName))
-        elif isinstance(node, ast.AlterEnumStmt) and node.newVal and self.in_transaction:
+        elif isinstance(node, ast.SelectStmt) and node.intoClause is not None:  # SELECT ... INTO new_table
+            self.new_tables.add(rel_name(node.intoClause.rel))
+        elif isinstance(node, ast.AlterEnumStmt) and node.newVal and not node.oldVal and self.in_transaction:
             # Unusable until commit even when the type itself is new in this transaction (checked on PG 15).
             self.enum_values_in_tx[node.newVal] = (names_to_str(node.typeName), line)
         elif isinstance(node, ast.RenameStmt) and node.renameType == ObjectType.OBJECT_TABLE and node.relation:

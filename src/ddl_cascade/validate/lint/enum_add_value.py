@@ -40,6 +40,8 @@ INFO = RuleInfo(
 
 
 def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
+    if isinstance(node, ast.AlterEnumStmt) and node.oldVal:  # RENAME VALUE: allowed anywhere
+        return
     if isinstance(node, ast.AlterEnumStmt) and node.newVal and scope.in_transaction and scope.pg_version < 12:
         type_name = names_to_str(node.typeName)
         if type_name not in scope.new_enums:

@@ -47,7 +47,7 @@ def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
     kind = _KINDS.get(node.kind)
     if kind is None:  # REINDEX SYSTEM: no CONCURRENTLY form exists
         return
-    name = rel_name(node.relation) if node.relation is not None else node.name
+    name = rel_name(node.relation) if node.relation is not None else (node.name or "(the current one)")
     if (kind == "table" and scope.is_new_table(name)) or (kind == "index" and scope.is_new_index(name)):
         return
     yield Hit(
