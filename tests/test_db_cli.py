@@ -268,3 +268,20 @@ def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server, mon
     assert attach(cfg, report) is False
     db = {c.name: c for c in report.children}["app"].database
     assert "password authentication failed" in db.error and "not-the-password" not in db.error + db.target
+
+
+def test_missing_privileges_are_one_sentence_exit_2(make_repo, cli, pg_db):
+    with pg_db.connect() as conn:
+        conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ddlc_limited') THEN "
+                     "CREATE ROLE ddlc_limited LOGIN PASSWORD 'limited-pw-1'; END IF; END $$;")
+        conn.execute("REVOKE CREATE ON SCHEMA public FROM PUBLIC")  # PostgreSQL 15's default, on any version
+    url = f"postgresql://ddlc_limited:limited-pw-1@127.0.0.1:{pg_db.server.port}/{pg_db.name}"
+    repo = make_parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE t (id int);"})
+    verify = cli("db", "verify", "--url", url, cwd=repo.path)
+    assert verify.code == 2 and "Traceback" not in verify.stderr
+    assert verify.stderr.strip() == (f"ddl-cascade: postgresql://ddlc_limited:***@127.0.0.1:{pg_db.server.port}/"
+                                     f"{pg_db.name}: permission denied to create database.")
+    # No CREATE on schema public: Flyway could not create its table either.
+    migrate = cli("db", "migrate", "--url", url, cwd=repo.path)
+    assert migrate.code == 2 and "permission denied for schema public" in migrate.stderr
+    assert "limited-pw-1" not in migrate.stderr + migrate.stdout

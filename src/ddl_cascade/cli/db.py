@@ -77,7 +77,9 @@ def verify(
     if not json:
         where = tgt.display if tgt else "a throwaway PostgreSQL server"
         typer.echo(f"Verifying {len(plan.migrations)} migrations of the {plan.origin} on {where}")
-    result = run_verify(plan, target=tgt, keep=keep, on_applied=None if json else lambda a: typer.echo(_line(a)))
+    with targets.database_errors(tgt):
+        result = run_verify(plan, target=tgt, keep=keep,
+                            on_applied=None if json else lambda a: typer.echo(_line(a)))
     if not json:
         applied = sum(1 for m in result.migrations if m.success)
         if result.ok:
@@ -105,7 +107,7 @@ def migrate(
     cfg = load_config(config)
     tgt = targets.from_options(cfg, url, env)
     plan = plans.for_target(cfg, child)
-    with targets.connect(tgt) as conn:
+    with targets.database_errors(tgt), targets.connect(tgt) as conn:
         if not json:
             typer.echo(f"Migrating {tgt.display} with the migrations of the {plan.origin}")
         result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(_line(a)))
@@ -131,7 +133,7 @@ def status(
     cfg = load_config(config)
     tgt = targets.from_options(cfg, url, env)
     plan = plans.for_target(cfg, child)
-    with targets.connect(tgt) as conn:
+    with targets.database_errors(tgt), targets.connect(tgt) as conn:
         try:
             info = engine.status(conn, plan)
         except engine.ScriptFailed as exc:

@@ -200,6 +200,7 @@ class Runner:
         self.plan = plan
         self.timestamp = timestamp
         self._callbacks: dict[str, list[Prepared]] = {}
+        self._split: dict[int, tuple[list[Statement], bool]] = {}
         for callback in plan.callbacks:
             self._callbacks.setdefault(callback.event or "", []).append(
                 prepare(callback, session, plan.placeholders, timestamp))
@@ -224,9 +225,16 @@ class Runner:
             if per_statement:
                 self.callbacks("afterEachMigrateStatement", inside=True)
 
+    def split(self, prepared: Prepared) -> tuple[list[Statement], bool]:
+        # Callbacks such as beforeEachMigrate run once per migration: split them once per run.
+        key = id(prepared)
+        if key not in self._split:
+            self._split[key] = _statements(prepared, self.session)
+        return self._split[key]
+
     def run_script(self, prepared: Prepared) -> None:
         """A callback script on its own: in a transaction unless it is non-transactional."""
-        statements, in_transaction = _statements(prepared, self.session)
+        statements, in_transaction = self.split(prepared)
         if in_transaction:
             with self.conn.transaction():
                 self.execute(prepared, statements)
@@ -237,7 +245,7 @@ class Runner:
         """Run the callbacks of `event`: inside the current transaction (each-migrate events) or each on its own."""
         for prepared in self._callbacks.get(event, ()):
             if inside:
-                statements, _ = _statements(prepared, self.session)
+                statements, _ = self.split(prepared)
                 self.execute(prepared, statements)
             else:
                 self.run_script(prepared)

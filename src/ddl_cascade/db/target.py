@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import os
 import re
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 from ddl_cascade.errors import CascadeError
@@ -112,3 +113,18 @@ def _password(url: str) -> str | None:
     except ValueError:
         return None
     return unquote(raw) if raw else None
+
+
+@contextmanager
+def database_errors(target: Target | None):
+    """Turn a database error outside a migration (no privilege to create a database or the history table, a server
+    that goes away) into one CascadeError sentence naming the target, password redacted."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.Error as exc:
+        where = target.display if target is not None else "the throwaway server"
+        primary = getattr(getattr(exc, "diag", None), "message_primary", None)
+        text = primary or (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        raise CascadeError(f"{where}: {redact(text).rstrip('.')}.") from None
