@@ -285,3 +285,34 @@ def test_missing_privileges_are_one_sentence_exit_2(make_repo, cli, pg_db):
     migrate = cli("db", "migrate", "--url", url, cwd=repo.path)
     assert migrate.code == 2 and "permission denied for schema public" in migrate.stderr
     assert "limited-pw-1" not in migrate.stderr + migrate.stdout
+
+
+def test_verify_children_with_their_own_flyway_config(make_repo, cli, pg_server):
+    """The fixtures `platform` (flyway.toml: shared folder + own sql) and `ledger` (flyway.conf, callbacks inside
+    the migration location) as children: their own Flyway configs decide what runs."""
+    urls = {}
+    for name in ("platform", "ledger"):
+        root = FIXTURES / name
+        work = make_repo(f"{name}-work")
+        work.commit({str(p.relative_to(root)): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()},
+                    f"{name} as it is")
+        bare = make_repo(f"{name}.git", bare=True)
+        work.git("push", "-q", str(bare.path), "main")
+        urls[name] = bare.path
+    repo = make_parent(make_repo, {"sql/V1__unused_here.sql": "SELECT 1;"}, "".join(
+        f'[[children]]\nname = "{n}"\nurl = "{u}"\n' for n, u in urls.items()))
+
+    platform = cli("db", "verify", "--child", "platform", "--url", pg_server.url("postgres"), "--json", cwd=repo.path)
+    assert platform.code == 0, platform.stderr
+    scripts = [m["script"] for m in json.loads(platform.stdout)["migrations"]]
+    shared = sorted(p.name for p in (FIXTURES / "platform" / "read-only-flyway-files" / "sql").glob("V*.sql"))
+    own = sorted(p.name for p in (FIXTURES / "platform" / "sql").glob("V*.sql"))
+    assert scripts == shared + own + ["R__audit_trigger.sql", "R__notification_queue_view.sql",
+                                      "R__tenant_overview.sql"]
+
+    ledger = cli("db", "verify", "--child", "ledger", "--url", pg_server.url("postgres"), "--json", cwd=repo.path)
+    assert ledger.code == 0, ledger.stderr
+    data = json.loads(ledger.stdout)["migrations"]
+    assert [m["version"] for m in data][:3] == ["2024.01.15.1030", "2024.01.15.1100", "2024.01.22.0915"]
+    assert data[0]["script"] == "2024/V2024.01.15.1030__create_schema_and_accounts.sql"  # relative to the location
+    assert "ajout données référence" in [m["description"] for m in data]

@@ -358,3 +358,17 @@ def test_a_held_lock_makes_migrate_wait_then_give_up(pg_db):
             hist = history.SchemaHistory(conn)
             with pytest.raises(Exception, match="another migration run holds the lock"):
                 hist.acquire_lock(attempts=2, interval=0.05)
+
+
+def test_error_callbacks_run_after_a_failure_in_their_own_transactions(pg_db):
+    callbacks = {
+        "beforeMigrate.sql": "CREATE TABLE IF NOT EXISTS err_log (event text);",
+        "afterEachMigrateError.sql": "INSERT INTO err_log VALUES ('afterEachMigrateError');",
+        "afterMigrateError.sql": "INSERT INTO err_log VALUES ('afterMigrateError');",
+        "afterMigrate.sql": "INSERT INTO err_log VALUES ('afterMigrate');",
+    }
+    plan = make_plan({"V1__bad.sql": "CREATE TABLE partial (id int);\nSELECT * FROM missing_table;\n"}, callbacks)
+    result = run(pg_db, plan)
+    assert not result.ok and result.failure.line == 2
+    assert pg_db.query("SELECT event FROM err_log") == [("afterEachMigrateError",), ("afterMigrateError",)]
+    assert pg_db.query("SELECT to_regclass('partial')") == [(None,)]

@@ -200,8 +200,8 @@ def child_locations(cfg: Config, child: Child, own: ChildFlyway) -> tuple[list[s
     shared_callbacks = [f"{child.prefix}/{p}" for p in cfg.flyway.callback_paths]
     if own.locations is not None:
         migrations = list(own.locations)
-        callbacks = list(own.callback_locations) if own.callback_locations is not None \
-            else shared_callbacks + list(own.locations)
+        # Flyway without callbackLocations finds callbacks in the locations themselves.
+        callbacks = list(own.callback_locations) if own.callback_locations is not None else list(own.locations)
     else:
         migrations = shared_sql + list(child.local_paths)
         callbacks = shared_callbacks + list(child.local_paths)
