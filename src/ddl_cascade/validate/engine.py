@@ -48,25 +48,21 @@ class Report:
         return 1 if self.errors else 0
 
 
-def _lint():
-    # Imported on first use: pglast's tree classes are not needed to print --help.
-    from ddl_cascade.validate import lint
-
-    return lint
-
-
 def all_rules() -> dict[str, RuleInfo]:
     """Every rule validate knows: its own and the `lint/...` ones."""
-    lint = _lint()
-    return {**RULES, **(lint.RULES if lint else {})}
+    from ddl_cascade.validate import lint
+
+    return {**RULES, **lint.RULES}
 
 
 def all_docs() -> dict[str, str]:
+    """Each rule's documentation (anti-pattern and fix), from the rules' docstrings."""
     import inspect
 
-    lint = _lint()
+    from ddl_cascade.validate import lint
+
     docs = dict(DOCS)
-    for module in lint.MODULES if lint else ():
+    for module in lint.MODULES:
         docs[module.INFO.id] = inspect.cleandoc(module.__doc__ or "")
     return docs
 
@@ -107,7 +103,8 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
     if not source_dir.is_dir():
         raise CascadeError(f"{config.file}: source.path '{config.source.path}' is not a folder in {config.root}.")
     display = config.source.path + "/"
-    current = files_mod.collect(files_mod.read_worktree(source_dir), settings, display)
+    wanted = [folder for folder, _ in files_mod.locations(settings)]
+    current = files_mod.collect(files_mod.read_worktree(source_dir, wanted), settings, display)
 
     base_commit, delivered = read_base(config, base)
 
@@ -364,8 +361,9 @@ def check_script(
 
     if dialect == syntax.POSTGRES:
         out.tables_created = _created_tables(parsed) if lint_it else set()
-        lint = _lint() if lint_it else None
-        if lint is not None:
+        if lint_it:
+            from ddl_cascade.validate import lint
+
             context = lint.LintContext(
                 tables_created=set(tables_created or ()),
                 in_transaction=conf.execute_in_transaction,

@@ -68,12 +68,19 @@ def _inside(path: str, folder: str) -> bool:
     return folder == "." or path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def read_worktree(root: Path) -> dict[str, bytes]:
-    """Every non-hidden file under `root` (recursively), keyed by its path relative to `root` with "/"."""
+def read_worktree(root: Path, wanted: list[str] | None = None) -> dict[str, bytes]:
+    """Every non-hidden file under `root` (only under the `wanted` folders if given, each recursively), keyed by its
+    path relative to `root` with "/"."""
     out: dict[str, bytes] = {}
     if not root.is_dir():
         return out
-    for dirpath, dirnames, filenames in os.walk(root):
+    for folder in wanted if wanted is not None else ["."]:
+        _walk(root, root / folder, out)
+    return out
+
+
+def _walk(root: Path, top: Path, out: dict[str, bytes]) -> None:
+    for dirpath, dirnames, filenames in os.walk(top):
         dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
         for name in sorted(filenames):
@@ -83,7 +90,6 @@ def read_worktree(root: Path) -> dict[str, bytes]:
             rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             with open(full, "rb") as fh:
                 out[rel] = fh.read()
-    return out
 
 
 def tree_paths(reader: git.ObjectReader, tree: str) -> dict[str, str]:
