@@ -178,3 +178,92 @@ def test_vacuum_full_and_cluster_rewrite_the_table(pg_db, statement):
         conn.execute(statement)
         assert _relfilenode(conn, "t") != before
     assert hits(statement + ";") == [("lint/vacuum-full-or-cluster", 1)]
+
+
+LOCK_SETUP = """
+CREATE TABLE u (id int PRIMARY KEY);
+INSERT INTO u SELECT generate_series(1, 10);
+CREATE TABLE t (id int, c int, e text);
+INSERT INTO t SELECT n, n, 'x' FROM generate_series(1, 10) AS n;
+CREATE INDEX t_c_idx ON t (c);
+CREATE TABLE p (id int) PARTITION BY RANGE (id);
+CREATE TABLE p1 PARTITION OF p FOR VALUES FROM (0) TO (100);
+"""
+
+# (statement, table whose readers/writers are tried, rule, blocks reads, blocks writes, what the message says)
+LOCKS = [
+    ("CREATE INDEX i ON t (c)", "t", "lint/index-not-concurrent", False, True, "writes to t are blocked"),
+    ("DROP INDEX t_c_idx", "t", "lint/drop-index-not-concurrent", True, True, "queries on its table queue"),
+    ("REINDEX INDEX t_c_idx", "t", "lint/reindex-not-concurrent", True, True, "writes are blocked"),
+    ("ALTER TABLE t ADD CONSTRAINT k UNIQUE (id)", "t", "lint/add-unique-constraint", True, True,
+     "reads and writes are blocked"),
+    ("ALTER TABLE t ADD PRIMARY KEY (id)", "t", "lint/add-primary-key", True, True, "reads and writes are blocked"),
+    ("ALTER TABLE t ALTER COLUMN id SET NOT NULL", "t", "lint/set-not-null", True, True,
+     "reads and writes are blocked"),
+    ("ALTER TABLE t ADD CONSTRAINT ck CHECK (c >= 0)", "t", "lint/constraint-missing-not-valid", True, True,
+     "writes are blocked"),
+    ("ALTER TABLE t ADD CONSTRAINT fk FOREIGN KEY (id) REFERENCES u (id)", "t", "lint/constraint-missing-not-valid",
+     False, True, "writes are blocked"),
+    ("ALTER TABLE t ALTER COLUMN c TYPE bigint", "t", "lint/column-type-change", True, True,
+     "reads and writes are blocked"),
+    ("ALTER TABLE t ADD COLUMN x uuid DEFAULT gen_random_uuid()", "t", "lint/add-column-volatile-default", True, True,
+     "ACCESS EXCLUSIVE"),
+    ("TRUNCATE t", "t", "lint/truncate", True, True, "truncates table t"),
+    ("CLUSTER t USING t_c_idx", "t", "lint/vacuum-full-or-cluster", True, True, "reads and writes are blocked"),
+    ("ALTER TABLE p DETACH PARTITION p1", "p", "lint/detach-partition-not-concurrent", True, True,
+     "every query on p waits"),
+]
+
+
+def _lock_timeout(conn, sql: str) -> bool:
+    try:
+        conn.execute(sql)
+        return False
+    except psycopg.errors.LockNotAvailable:
+        return True
+
+
+@pytest.mark.parametrize(("statement", "table", "rule", "reads", "writes", "says"), LOCKS,
+                         ids=[c[0] for c in LOCKS])
+def test_lock_claims_hold_on_postgres(pg_db, statement, table, rule, reads, writes, says):
+    """While the statement's transaction is open, other sessions' reads and writes are blocked as the rule says."""
+    with pg_db.connect() as conn:
+        conn.execute(LOCK_SETUP)
+    holder = pg_db.connect(autocommit=False)
+    try:
+        holder.execute(statement)
+        with pg_db.connect() as other:
+            other.execute("SET lock_timeout = '200ms'")
+            blocked = (_lock_timeout(other, f"SELECT count(*) FROM {table} WHERE id > 0"),
+                       _lock_timeout(other, f"UPDATE {table} SET id = id WHERE false"))
+    finally:
+        holder.rollback()
+        holder.close()
+    assert blocked == (reads, writes)
+    [finding] = lint_sql(statement + ";")
+    assert finding.rule == rule and says in finding.message
+
+
+def test_set_not_null_skips_the_scan_when_a_valid_check_proves_it(pg_db):
+    """PostgreSQL 12+ says so at DEBUG1; lint/set-not-null is silent exactly then."""
+    migrations = [
+        "ALTER TABLE t ADD CONSTRAINT t_e_nn CHECK (e IS NOT NULL) NOT VALID;",
+        "ALTER TABLE t VALIDATE CONSTRAINT t_e_nn;",
+        "ALTER TABLE t ALTER COLUMN e SET NOT NULL;",
+    ]
+    proofs = []
+    with pg_db.connect() as conn:
+        conn.execute("CREATE TABLE t (id int, e text); INSERT INTO t VALUES (1, 'x')")
+        conn.add_notice_handler(lambda diag: proofs.append(diag.message_primary))
+        conn.execute("SET client_min_messages = debug1")
+        conn.execute("CREATE TABLE t2 (e text); ALTER TABLE t2 ALTER COLUMN e SET NOT NULL")
+        assert not any("sufficient to prove" in (m or "") for m in proofs), proofs  # no check: a full scan
+        for sql in migrations:
+            conn.execute(sql)
+    assert any("sufficient to prove" in (m or "") for m in proofs), proofs
+    context = LintContext()
+    for sql in migrations:
+        parsed = parse_file(sql)
+        assert lint_sql(sql, context) == []
+        remember(parsed, context, new=False)
+    assert [f.rule for f in lint_sql(migrations[2])] == ["lint/set-not-null"]  # without the check: a scan
