@@ -90,10 +90,10 @@ def pg_server():
 
 
 @pytest.fixture
-def pg_db(pg_server, worker_id):
+def pg_db(pg_server):
     """A fresh, empty database on the session's server (`.url`, `.connect()`, `.query(sql)`); dropped afterwards."""
     from pgserver import new_database
 
-    db = new_database(pg_server, worker_id)
+    db = new_database(pg_server, str(os.getpid()))
     yield db
     pg_server.drop_database(db.name)
