@@ -32,6 +32,12 @@ CASES = [
     ("truncate cascade", "TRUNCATE TABLE a, b CASCADE;", [("lint/truncate", 1), ("lint/truncate", 1)]),
     ("truncate new table", "CREATE TABLE stage (id int);\nTRUNCATE stage;", []),
     ("truncate table made by CTAS", "CREATE TABLE stage AS SELECT 1 AS x;\nTRUNCATE stage;", []),
+    ("truncate and reload", "TRUNCATE country;\nINSERT INTO country (code) VALUES ('NL'), ('BE');", []),
+    ("truncate and copy", "TRUNCATE country;\nCOPY country (code) FROM stdin;\nNL\n\\.\n", []),
+    ("truncate cascade and reload", "TRUNCATE country CASCADE;\nINSERT INTO country (code) VALUES ('NL');",
+     [("lint/truncate", 1)]),
+    ("truncate, reload another table", "TRUNCATE country;\nINSERT INTO region (code) VALUES ('EU');",
+     [("lint/truncate", 1)]),
     ("delete is fine", "DELETE FROM audit_log WHERE id < 10;", []),
     # --- lint/index-not-concurrent
     ("index", "CREATE INDEX i ON orders (customer_id);", [("lint/index-not-concurrent", 1)]),
@@ -147,6 +153,8 @@ CASES = [
     ("rename table", "ALTER TABLE customers RENAME TO clients;", [("lint/rename-table", 1)]),
     ("rename table bridged by view",
      "ALTER TABLE customers RENAME TO clients;\nCREATE VIEW customers AS SELECT * FROM clients;", []),
+    ("rename table swapped for a new one", "ALTER TABLE events RENAME TO events_old;\n"
+     "CREATE TABLE events (id bigint, at timestamptz);", []),
     ("rename new table", "CREATE TABLE a (id int);\nALTER TABLE a RENAME TO b;", []),
     ("rename view", "ALTER VIEW v RENAME TO w;", []),
     ("rename column", "ALTER TABLE users RENAME COLUMN name TO full_name;", [("lint/rename-column", 1)]),

@@ -2,8 +2,8 @@
 
 The rename is instant, but the application version still running during the deployment (and any rollback) fails on
 its next query. Keeping a view under the old name (a simple view is updatable, so reads and writes keep working)
-bridges the gap: a rename followed in the same migration by `CREATE VIEW <old name>` is not reported. Tables
-created in the same migration are exempt.
+bridges the gap: a rename followed in the same migration by `CREATE VIEW <old name>` is not reported, nor is a
+swap that creates a new table under the old name. Tables created in the same migration are exempt.
 
 **Anti-pattern**
 
@@ -36,9 +36,13 @@ if TYPE_CHECKING:
 INFO = RuleInfo("lint/rename-table", Severity.WARNING, "renaming a table breaks deployed code")
 
 
-def _bridged_by_view(old: ast.RangeVar, scope: Scope) -> bool:
+def _old_name_kept(old: ast.RangeVar, scope: Scope) -> bool:
     for later in scope.later_nodes():
         if isinstance(later, ast.ViewStmt) and later.view.relname == old.relname:
+            return True
+        if isinstance(later, ast.CreateStmt) and later.relation.relname == old.relname:
+            return True
+        if isinstance(later, ast.CreateTableAsStmt) and later.into.rel.relname == old.relname:
             return True
     return False
 
@@ -46,7 +50,7 @@ def _bridged_by_view(old: ast.RangeVar, scope: Scope) -> bool:
 def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
     if not isinstance(node, ast.RenameStmt) or node.renameType != ObjectType.OBJECT_TABLE or node.relation is None:
         return
-    if scope.is_new_table(node.relation) or _bridged_by_view(node.relation, scope):
+    if scope.is_new_table(node.relation) or _old_name_kept(node.relation, scope):
         return
     yield Hit(
         f"renames table {rel_name(node.relation)} to {node.newname}: deployed code using the old name fails",

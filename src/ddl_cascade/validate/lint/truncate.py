@@ -2,7 +2,8 @@
 
 In a migration that runs in every environment, `TRUNCATE` empties production tables as well as test ones, and
 `CASCADE` silently extends that to every table with a foreign key to it. Tables created in the same migration are
-exempt.
+exempt, and so is reloading reference data: a table refilled (`INSERT INTO` or `COPY ... FROM`) later in the same
+migration, typical of repeatable migrations, is not reported unless `CASCADE` empties others too.
 
 **Anti-pattern**
 
@@ -35,12 +36,20 @@ if TYPE_CHECKING:
 INFO = RuleInfo("lint/truncate", Severity.WARNING, "TRUNCATE empties a table in every environment")
 
 
+def _refilled(table: ast.RangeVar, scope: Scope) -> bool:
+    for later in scope.later_nodes():
+        if isinstance(later, ast.InsertStmt) or (isinstance(later, ast.CopyStmt) and later.is_from):
+            if later.relation is not None and later.relation.relname == table.relname:
+                return True
+    return False
+
+
 def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
     if not isinstance(node, ast.TruncateStmt):
         return
     cascade = node.behavior == DropBehavior.DROP_CASCADE
     for table in node.relations or ():
-        if scope.is_new_table(table):
+        if scope.is_new_table(table) or (not cascade and _refilled(table, scope)):
             continue
         extra = ", and with CASCADE every table that references it" if cascade else ""
         yield Hit(
