@@ -1,0 +1,42 @@
+"""demo: the seed's playground. Its SQL is valid PostgreSQL (run on a real server), and the whole demo runs end to
+end through the CLI: validate, full, status, a V5, full and status again, exit 0, every child in sync."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+from ddl_cascade import demo
+
+
+def test_playground_sql_runs_on_postgresql_for_every_child(tmp_path, pg_db):
+    root = tmp_path / "play"
+    root.mkdir()
+    demo.build(root, lambda line: None)
+    shared = sorted(demo.MIGRATIONS.items()) + [demo.V5]
+    for name in demo.CHILDREN:
+        local = sorted((path.rsplit("/", 1)[1], text) for path, text in demo._child_files(name).items()
+                       if path.startswith("local-flyway-files/sql/"))
+        assert [n[:5] for n, _ in local] == ["V1001", "V1002"]
+        schema = name.replace("-", "_")
+        pg_db.query(f"CREATE SCHEMA {schema}")
+        with pg_db.connect() as conn:
+            conn.execute(f"SET search_path TO {schema}")
+            for _, sql in shared + local:  # in version order, as Flyway applies them
+                conn.execute(sql)
+            assert conn.execute("SELECT count(*) FROM orders").fetchone()[0] == 2
+            assert conn.execute("SELECT count(*) FROM information_schema.columns WHERE table_schema = %s "
+                                "AND table_name = 'orders' AND column_name = 'shipped_at'", (schema,)).fetchone()[0] == 1
+    callbacks = sorted(p.name for p in (root / "shared-flyway-ddl" / demo.SOURCE / "callbacks").iterdir())
+    assert len(callbacks) == 16 and all(c[:-4] in demo.CALLBACK_EVENTS for c in callbacks)
+    for name in demo.CHILDREN:
+        refs = subprocess.run(["git", "for-each-ref", "--format=%(refname)"], cwd=root / "remotes" / f"{name}.git",
+                              capture_output=True, text=True).stdout.split()
+        assert refs == ["refs/heads/main"]
+
+
+def test_demo_rejects_a_folder_that_is_not_empty(tmp_path, cli):
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "file").write_text("x")
+    out = cli("demo", str(tmp_path / "busy"))
+    assert out.code == 2 and "not empty" in out.stderr
