@@ -316,3 +316,37 @@ def test_verify_children_with_their_own_flyway_config(make_repo, cli, pg_server)
     assert [m["version"] for m in data][:3] == ["2024.01.15.1030", "2024.01.15.1100", "2024.01.22.0915"]
     assert data[0]["script"] == "2024/V2024.01.15.1030__create_schema_and_accounts.sql"  # relative to the location
     assert "ajout données référence" in [m["description"] for m in data]
+
+
+def test_verify_keep_leaves_the_database_for_inspection(make_repo, cli, pg_server):
+    import os
+    import re
+    import shutil
+    import signal
+    import time
+
+    import psycopg
+
+    repo = make_parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE kept_table (id int);"})
+    result = cli("db", "verify", "--keep", cwd=repo.path)
+    assert result.code == 0, result.stderr
+    m = re.search(r'kept: psql "([^"]+)"  \(stop the server with: kill -INT (\d+); then rm -rf (\S+)\)', result.stdout)
+    assert m, result.stdout
+    conninfo, pid, folder = m.group(1), int(m.group(2)), m.group(3)
+    try:
+        with psycopg.connect(conninfo) as conn:  # the unix socket, no password needed
+            assert conn.execute("SELECT to_regclass('kept_table') IS NOT NULL").fetchone() == (True,)
+    finally:
+        os.kill(pid, signal.SIGINT)
+        for _ in range(200):
+            try:
+                os.kill(pid, 0)
+            except ProcessLookupError:
+                break
+            time.sleep(0.05)
+        shutil.rmtree(folder, ignore_errors=True)
+
+    on_url = cli("db", "verify", "--keep", "--json", "--url", pg_server.url("postgres"), cwd=repo.path)
+    assert on_url.code == 0 and json.loads(on_url.stdout)["ok"] is True
+    name = re.search(r"database (ddl_cascade_verify_\w+) on", on_url.stderr).group(1)
+    pg_server.drop_database(name)
