@@ -18,6 +18,7 @@ class World:
     parent: Repo
     children: dict[str, Repo] = field(default_factory=dict)  # name -> bare repo
     modes: dict[str, str] = field(default_factory=dict)
+    branches: dict[str, str] = field(default_factory=dict)
     extra: list[tuple[str, str]] = field(default_factory=list)  # extra (name, url) children
 
     @property
@@ -30,6 +31,7 @@ class World:
             text += f'\n[sync]\nauthor = "{author}"\n'
         for name, bare in self.children.items():
             text += f'\n[[children]]\nname = "{name}"\nurl = "{bare.path}"\nmode = "{self.modes[name]}"\n'
+            text += f'branch = "{self.branches.get(name, "main")}"\n'
         for name, url in self.extra:
             text += f'\n[[children]]\nname = "{name}"\nurl = "{url}"\n'
         self.config_path.write_text(text)
@@ -50,14 +52,18 @@ class World:
         self.parent.git("update-ref", "refs/heads/ro-shared-ddl", out.strip())
         return out.strip()
 
-    def add_child(self, name: str, mode: str = "squash", files: dict[str, str] | None = None) -> Repo:
+    def add_child(self, name: str, mode: str = "squash", files: dict[str, str] | None = None,
+                  branch: str = "main") -> Repo:
         work = Repo.init(self.root / f"{name}-seed")
         work.commit(files or {"README.md": f"# {name}\n", f"db/V100__{name.replace('-', '_')}.sql": "select 1;\n"},
                     "child's own files")
         bare = Repo.init(self.root / f"{name}.git", bare=True)
-        work.git("push", "-q", str(bare.path), "HEAD:main")
+        work.git("push", "-q", str(bare.path), f"HEAD:{branch}")
+        if branch != "main":
+            bare.git("symbolic-ref", "HEAD", f"refs/heads/{branch}")
         self.children[name] = bare
         self.modes[name] = mode
+        self.branches[name] = branch
         return bare
 
     def clone(self, name: str, where: str | None = None) -> Repo:

@@ -14,10 +14,11 @@ from ddl_cascade.status import State, status
 from ddl_cascade.sync import Result, sync
 
 
-def twin_world(tmp_path, mode):
+def twin_world(tmp_path, mode, branch="main"):
     world = make_world(tmp_path, {})
     for name in ("ours", "theirs"):
-        world.add_child(name, mode, files={"README.md": "# a child\n", "db/V100__own.sql": "select 1;\n"})
+        world.add_child(name, mode, files={"README.md": "# a child\n", "db/V100__own.sql": "select 1;\n"},
+                        branch=branch)
     world.write_config()
     return world
 
@@ -33,12 +34,12 @@ def real_subtree(world, name, action, squash):
     clone = world.clone(name, where=f"{name}-{action}-{len(list(world.root.iterdir()))}")
     args = ["subtree", action, f"--prefix={PREFIX}"] + (["--squash"] if squash else [])
     clone.git(*args, str(world.parent.path), "ro-shared-ddl")
-    clone.git("push", "-q", "origin", "HEAD:main")
+    clone.git("push", "-q", "origin", f"HEAD:{world.branches[name]}")
     return clone
 
 
-def assert_twins(world, ours, theirs, ours_old, theirs_old, mode, first):
-    a_tip, b_tip = ours.head("main"), theirs.head("main")
+def assert_twins(world, ours, theirs, ours_old, theirs_old, mode, first, branch="main"):
+    a_tip, b_tip = ours.head(branch), theirs.head(branch)
     a_tree, a_parents, a_msg = commit_info(ours, a_tip)
     b_tree, b_parents, b_msg = commit_info(theirs, b_tip)
     assert a_tree == b_tree
@@ -144,3 +145,19 @@ def test_squash_merged_pull_request_without_trailers(tmp_path):
     clone = world.clone("c", where="c-check")
     out = clone.git("subtree", "pull", f"--prefix={PREFIX}", "--squash", str(world.parent.path), "ro-shared-ddl")
     assert clone.head() == child.head("main"), out
+
+
+@pytest.mark.parametrize("mode", ["squash", "merge"])
+def test_merge_message_on_a_branch_other_than_main_matches_git(tmp_path, mode):
+    """`git merge` writes "Merge commit '<id>' into <branch>" off main/master; so must we."""
+    world = twin_world(tmp_path, mode, branch="develop")
+    config = world.config()
+    ours, theirs = world.children["ours"], world.children["theirs"]
+    assert sync(config, ["ours"]).children[0].result is Result.UPDATED
+    real_subtree(world, "theirs", "add", mode == "squash")
+    world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
+    ours_old, theirs_old = ours.head("develop"), theirs.head("develop")
+    assert sync(config, ["ours"]).children[0].result is Result.UPDATED
+    real_subtree(world, "theirs", "pull", mode == "squash")
+    assert_twins(world, ours, theirs, ours_old, theirs_old, mode, first=False, branch="develop")
+    assert ours.git("log", "-1", "--format=%s", "develop").endswith(" into develop")
