@@ -267,3 +267,57 @@ def test_set_not_null_skips_the_scan_when_a_valid_check_proves_it(pg_db):
         assert lint_sql(sql, context) == []
         remember(parsed, context, new=False)
     assert [f.rule for f in lint_sql(migrations[2])] == ["lint/set-not-null"]  # without the check: a scan
+
+
+def _type_strategy():
+    from hypothesis import strategies as st
+
+    return st.one_of(
+        st.integers(1, 300).map(lambda n: f"varchar({n})"),
+        st.just("varchar"),
+        st.just("text"),
+        st.integers(1, 20).flatmap(lambda p: st.integers(0, p).map(lambda s: f"numeric({p},{s})")),
+        st.just("numeric"),
+        st.integers(1, 64).map(lambda n: f"varbit({n})"),
+        st.sampled_from(["cidr", "inet", "smallint", "int", "bigint", "real", "double precision"]),
+    )
+
+
+def test_column_type_change_silence_is_sound(pg_db):
+    """Whenever lint/column-type-change stays silent about a known column, PostgreSQL neither rewrites the table nor
+    rejects the change (hypothesis picks the types; the server is the oracle)."""
+    from hypothesis import HealthCheck, given, settings
+
+    from hypothesis import strategies as st
+
+    counter = iter(range(10**6))
+    checked = []
+    same_family = st.one_of(
+        st.tuples(st.integers(1, 300), st.integers(1, 300)).map(lambda t: (f"varchar({t[0]})", f"varchar({t[1]})")),
+        st.tuples(st.integers(1, 20), st.integers(1, 20), st.integers(0, 5)).map(
+            lambda t: (f"numeric({t[0] + t[2]},{t[2]})", f"numeric({t[1] + t[2]},{t[2]})")),
+        st.tuples(st.integers(1, 64), st.integers(1, 64)).map(lambda t: (f"varbit({t[0]})", f"varbit({t[1]})")),
+    )
+
+    @settings(max_examples=50, deadline=None, suppress_health_check=list(HealthCheck))
+    @given(st.one_of(st.tuples(_type_strategy(), _type_strategy()), same_family))
+    def check(pair):
+        old, new = pair
+        table = f"h{next(counter)}"
+        create = f"CREATE TABLE {table} (c {old})"
+        alter = f"ALTER TABLE {table} ALTER COLUMN c TYPE {new}"
+        context = LintContext()
+        remember(parse_file(create + ";"), context, new=False)
+        silent = lint_sql(alter + ";", context) == []
+        if not silent:
+            return
+        with pg_db.connect() as conn:
+            conn.execute(create)
+            conn.execute(f"INSERT INTO {table} VALUES (NULL)")
+            before = _relfilenode(conn, table)
+            conn.execute(alter)  # raises if PostgreSQL refuses the change
+            assert _relfilenode(conn, table) == before, (old, new)
+        checked.append((old, new))
+
+    check()
+    assert len(checked) >= 10, checked  # the oracle was really consulted
