@@ -112,9 +112,6 @@ def test_bad_credentials_unreachable_and_unset_variable_are_one_sentence_exit_2(
     assert unreachable.code == 2 and "hunter2" not in unreachable.stderr
     assert unreachable.stderr.startswith(f"ddl-cascade: cannot connect to postgresql://app:***@127.0.0.1:{closed}/x:")
 
-    unset = cli("db", "migrate", "--env", "dev", cwd=repo.path, env={"DDLC_TEST_PGPASSWORD": ""})
-    # An empty value is a value; the server then rejects the login without showing anything secret.
-    assert unset.code == 2
     missing = cli("db", "status", "--env", "nope", cwd=repo.path)
     assert missing.code == 2 and "no environment named 'nope'" in missing.stderr
 
