@@ -305,7 +305,7 @@ def test_column_types_carry_over_between_migrations():
     assert lint("V2", parse_file(v2), context) == []
     remember(parse_file(v2), context, new=False)
     assert [f.message.split(":")[0] for f in lint("V3", parse_file(v3), context)] == [
-        "changes the type of column id of table u from int4 to int8"
+        "changes the type of column id of table u from integer to bigint"
     ]
 
 

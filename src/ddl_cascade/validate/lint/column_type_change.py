@@ -51,6 +51,18 @@ def _split(text: str) -> tuple[str, list[int], bool] | None:
     return m["base"], mods, bool(m["array"])
 
 
+# Catalog names shown as people write them.
+_DISPLAY = {"int2": "smallint", "int4": "integer", "int8": "bigint", "float4": "real", "float8": "double precision",
+            "bool": "boolean", "bpchar": "char", "varchar": "varchar"}
+
+
+def _display(text: str) -> str:
+    base, sep, rest = text.partition("(")
+    if not sep:
+        base, sep, rest = text.partition("[")
+    return _DISPLAY.get(base, base) + sep + rest
+
+
 def is_free_widening(old: str, new: str) -> bool:
     """Whether changing a column from type `old` to `new` (as `type_text` spells them) needs no rewrite nor scan."""
     if old == new:
@@ -82,7 +94,7 @@ def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
         old = scope.column_type(rel_name(table), cmd.name)
         if old is not None and cmd.def_.raw_default is None and is_free_widening(old, new):
             continue
-        change = f"from {old} to {new}" if old else f"to {new}"
+        change = f"from {_display(old)} to {_display(new)}" if old else f"to {_display(new)}"
         yield Hit(
             f"changes the type of column {cmd.name} of table {rel_name(table)} {change}: unless that is a "
             "binary-compatible widening, the table is rewritten (or at least scanned) while reads and writes are "
