@@ -77,7 +77,12 @@ def test_java_string_hash_known_values():
 
 def test_lock_number_matches_javas_string_hash_code(tmp_path):
     """Flyway's key = LOCK_MAGIC_NUM + table.toString().hashCode(); Java itself is the oracle when present."""
-    names = ['"public"."flyway_schema_history"', '"app"."flyway_schema_history"', '"Ünïcode"."h"', ""]
+    import random
+
+    rng = random.Random(5)
+    alphabet = "abcXYZ_\". 09éß中\U0001F600\U00010348"  # includes characters outside the BMP (surrogate pairs)
+    names = ['"public"."flyway_schema_history"', '"app"."flyway_schema_history"', '"Ünïcode"."h"', ""] + [
+        "".join(rng.choice(alphabet) for _ in range(rng.randint(1, 60))) for _ in range(300)]
     java = shutil.which("java")
     if java is None:
         pytest.skip("no java on this machine to act as the oracle")
