@@ -201,6 +201,7 @@ def test_children_collisions(make_repo, cli):
     })
     local_child = make_child(make_repo, "flyway-2-pipeline", {
         "migrations/V1__mine.sql": "SELECT 1;\n",  # = shared V1, seen through local_paths
+        "migrations/afterMigrate.sql": "SELECT 1;\n",  # = shared callbacks/afterMigrate.sql
         "other/V2__not_seen.sql": "SELECT 1;\n",
     })
     clean_child = make_child(make_repo, "flyway-2-grants", {"sql/V1000__mine.sql": "SELECT 1;\n"})
@@ -218,6 +219,7 @@ def test_children_collisions(make_repo, cli):
     got = sorted((f["rule"], f["path"].removeprefix(SOURCE + "/"), f["message"].split(":")[0])
                  for f in json.loads(result.stdout)["findings"])
     assert got == [
+        ("child/version-collision", "callbacks/afterMigrate.sql", "child 'flyway-2-pipeline'"),
         ("child/version-collision", "sql/R__views.sql", "child 'flyway-1-grants'"),
         ("child/version-collision", "sql/V1__create_users.sql", "child 'flyway-2-pipeline'"),
         ("child/version-collision", "sql/V2__create_orders.sql", "child 'flyway-1-pipeline'"),

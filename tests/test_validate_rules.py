@@ -143,6 +143,21 @@ def test_duplicates(repo, names, flagged):
     assert got == sorted(flagged)
 
 
+CALLBACK_DUPLICATES = [
+    (["callbacks/afterMigrate.sql", "callbacks/old/afterMigrate.sql"],
+     ["callbacks/afterMigrate.sql", "callbacks/old/afterMigrate.sql"]),
+    (["callbacks/afterMigrate__a.sql", "callbacks/old/afterMigrate__b.sql"], []),
+    (["callbacks/afterMigrate.sql", "callbacks/afterMigrate.SQL"], ["callbacks/afterMigrate.SQL", "callbacks/afterMigrate.sql"]),
+    (["callbacks/afterMigrate.sql", "sql/afterMigrate.sql"], []),  # callbacks are read from callback folders only
+]
+
+
+@pytest.mark.parametrize("names, flagged", CALLBACK_DUPLICATES, ids=["+".join(n) for n, _ in CALLBACK_DUPLICATES])
+def test_callback_duplicates(repo, names, flagged):
+    report = run(parent(repo, {n: "SELECT 1;\n" for n in names}))
+    assert sorted(p for rule, p, _ in found(report) if rule == "callback/duplicate") == sorted(flagged)
+
+
 def test_duplicates_across_locations(repo):
     toml = '[flyway]\nsql_paths = ["sql", "more"]\n'
     report = run(parent(repo, {"sql/V3__a.sql": "SELECT 1;", "more/V3.0.0__b.sql": "SELECT 2;"}, toml))

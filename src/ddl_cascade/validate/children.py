@@ -155,14 +155,15 @@ def collisions(child: Child, config: Config, locations: list[str], own: list[str
     out: list[Finding] = []
     source = config.source.path.rstrip("/")
     for problem in resolution.problems:
-        if problem.code not in ("DUPLICATE_VERSIONED_MIGRATION", "DUPLICATE_REPEATABLE_MIGRATION"):
+        if problem.code not in ("DUPLICATE_VERSIONED_MIGRATION", "DUPLICATE_REPEATABLE_MIGRATION",
+                                "DUPLICATE_CALLBACK"):
             continue
         paths = [p.removeprefix("./") for p in problem.paths]
         shared_paths = [p for p in paths if virtual.get(p)]
         own_paths = [p for p in paths if virtual.get(p) is False]
         if not shared_paths or not own_paths:
             continue  # only shared files: reported for the parent already; only the child's: not this PR's doing
-        headline = problem.message.split("\n", 1)[0]
+        headline = problem.message.split("\n", 1)[0].rstrip("!")
         for path in shared_paths:
             parent_path = f"{source}/{path[len(prefix) + 1:]}"
             out.append(finding(

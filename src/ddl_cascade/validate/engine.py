@@ -237,13 +237,15 @@ def duplicate_findings(resolution: flyway.Resolution, found: Files) -> list[Find
             rule = "version/duplicate"
         elif problem.code == "DUPLICATE_REPEATABLE_MIGRATION":
             rule = "repeatable/duplicate"
+        elif problem.code == "DUPLICATE_CALLBACK":
+            rule = "callback/duplicate"
         else:
             continue
         paths = [by_key[p].path if p in by_key else p for p in problem.paths]
         headline = problem.message.split("\n", 1)[0]
         for i, path in enumerate(paths):
             others = ", ".join(p for j, p in enumerate(paths) if j != i)
-            out.append(finding(rule, path, 0, 0, f"{headline}: also {others}; Flyway refuses to migrate"))
+            out.append(finding(rule, path, 0, 0, f"{headline.rstrip('!')}: also {others}; Flyway refuses to migrate"))
     return out
 
 

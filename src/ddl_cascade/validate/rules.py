@@ -60,6 +60,25 @@ class CallbackInvalid(Rule):
     hint = "Name callbacks after a Flyway event, e.g. afterMigrate.sql or beforeEachMigrate__audit.sql."
 
 
+class CallbackDuplicate(Rule):
+    """Two callback scripts with the same name in different folders; Flyway refuses to start.
+
+    Flyway keys SQL callbacks by file name without its suffix, so `afterMigrate__grants.sql` may exist only once
+    across all locations.
+
+    Anti-pattern::
+
+        callbacks/afterMigrate__grants.sql
+        callbacks/legacy/afterMigrate__grants.sql
+
+    Fix: merge them, or give one another description (`afterMigrate__legacy_grants.sql`).
+    """
+
+    id = "callback/duplicate"
+    summary = "Callback scripts with the same name"
+    hint = "Merge the callbacks or give one of them another description."
+
+
 class VersionDuplicate(Rule):
     """Two migrations whose versions Flyway sees as equal; Flyway refuses to migrate at all.
 
@@ -245,14 +264,14 @@ class ChildVersionCollision(Rule):
     """A child's own migration collides with a shared one, as that child's Flyway sees both folders together.
 
     Anti-pattern: the parent adds `V40__orders.sql` while child `flyway-1-pipeline` already has its own
-    `sql/V40__local.sql`.
+    `sql/V40__local.sql` (or both have an `afterMigrate__grants.sql` callback).
 
     Fix: agree version ranges between the parent and the children (e.g. shared migrations use date-like versions),
     and renumber the shared migration.
     """
 
     id = "child/version-collision"
-    summary = "Shared migration collides with a child's own migration"
+    summary = "Shared migration or callback collides with a child's own"
     hint = "Renumber the shared migration (or the child's) so no version or repeatable description is used twice."
 
 
@@ -287,6 +306,7 @@ class SuppressionUnknown(Rule):
 _CLASSES: tuple[type[Rule], ...] = (
     NamingInvalid,
     CallbackInvalid,
+    CallbackDuplicate,
     VersionDuplicate,
     RepeatableDuplicate,
     HistoryModified,
