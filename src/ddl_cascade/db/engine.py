@@ -282,7 +282,12 @@ def migrate(conn, plan: Plan, *, history: SchemaHistory | None = None, lock_atte
         _apply(conn, plan, session, history, info, timestamp, result, on_applied)
         return result
     finally:
-        history.release_lock()
+        import psycopg
+
+        try:
+            history.release_lock()
+        except psycopg.Error:
+            pass  # the connection is gone, and with it the session's lock; the original error is the one to see
 
 
 def _apply(conn, plan: Plan, session: Session, history: SchemaHistory, info: Info, timestamp: datetime,
