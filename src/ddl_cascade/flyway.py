@@ -41,6 +41,7 @@ __all__ = [
     "default_placeholders",
     "ScriptConfig",
     "parse_script_config",
+    "parse_properties",
     "ResolvedMigration",
     "Problem",
     "Resolution",
@@ -476,6 +477,11 @@ def _properties(text: str) -> list[tuple[str, str]]:
         assert m is not None
         pairs.append((m.group(1).replace("\\", ""), m.group(2).rstrip()))
     return pairs
+
+
+def parse_properties(text: str) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a Java-properties text such as `flyway.conf` (added for `validate --children`)."""
+    return _properties(text)
 
 
 def parse_script_config(text: str, name: str = "") -> ScriptConfig:

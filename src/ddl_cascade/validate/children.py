@@ -106,8 +106,7 @@ def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Chil
     elif "flyway.conf" in files:
         answer = reader.read(files["flyway.conf"])
         text = answer[2].decode("utf-8", "replace") if answer else ""
-        # Java properties, the format flyway.py already reads for script configuration files.
-        for key, value in flyway._properties(text):
+        for key, value in flyway.parse_properties(text):
             if key == "flyway.locations":
                 raw = [v.strip() for v in value.split(",") if v.strip()]
     if not raw:
