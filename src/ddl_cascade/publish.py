@@ -1,9 +1,96 @@
-"""Publish: split the source folder's history and move the delivery branch to it (issue 2; in progress)."""
+"""Publish: move the delivery branch to the split of the source folder, and optionally push it.
+
+The delivery branch (`source.delivery_branch`) holds the history of `source.path` alone, with the commit ids
+`git subtree split --prefix=<source.path> <source.branch>` prints; `split` computes them. This module owns the
+decisions around it: what counts as bad input (exit 2, nothing changed), the fast-forward rule for the delivery
+branch (only `--force` may rewrite it), and the push to `source.remote`, which goes through `git push` so the user's
+credentials work.
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
+from ddl_cascade import git
 from ddl_cascade.errors import CascadeError
 
 
-def publish(config, push: bool = False, force: bool = False):
-    raise CascadeError("publish is not implemented yet.")
+@dataclass
+class PublishResult:
+    """What publish did to the delivery branch. `old` is None when the branch did not exist."""
+
+    delivery_branch: str
+    old: str | None
+    new: str
+    added: int
+
+    def summary(self) -> str:
+        if self.old == self.new:
+            return f"{self.delivery_branch}: up to date at {self.new[:12]} (0 commits added)"
+        span = f"{self.old[:12]}..{self.new[:12]}" if self.old else f"(new)..{self.new[:12]}"
+        plural = "" if self.added == 1 else "s"
+        return f"{self.delivery_branch}: {span} ({self.added} commit{plural} added)"
+
+
+def publish(config, push: bool = False, force: bool = False) -> PublishResult:
+    """Split `source.path` of `source.branch`, move the delivery branch there, and push it when `push`."""
+    source = config.source
+    if push and not source.remote:
+        raise CascadeError(f"{config.file}: --push needs source.remote, which is not set.")
+    repo = Path(config.root)
+    with _lock(config):
+        return _publish(config, repo, push, force)
+
+
+def _lock(config):
+    try:
+        from ddl_cascade.lock import parent_lock
+    except ImportError:  # pragma: no cover - the lock module ships with sync
+        from contextlib import nullcontext
+
+        return nullcontext()
+    return parent_lock(config)
+
+
+def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
+    from ddl_cascade import split
+
+    source = config.source
+    ref = f"refs/heads/{source.delivery_branch}"
+    try:
+        new = split.split(repo, source.branch, source.path)
+    except split.NotARepository:
+        raise CascadeError(f"{repo} (the parent, where {config.file.name} lives) is not a git repository.") from None
+    except split.UnknownRevision:
+        raise CascadeError(f"{config.file}: source.branch '{source.branch}' does not name a commit in {repo}.") from None
+    old = git.rev_parse(repo, ref)
+    if new is None:
+        raise CascadeError(
+            f"{config.file}: source.path '{source.path}' never existed on branch '{source.branch}'; nothing to publish."
+        )
+    added = _added(repo, old, new, force, source.delivery_branch)
+    if old != new:
+        git.update_ref(repo, ref, new, old or "", message="ddl-cascade publish")
+    if push:
+        spec = f"{'+' if force else ''}{ref}:{ref}"
+        try:
+            git.run(["push", "--quiet", source.remote, spec], repo)
+        except git.GitError as exc:
+            raise CascadeError(f"pushing {source.delivery_branch} to '{source.remote}' failed: {exc}") from None
+    return PublishResult(source.delivery_branch, old, new, added)
+
+
+def _added(repo: Path, old: str | None, new: str, force: bool, branch: str) -> int:
+    """Commits `new` has that `old` lacks; refuses a move that is not a fast-forward unless `force`."""
+    if old is None:
+        return int(git.run_text(["rev-list", "--count", new, "--"], repo))
+    if old == new:
+        return 0
+    behind, ahead = git.run_text(["rev-list", "--left-right", "--count", f"{old}...{new}", "--"], repo).split()
+    if int(behind) and not force:
+        raise CascadeError(
+            f"the delivery branch '{branch}' ({old[:12]}) is not an ancestor of the new split {new[:12]}: someone "
+            "rewrote it. Use --force to move it anyway."
+        )
+    return int(ahead)

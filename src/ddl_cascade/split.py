@@ -57,6 +57,14 @@ class SplitError(CascadeError):
     """`git subtree split` itself would fail on this history (it dies); we refuse the same way."""
 
 
+class NotARepository(CascadeError):
+    """The folder given is not inside a git repository."""
+
+
+class UnknownRevision(CascadeError):
+    """The branch or revision to split does not name a commit."""
+
+
 class _Stale(Exception):
     """The cache cannot answer this run exactly; do the full run instead."""
 
@@ -81,8 +89,11 @@ def sh_read(buf: bytes, pos: int, nvars: int) -> tuple[list[bytes], int, bool]:
         values = (_BLANKS.split(stripped, nvars - 1) if nvars > 1 else [stripped]) if stripped else []
         values += [b""] * (nvars - len(values))
         return values, (len(buf) if end < 0 else end + 1), end >= 0
+    # The line as dash stores it: runs of plain bytes ("regions", which field splitting looks at) and escaped bytes
+    # (which it steps over). An escaped newline joins the next line and also ends a region.
     chars = bytearray()
-    escaped: list[bool] = []
+    plain: list[bool] = []
+    region_start: set[int] = {0}
     i, n, pending, whole = pos, len(buf), False, False
     while i < n:
         c = buf[i]
@@ -93,7 +104,8 @@ def sh_read(buf: bytes, pos: int, nvars: int) -> tuple[list[bytes], int, bool]:
             pending = False
             if c != 0x0A:
                 chars.append(c)
-                escaped.append(True)
+                plain.append(False)
+            region_start.add(len(chars))
             continue
         if c == 0x5C:
             pending = True
@@ -102,29 +114,53 @@ def sh_read(buf: bytes, pos: int, nvars: int) -> tuple[list[bytes], int, bool]:
             whole = True
             break
         chars.append(c)
-        escaped.append(False)
+        plain.append(True)
+    return _split_fields(bytes(chars), plain, region_start, nvars), i, whole
 
-    def blank(k: int) -> bool:
-        return not escaped[k] and chars[k] in _IFS
 
-    out: list[bytes] = []
-    j, total = 0, len(chars)
-    while j < total and blank(j):
-        j += 1
-    for v in range(nvars):
-        if v == nvars - 1:
-            stop = total
-            while stop > j and blank(stop - 1):
-                stop -= 1
-            out.append(bytes(chars[j:stop]))
-            break
-        start = j
-        while j < total and not blank(j):
-            j += 1
-        out.append(bytes(chars[start:j]))
-        while j < total and blank(j):
-            j += 1
-    return out, i, whole
+def _split_fields(chars: bytes, plain: list[bool], region_start: set[int], nvars: int) -> list[bytes]:
+    """dash's field splitting for `read` with `nvars` variables (the last takes the rest, minus trailing blanks)."""
+    fields: list[bytes] = []
+    start, cut, blank_run, left = 0, None, False, nvars
+    for q, c in enumerate(chars):
+        if q in region_start:
+            blank_run = False
+        if not plain[q]:
+            continue
+        is_blank = c in _IFS
+        if left == 0:  # inside the last variable: remember where trailing blanks begin
+            if is_blank:
+                if cut is None:
+                    cut = q
+                continue
+            cut = None
+            blank_run = False
+            continue
+        if blank_run:
+            start = q + 1 if is_blank else q
+            if is_blank:
+                continue
+            is_blank = False
+        if is_blank:
+            blank_run = True
+            if q == start:  # blanks before the first field
+                start = q + 1
+                blank_run = False
+                continue
+            left -= 1
+            if left == 0:
+                cut = q
+                continue
+            fields.append(chars[start:q])
+            start = q + 1
+            continue
+        blank_run = False
+    rest = chars[start:cut] if cut is not None else chars[start:]
+    if rest:
+        fields.append(rest)
+    if len(fields) > nvars:  # cannot happen; keeps the contract obvious
+        fields = fields[:nvars]
+    return fields + [b""] * (nvars - len(fields))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -151,6 +187,13 @@ def _git_date(value: bytes, commit: str) -> bytes:
     """The `<epoch> <+hhmm>` commit-tree stores for GIT_*_DATE=`value` (the RFC 2822 text `%aD` printed)."""
     import calendar
 
+    if not value:  # commit-tree takes an empty GIT_*_DATE as "now", in the local time zone
+        import time
+
+        now = time.time()
+        offset = time.localtime(now).tm_gmtoff // 60
+        sign = b"-" if offset < 0 else b"+"
+        return b"%d %s%02d%02d" % (int(now), sign, abs(offset) // 60, abs(offset) % 60)
     m = _RFC2822.fullmatch(value)
     if not m or m[2] not in _MONTHS:
         raise SplitError(f"commit {commit} has a date git subtree split cannot copy ({value!r}).")
@@ -651,15 +694,20 @@ class _Repo:
     encoding: str | None
 
     @classmethod
-    def open(cls, path: Path) -> "_Repo":
-        out = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path", "objects"],
-                      path, check=False).decode("utf-8", "surrogateescape").splitlines()
-        if len(out) != 2:
-            raise CascadeError(f"{path} is not a git repository.")
-        enc = git.run(["config", "--get", "i18n.commitEncoding"], path, check=False).decode().strip() or None
+    def open(cls, path: Path, rev: str) -> "tuple[_Repo, str]":
+        """The repository at `path` and the commit `rev` names; two git processes, run side by side."""
+        config = git.popen(["config", "--get", "i18n.commitEncoding"], path)
+        out = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path", "objects",
+                       "--verify", "--quiet", f"{rev}^{{commit}}"], path, check=False)
+        enc = config.communicate()[0].decode().strip() or None
+        lines = out.decode("utf-8", "surrogateescape").splitlines()
+        if len(lines) < 2:
+            raise NotARepository(f"{path} is not a git repository.")
+        if len(lines) < 3:
+            raise UnknownRevision(f"'{rev}' does not name a commit in {path}.")
         if enc is not None and _is_utf8(enc):
             enc = None
-        return cls(path, Path(out[0]), Path(out[1]), enc)
+        return cls(path, Path(lines[0]), Path(lines[1]), enc), lines[2]
 
 
 def _is_utf8(name: str) -> bool:
@@ -674,10 +722,6 @@ def _cache_path(repo: _Repo, prefix: str) -> Path:
     return repo.common_dir / "ddl-cascade" / "split" / key
 
 
-def resolve(repo: Path, rev: str) -> str | None:
-    return git.rev_parse(repo, f"{rev}^{{commit}}")
-
-
 def split(repo: Path, rev: str, prefix: str) -> str | None:
     """The commit id `git subtree split --prefix=<prefix> <rev>` prints, or None if the folder never existed."""
     return run(repo, rev, prefix).tip
@@ -685,10 +729,7 @@ def split(repo: Path, rev: str, prefix: str) -> str | None:
 
 def run(repo: Path, rev: str, prefix: str, *, cache: bool = True) -> SplitOutcome:
     """Split `prefix` out of `rev` in `repo` (see the module docstring); `cache=False` ignores and keeps no cache."""
-    r = _Repo.open(Path(repo))
-    tip = resolve(r.path, rev)
-    if tip is None:
-        raise CascadeError(f"'{rev}' does not name a commit in {repo}.")
+    r, tip = _Repo.open(Path(repo), rev)
     prefix = prefix.strip("/")
     path = _cache_path(r, prefix) if cache else None
     if path is not None:
