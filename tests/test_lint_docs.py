@@ -15,7 +15,7 @@ from ddl_cascade.validate.lint import MODULES, RULES, LintContext, lint, remembe
 from ddl_cascade.validate.lint._docs import examples, render
 
 ROOT = Path(__file__).resolve().parent.parent
-_NEXT = re.compile(r"^-- next migration:.*$", re.MULTILINE)
+_NEXT = re.compile(r"^-- next migration\b.*$", re.MULTILINE)
 
 
 def _lint_example(sql: str) -> list:

@@ -33,7 +33,7 @@ def render() -> str:
         "  change created) is not reported: the table is empty and nobody else uses it yet.",
         "- Set a rule's severity in cascade.toml: `[validate.rules]` `\"lint/drop-table\" = \"error\"` (or `\"off\"`).",
         "- Silence one statement with `-- ddl-cascade: ignore lint/<rule> <reason>` just above it.",
-        "- A fix that spans several migrations marks the split with `-- next migration:`.",
+        "- A fix that spans several migrations marks each split with a `-- next migration` comment line.",
         "",
         "| Rule | Default | Summary |",
         "|---|---|---|",

@@ -14,7 +14,7 @@ ALTER TABLE events ADD PRIMARY KEY (id);
 
 ```sql
 CREATE UNIQUE INDEX CONCURRENTLY events_pkey ON events (id);
--- next migration:
+-- next migration (make id NOT NULL first, see lint/set-not-null, or this scans the table for NULLs):
 ALTER TABLE events ADD CONSTRAINT events_pkey PRIMARY KEY USING INDEX events_pkey;
 ```
 '''
