@@ -150,3 +150,19 @@ def test_killed_halfway_then_rerun_converges(tmp_path):
     report = sync(world.config())
     assert [c.result for c in report.children] == [Result.UNCHANGED, Result.UPDATED, Result.UPDATED]
     assert status(world.config()).ok
+
+
+def test_child_that_moved_since_the_last_run_is_refetched_before_the_push_lands(tmp_path):
+    """The cache's tip is stale: the first push (built on it) is refused by the lease, then the child is fetched."""
+    world = make_world(tmp_path, {"a": "squash"})
+    assert sync(world.config()).ok
+    clone = world.clone("a", where="a-dev")
+    theirs = clone.commit({"db/V101__dev.sql": "select 2;\n"}, "a developer's own migration")
+    clone.git("push", "-q", "origin", "HEAD:main")
+    world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
+    result = sync(world.config()).children[0]
+    assert result.result is Result.UPDATED and result.old == theirs
+    child = world.children["a"]
+    assert child.head("main^1") == theirs
+    assert child.tree("main", "db") == clone.tree(theirs, "db")
+    assert status(world.config()).ok

@@ -411,14 +411,23 @@ def result_of(plan: ChildPlan, result: Result, commit: str | None, attempts: int
 
 
 def sync_child(run: Run, child: Child, fetched: Fetched | None = None) -> ChildResult:
-    """Fetch, classify, plan and (unless dry-run) push one child, retrying when the child moves under us."""
+    """Fetch, classify, plan and (unless dry-run) push one child, retrying when the child moves under us.
+
+    When the cache already knows the child and that tip needs an update, the push is tried straight away on the
+    cached tip: the lease makes that safe (a child that moved rejects it, and is then fetched and planned again),
+    and it saves the `ls-remote` round trip per child. Any other verdict on a cached tip (in sync, drifted) is
+    confirmed against the child first, since it would push nothing to prove it.
+    """
     attempts = 0
     last_error = None
     plan = None
+    guess = fetched is None and not run.dry_run and run.mirror.cached_tip(child) is not None
     while attempts < MAX_ATTEMPTS:
         attempts += 1
         reader = run.readers.get()
-        if fetched is None:
+        if fetched is None and guess:
+            fetched = Fetched(child, run.mirror.cached_tip(child))
+        elif fetched is None:
             fetched = run.mirror.fetch_one(child, reader)
         try:
             status = classify(reader, run.delivery, child, fetched.tip, fetched.error)
@@ -426,6 +435,11 @@ def sync_child(run: Run, child: Child, fetched: Fetched | None = None) -> ChildR
         except Exception as exc:  # a broken child must not stop the others; say why
             return ChildResult(child.name, Result.FAILED, State.UNREACHABLE, fetched.tip, old=fetched.tip,
                                error=f"could not plan: {exc}", attempts=attempts)
+        if guess:
+            guess = False
+            if plan.action is not Action.PUSH:
+                fetched, attempts = None, attempts - 1
+                continue
         if plan.action is Action.FAIL:
             return result_of(plan, Result.FAILED, None, attempts)
         if plan.action is Action.REFUSE:
