@@ -204,12 +204,21 @@ def test_children_collisions(make_repo, cli):
         "migrations/afterMigrate.sql": "SELECT 1;\n",  # = shared callbacks/afterMigrate.sql
         "other/V2__not_seen.sql": "SELECT 1;\n",
     })
-    clean_child = make_child(make_repo, "flyway-2-grants", {"sql/V1000__mine.sql": "SELECT 1;\n"})
+    callbacks_child = make_child(make_repo, "flyway-2-grants", {
+        "flyway.toml": '[flyway]\nlocations = ["filesystem:sql", "filesystem:read-only-flyway-files/sql"]\n'
+                       'callbackLocations = ["filesystem:own-callbacks", '
+                       '"filesystem:read-only-flyway-files/callbacks"]\n',
+        "sql/V1000__mine.sql": "SELECT 1;\n",
+        # Callbacks come only from callbackLocations: this one is not a callback for this child's Flyway ...
+        "sql/beforeMigrate.sql": "SELECT 1;\n",
+        # ... while this one meets the shared callbacks/afterMigrate.sql.
+        "own-callbacks/afterMigrate.sql": "SELECT 1;\n",
+    })
     toml = children_toml(
         ("flyway-1-pipeline", str(toml_child.path), ""),
         ("flyway-1-grants", str(conf_child.path), ""),
         ("flyway-2-pipeline", str(local_child.path), 'local_paths = ["migrations"]\n'),
-        ("flyway-2-grants", str(clean_child.path), 'local_paths = ["sql"]\n'),
+        ("flyway-2-grants", str(callbacks_child.path), 'local_paths = ["ignored-when-flyway.toml-exists"]\n'),
     )
     repo = make_parent(make_repo, CLEAN, toml)
     repo.commit(message="parent")
@@ -219,6 +228,7 @@ def test_children_collisions(make_repo, cli):
     got = sorted((f["rule"], f["path"].removeprefix(SOURCE + "/"), f["message"].split(":")[0])
                  for f in json.loads(result.stdout)["findings"])
     assert got == [
+        ("child/version-collision", "callbacks/afterMigrate.sql", "child 'flyway-2-grants'"),
         ("child/version-collision", "callbacks/afterMigrate.sql", "child 'flyway-2-pipeline'"),
         ("child/version-collision", "sql/R__views.sql", "child 'flyway-1-grants'"),
         ("child/version-collision", "sql/V1__create_users.sql", "child 'flyway-2-pipeline'"),

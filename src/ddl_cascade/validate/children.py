@@ -4,18 +4,20 @@ Each child is fetched through the same cache `sync` uses (`ddl_cascade.mirror`),
 branch tip; nothing is checked out. The child is modelled as it will be after the next sync: its own files, with
 its read-only folder (the child's prefix) replaced by the parent's source folder as this pull request has it.
 
-The child's Flyway locations come from the child's own `flyway.toml` (`[flyway] locations`, or the locations of
-its environments) or `flyway.conf` (`flyway.locations`) at its root; only `filesystem:` locations, relative to the
-child's root, can be read. Without either file, the locations are `local_paths` (from the child's entry or
-`[defaults]`) plus the shared migration and callback folders under the prefix. All locations are then resolved
-together by `ddl_cascade.flyway.resolve`, exactly as for the parent. A duplicate version or repeatable description
-between a shared file and a child's own file is `child/version-collision`, reported on the shared file (that is
-what the pull request can change) and naming the child's file.
+The child's Flyway locations come from the child's own `flyway.toml` (`[flyway] locations` and
+`callbackLocations`, or those of its environments) or `flyway.conf` (`flyway.locations`, `flyway.callbackLocations`)
+at its root; only `filesystem:` locations, relative to the child's root, can be read. Without either file, the
+locations are `local_paths` (from the child's entry or `[defaults]`) plus the shared migration and callback folders
+under the prefix. All locations are then resolved together by `ddl_cascade.flyway.resolve`, exactly as for the
+parent. A duplicate version, repeatable description or callback name between a shared file and a child's own file
+is `child/version-collision`, reported on the shared file (that is what the pull request can change) and naming
+the child's file.
 """
 
 from __future__ import annotations
 
 import tomllib
+from dataclasses import dataclass
 from pathlib import PurePosixPath
 
 from ddl_cascade import flyway, git
@@ -50,9 +52,9 @@ def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list
                 top = {name.decode("utf-8", "surrogateescape"): oid
                        for _, name, oid in git.parse_tree(root[2])} if root else {}
                 locations = child_locations(reader, top, child, config)
-                own = own_files(reader, result.tip, locations, child.prefix)
+                own = own_files(reader, result.tip, locations.all, child.prefix)
             else:
-                locations = default_locations(child, config)
+                locations = Locations(default_locations(child, config))
             checked.append(child.name)
             findings += collisions(child, config, locations, own, shared)
     return findings, checked
@@ -86,10 +88,24 @@ def own_files(reader: git.ObjectReader, tip: str, locations: list[str], prefix: 
     return sorted(out)
 
 
-def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Child, config: Config) -> list[str]:
-    """The child's Flyway locations (relative to its root), from its own Flyway configuration when it has one;
-    `files` are the entries at the child's root."""
+@dataclass(frozen=True)
+class Locations:
+    """A child's Flyway locations, relative to its root. `callbacks` is set when the child's Flyway configuration
+    has `callbackLocations`: Flyway then reads callbacks only from there."""
+
+    migrations: list[str]
+    callbacks: list[str] | None = None
+
+    @property
+    def all(self) -> list[str]:
+        return list(dict.fromkeys(self.migrations + (self.callbacks or [])))
+
+
+def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Child, config: Config) -> Locations:
+    """The child's Flyway locations from its own Flyway configuration when it has one (`files`: entries at its
+    root), else from `local_paths` and the shared folders."""
     raw: list[str] | None = None
+    raw_callbacks: list[str] | None = None
     if "flyway.toml" in files:
         answer = reader.read(files["flyway.toml"])
         try:
@@ -97,20 +113,31 @@ def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Chil
         except (tomllib.TOMLDecodeError, UnicodeDecodeError):
             data = {}
         fw = data.get("flyway", {}) if isinstance(data.get("flyway"), dict) else {}
-        raw = _as_list(fw.get("locations"))
-        if raw is None:
-            envs = data.get("environments", {}) if isinstance(data.get("environments"), dict) else {}
-            for env in envs.values():
-                if isinstance(env, dict) and isinstance(env.get("flyway"), dict):
-                    raw = (raw or []) + (_as_list(env["flyway"].get("locations")) or [])
+        raw, raw_callbacks = _as_list(fw.get("locations")), _as_list(fw.get("callbackLocations"))
+        envs = data.get("environments", {}) if isinstance(data.get("environments"), dict) else {}
+        for env in envs.values():
+            env_fw = env.get("flyway") if isinstance(env, dict) else None
+            if isinstance(env_fw, dict):
+                if fw.get("locations") is None:
+                    raw = (raw or []) + (_as_list(env_fw.get("locations")) or [])
+                if fw.get("callbackLocations") is None and env_fw.get("callbackLocations") is not None:
+                    raw_callbacks = (raw_callbacks or []) + (_as_list(env_fw.get("callbackLocations")) or [])
     elif "flyway.conf" in files:
         answer = reader.read(files["flyway.conf"])
         text = answer[2].decode("utf-8", "replace") if answer else ""
         for key, value in flyway.parse_properties(text):
             if key == "flyway.locations":
-                raw = [v.strip() for v in value.split(",") if v.strip()]
-    if not raw:
-        return default_locations(child, config)
+                raw = _as_list(value)
+            elif key == "flyway.callbackLocations":
+                raw_callbacks = _as_list(value)
+    migrations = _filesystem(raw or [])
+    if not migrations:
+        return Locations(default_locations(child, config))
+    return Locations(migrations, _filesystem(raw_callbacks) if raw_callbacks is not None else None)
+
+
+def _filesystem(raw: list[str]) -> list[str]:
+    """The `filesystem:` locations, as folders relative to the child's root (others cannot be read from git)."""
     out: list[str] = []
     for location in raw:
         kind, sep, path = location.partition(":")
@@ -122,7 +149,7 @@ def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Chil
         if ".." in PurePosixPath(normal).parts:
             continue
         out.append(normal)
-    return list(dict.fromkeys(out)) or default_locations(child, config)
+    return list(dict.fromkeys(out))
 
 
 def _as_list(value) -> list[str] | None:
@@ -137,20 +164,27 @@ def _inside(path: str, folder: str) -> bool:
     return folder == "." or path == folder or path.startswith(folder.rstrip("/") + "/")
 
 
-def collisions(child: Child, config: Config, locations: list[str], own: list[str], shared: list[str]) -> list[Finding]:
-    """Duplicates between shared and own migrations, as this child's Flyway resolves its locations."""
+def _by_location(paths: list[str], locations: list[str]) -> dict[str, list[str]]:
+    """Files per location, relative to it. A location inside another listed one is a sub-location: Flyway drops
+    it, so no file is seen twice."""
+    kept = [loc for loc in locations if not any(o != loc and _inside(loc, o) for o in locations)]
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        for loc in kept:
+            if _inside(path, loc):
+                out.setdefault(loc, []).append(path if loc == "." else path[len(loc) + 1:])
+                break
+    return out
+
+
+def collisions(child: Child, config: Config, locations: Locations, own: list[str], shared: list[str]) -> list[Finding]:
+    """Duplicates between shared and own migrations (and callbacks), as this child's Flyway resolves them."""
     prefix = child.prefix.rstrip("/")
     virtual = {p: False for p in own}
     virtual.update({f"{prefix}/{p}": True for p in shared})
-    # A location inside another listed location is a sub-location: Flyway drops it, so files are not seen twice.
-    locations = [loc for loc in locations if not any(o != loc and _inside(loc, o) for o in locations)]
-    by_location: dict[str, list[str]] = {}
-    for path in virtual:
-        for loc in locations:
-            if _inside(path, loc):
-                by_location.setdefault(loc, []).append(path if loc == "." else path[len(loc) + 1:])
-                break
-    resolution = flyway.resolve(by_location)
+    paths = list(virtual)
+    callbacks = None if locations.callbacks is None else _by_location(paths, locations.callbacks)
+    resolution = flyway.resolve(_by_location(paths, locations.migrations), callback_locations=callbacks)
     out: list[Finding] = []
     source = config.source.path.rstrip("/")
     for problem in resolution.problems:
