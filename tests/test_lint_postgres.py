@@ -368,3 +368,28 @@ def test_documented_fixes_run_on_postgres(pg_db, module):
         conn.execute(DOC_SCHEMA + DOC_EXTRA.get(module.INFO.id, ""))
     for migration in re.split(r"^-- next migration.*$", examples(module)["Fix"], flags=re.MULTILINE):
         _flyway_runs(pg_db, migration)
+
+
+# Anti-patterns whose harm is a failure: the error PostgreSQL gives (the others run, and do their harm quietly).
+DOC_FAILS = {
+    "lint/add-column-not-null-without-default": "contains null values",
+    "lint/enum-add-value": "unsafe use of new value",
+    "lint/concurrently-in-transaction": "cannot run inside a transaction block",
+}
+
+
+@pytest.mark.parametrize("module", [m for m in MODULES if m.INFO.id not in DOC_SKIP], ids=lambda m: m.INFO.id)
+def test_documented_anti_patterns_are_real_postgresql(pg_db, module):
+    """Each anti-pattern is valid SQL that PostgreSQL runs, or fails with exactly the error its rule predicts."""
+    with pg_db.connect() as conn:
+        conn.execute(DOC_SCHEMA + DOC_EXTRA.get(module.INFO.id, ""))
+    expected = DOC_FAILS.get(module.INFO.id)
+    try:
+        _flyway_runs(pg_db, examples(module)["Anti-pattern"])
+        error = None
+    except psycopg.Error as exc:
+        error = str(exc)
+    if expected is None:
+        assert error is None
+    else:
+        assert error is not None and expected in error, error
