@@ -7,6 +7,7 @@ checksum mismatch or a failed row; 2 bad input (config, URL, credentials, unreac
 from __future__ import annotations
 
 import sys
+from contextlib import contextmanager
 from typing import Annotated, Optional
 
 import typer
@@ -91,6 +92,24 @@ def verify(
     _report_run(result, json, "verify")
 
 
+@contextmanager
+def _connected(tgt):
+    from ddl_cascade.db import target as targets
+
+    with targets.database_errors(tgt), targets.connect(tgt) as conn:
+        yield conn
+
+
+def _open(config, url: str | None, env: str | None, child: str | None):
+    """(target, plan, connection context) for migrate and status: the config, the migrations, the database."""
+    from ddl_cascade.db import plan as plans
+    from ddl_cascade.db import target as targets
+
+    cfg = load_config(config)
+    tgt = targets.from_options(cfg, url, env)
+    return tgt, plans.for_target(cfg, child), _connected(tgt)
+
+
 @db_app.command()
 def migrate(
     url: UrlOpt = None,
@@ -101,13 +120,9 @@ def migrate(
 ) -> None:
     """Apply the pending migrations to a real database, holding Flyway's advisory lock."""
     from ddl_cascade.db import engine
-    from ddl_cascade.db import plan as plans
-    from ddl_cascade.db import target as targets
 
-    cfg = load_config(config)
-    tgt = targets.from_options(cfg, url, env)
-    plan = plans.for_target(cfg, child)
-    with targets.database_errors(tgt), targets.connect(tgt) as conn:
+    tgt, plan, connection = _open(config, url, env, child)
+    with connection as conn:
         if not json:
             typer.echo(f"Migrating {tgt.display} with the migrations of the {plan.origin}")
         result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(_line(a)))
@@ -127,13 +142,9 @@ def status(
 ) -> None:
     """Flyway's info for a database: each migration's state; checksum mismatches and failed rows flagged."""
     from ddl_cascade.db import engine
-    from ddl_cascade.db import plan as plans
-    from ddl_cascade.db import target as targets
 
-    cfg = load_config(config)
-    tgt = targets.from_options(cfg, url, env)
-    plan = plans.for_target(cfg, child)
-    with targets.database_errors(tgt), targets.connect(tgt) as conn:
+    tgt, plan, connection = _open(config, url, env, child)
+    with connection as conn:
         try:
             info = engine.status(conn, plan)
         except engine.ScriptFailed as exc:
