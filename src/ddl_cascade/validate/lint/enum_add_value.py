@@ -59,8 +59,8 @@ def check(stmt: Any, node: Any, scope: Scope) -> Iterator[Hit]:
             if added:
                 type_name, line = added
                 yield Hit(
-                    f"uses value '{sub.val.sval}' of enum {type_name}, added at line {line} in the same "
-                    "transaction: PostgreSQL refuses it until that transaction commits",
+                    f"'{sub.val.sval}' looks like a use of the value added to enum {type_name} at line {line} in the "
+                    "same transaction: PostgreSQL refuses such a use until that transaction commits",
                     "use the new value in a later migration than the one that adds it",
                     loc(sub),
                 )
