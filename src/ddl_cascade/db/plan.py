@@ -2,11 +2,12 @@
 
 - Without a child, the parent's working tree under `source.path`: `flyway.sql_paths` are the migration locations and
   `flyway.callback_paths` the callback locations (Flyway's `callbackLocations`: callbacks are read only there).
-- With `--child NAME`, the child's branch as the sync cache (`ddl_cascade.mirror`) fetched it. The child's Flyway
-  reads the delivered folder (`<prefix>/<sql_paths>`, `<prefix>/<callback_paths>`) and its own migrations. Its own
-  locations come from its `flyway.toml` (`[flyway] locations`, `callbackLocations`, `placeholders`) or `flyway.conf`
-  (`flyway.locations`, `flyway.callbackLocations`, `flyway.placeholders.*`) at the root of its repository when it
-  has one, else from `local_paths` in cascade.toml; its own folders may hold callbacks too.
+- With `--child NAME`, the child's branch as the sync cache (`ddl_cascade.mirror`) fetched it, read through the
+  child's own Flyway configuration exactly as `validate --children` reads it: the `filesystem:` locations of its
+  `flyway.toml` or `flyway.conf` when it has one, else `local_paths` plus the delivered folder
+  (`<prefix>/<sql_paths>`, `<prefix>/<callback_paths>`). Callbacks are read from `callbackLocations` when set, else
+  from the locations themselves. The child's `[flyway.placeholders]` (or `flyway.placeholders.*`) add to
+  cascade.toml's placeholders.
 
 Names are resolved and ordered by `ddl_cascade.flyway.resolve` (B, then V by version, then R by description); a
 duplicate version or description is an error, as it is for Flyway.
@@ -14,12 +15,11 @@ duplicate version or description is an error, as it is for Flyway.
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
 
 from ddl_cascade import flyway
-from ddl_cascade.config import Child, Config
+from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
 
 
@@ -139,80 +139,29 @@ def for_parent(cfg: Config) -> Plan:
 # -- a child ----------------------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class ChildFlyway:
-    """What a child's own Flyway config says (None: it has none, or does not say)."""
-
-    locations: tuple[str, ...] | None = None
-    callback_locations: tuple[str, ...] | None = None
-    placeholders: dict[str, str] = field(default_factory=dict)
-
-
-def _filesystem(entries: list[str]) -> tuple[str, ...]:
-    """`filesystem:` locations as repository-relative folders (classpath and cloud locations are not in git)."""
-    folders = []
-    for entry in entries:
-        entry = entry.strip()
-        if entry.startswith("filesystem:"):
-            entry = entry[len("filesystem:"):]
-        elif ":" in entry.split("/")[0]:
-            continue
-        entry = entry.replace("\\", "/").strip("/")
-        while entry.startswith("./"):
-            entry = entry[2:]
-        folders.append(entry or ".")
-    return tuple(folders)
-
-
-def parse_child_flyway(toml_text: str | None, conf_text: str | None) -> ChildFlyway:
-    """A child's flyway.toml (preferred, as Flyway does) or flyway.conf: its locations and placeholders."""
+def child_placeholders(toml_text: str | None, conf_text: str | None) -> dict[str, str]:
+    """Placeholders the child's own Flyway config sets: `[flyway.placeholders]` in flyway.toml (preferred, as Flyway
+    does), else `flyway.placeholders.<name>` in flyway.conf."""
     if toml_text is not None:
         try:
             data = tomllib.loads(toml_text).get("flyway", {})
         except tomllib.TOMLDecodeError:
-            data = {}
-        locations = data.get("locations")
-        callbacks = data.get("callbackLocations")
-        placeholders = data.get("placeholders") or {}
-        return ChildFlyway(
-            _filesystem(locations) if isinstance(locations, list) else None,
-            _filesystem(callbacks) if isinstance(callbacks, list) else None,
-            {str(k): str(v) for k, v in placeholders.items()} if isinstance(placeholders, dict) else {},
-        )
+            return {}
+        values = data.get("placeholders") if isinstance(data, dict) else None
+        return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
     if conf_text is not None:
-        props: dict[str, str] = {}
-        for line in conf_text.splitlines():
-            m = re.match(r"\s*(flyway\.[^=:\s]+)\s*[=:]\s*(.*?)\s*$", line)
-            if m:
-                props[m.group(1)] = m.group(2)
-        split = lambda key: _filesystem(props[key].split(",")) if key in props else None  # noqa: E731
-        return ChildFlyway(
-            split("flyway.locations"),
-            split("flyway.callbackLocations"),
-            {k[len("flyway.placeholders."):]: v for k, v in props.items() if k.startswith("flyway.placeholders.")},
-        )
-    return ChildFlyway()
-
-
-def child_locations(cfg: Config, child: Child, own: ChildFlyway) -> tuple[list[str], list[str]]:
-    """(migration folders, callback folders) of the child's Flyway, relative to the child's repository root."""
-    shared_sql = [f"{child.prefix}/{p}" for p in cfg.flyway.sql_paths]
-    shared_callbacks = [f"{child.prefix}/{p}" for p in cfg.flyway.callback_paths]
-    if own.locations is not None:
-        migrations = list(own.locations)
-        # Flyway without callbackLocations finds callbacks in the locations themselves.
-        callbacks = list(own.callback_locations) if own.callback_locations is not None else list(own.locations)
-    else:
-        migrations = shared_sql + list(child.local_paths)
-        callbacks = shared_callbacks + list(child.local_paths)
-    return _without_sublocations(migrations), _without_sublocations(callbacks)
+        prefix = "flyway.placeholders."
+        return {k[len(prefix):]: v for k, v in flyway.parse_properties(conf_text) if k.startswith(prefix)}
+    return {}
 
 
 def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
     """The migrations the child's own Flyway runs: its branch as the sync cache fetched it (or at `tip`, a commit
-    the cache already holds, e.g. from the fetch `status` just made)."""
+    the cache already holds, e.g. from the fetch `status` just made). Its locations are decided exactly as for
+    `validate --children` (`ddl_cascade.validate.children.child_locations`)."""
     from ddl_cascade import git
     from ddl_cascade.mirror import Mirror
+    from ddl_cascade.validate.children import child_locations
     from ddl_cascade.validate.files import read_tree
 
     child = cfg.child(name)
@@ -225,16 +174,20 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
             raise CascadeError(f"child '{name}' has no branch '{child.branch}' at {child.url}.")
         tip = fetched.tip
     with git.ObjectReader(mirror.path) as reader:
-        tree_answer = reader.read(f"{tip}^{{tree}}")
-        assert tree_answer is not None
-        tree = tree_answer[0]
-        top = read_tree(reader, tree, ["flyway.toml", "flyway.conf"])
-        own = parse_child_flyway(
-            top["flyway.toml"].decode("utf-8", "replace") if "flyway.toml" in top else None,
-            top["flyway.conf"].decode("utf-8", "replace") if "flyway.conf" in top else None,
-        )
-        migration_folders, callback_folders = child_locations(cfg, child, own)
-        everything = read_tree(reader, tree, sorted(set(migration_folders + callback_folders)))
+        root = reader.read(f"{tip}^{{tree}}")
+        if root is None:
+            raise CascadeError(f"child '{name}': commit {tip} is not in the cache; run it again to fetch.")
+        top = {entry.decode("utf-8", "surrogateescape"): oid for _, entry, oid in git.parse_tree(root[2])}
+        locations = child_locations(reader, top, child, cfg)
+        texts = {}
+        for config_file in ("flyway.toml", "flyway.conf"):
+            answer = reader.read(top[config_file]) if config_file in top else None
+            texts[config_file] = answer[2].decode("utf-8", "replace") if answer else None
+        migration_folders = _without_sublocations(locations.migrations)
+        # Without callbackLocations, Flyway finds callbacks in the migration locations themselves.
+        callback_folders = _without_sublocations(locations.callbacks if locations.callbacks is not None
+                                                 else locations.migrations)
+        everything = read_tree(reader, root[0], sorted(set(migration_folders + callback_folders)))
 
     def under(folder: str) -> Files:
         if folder == ".":
@@ -243,7 +196,7 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
         return {p[len(prefix):]: data for p, data in everything.items() if p.startswith(prefix)}
 
     placeholders = dict(cfg.flyway.placeholders)
-    placeholders.update(own.placeholders)
+    placeholders.update(child_placeholders(texts["flyway.toml"], texts["flyway.conf"]))
     return build(
         {f: under(f) for f in migration_folders},
         {f: under(f) for f in callback_folders},
