@@ -316,3 +316,19 @@ def test_unparsed_statements_are_skipped():
 
     parsed = [(stmt, None) for stmt, _ in parse_file("DROP TABLE x;")]
     assert lint("V1", parsed) == []
+
+
+@pytest.mark.parametrize(("create", "alter"), [
+    ("CREATE TABLE app.u (n varchar(5));", "ALTER TABLE u ALTER n TYPE text;"),
+    ("CREATE TABLE u (n varchar(5));", "ALTER TABLE app.u ALTER n TYPE varchar(9);"),
+])
+def test_known_column_types_match_with_or_without_schema(create, alter):
+    from lintkit import parse_file
+
+    from ddl_cascade.validate.lint import lint, remember
+
+    context = LintContext()
+    remember(parse_file(create), context, new=False)
+    assert lint("V2", parse_file(alter), context) == []
+    assert [f.rule for f in lint("V2", parse_file(alter.replace("text", "int").replace("varchar(9)", "int")),
+                                 context)] == ["lint/column-type-change"]

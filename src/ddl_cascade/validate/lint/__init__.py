@@ -123,7 +123,7 @@ def in_transaction_of(statements: list[tuple[Statement, Any]], context: LintCont
     """Whether Flyway runs the script in a transaction: the context's word, else Flyway's detection (§9.2)."""
     if context.in_transaction is not None:
         return context.in_transaction
-    return not any(getattr(stmt, "non_transactional", False) for stmt, _ in statements)
+    return not any(stmt.non_transactional for stmt, _ in statements)
 
 
 def _position(stmt: Statement, location: int | None) -> tuple[int, int]:

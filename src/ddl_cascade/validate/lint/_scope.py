@@ -200,11 +200,10 @@ class Scope:
         if isinstance(node, ast.TransactionStmt):
             self._observe_transaction(node)
         elif isinstance(node, ast.CreateStmt):
-            table = rel_name(node.relation)
-            self.new_tables.add(table)
+            self.new_tables.add(rel_name(node.relation))
             for elt in node.tableElts or ():
                 if isinstance(elt, ast.ColumnDef) and elt.typeName is not None:
-                    self.column_types[f"{table}.{elt.colname}"] = type_text(elt.typeName)
+                    self._set_type(node.relation, elt.colname, elt.typeName)
         elif isinstance(node, ast.CreateTableAsStmt):
             self.new_tables.add(rel_name(node.into.rel))
         elif isinstance(node, ast.IndexStmt):
@@ -226,6 +225,13 @@ class Scope:
         elif isinstance(node, ast.AlterTableStmt) and node.relation is not None:
             self._observe_alter_table(node, line)
 
+    def _set_type(self, table: ast.RangeVar, column: str, type_name: ast.TypeName) -> None:
+        # Under the name as written and the bare one, so `app.users` and `users` find each other.
+        text = type_text(type_name)
+        self.column_types[f"{table.relname}.{column}"] = text
+        if table.schemaname:
+            self.column_types[f"{rel_name(table)}.{column}"] = text
+
     def _observe_transaction(self, node: ast.TransactionStmt) -> None:
         kind = node.kind
         if kind in (TransactionStmtKind.TRANS_STMT_BEGIN, TransactionStmtKind.TRANS_STMT_START):
@@ -243,15 +249,14 @@ class Scope:
             self.enum_values_in_tx.clear()
 
     def _observe_alter_table(self, node: ast.AlterTableStmt, line: int) -> None:
-        table = rel_name(node.relation)
         bare = node.relation.relname
         for cmd in node.cmds or ():
             sub = cmd.subtype
             if sub == AlterTableType.AT_AddColumn and isinstance(cmd.def_, ast.ColumnDef):
                 if cmd.def_.typeName is not None:
-                    self.column_types[f"{table}.{cmd.def_.colname}"] = type_text(cmd.def_.typeName)
+                    self._set_type(node.relation, cmd.def_.colname, cmd.def_.typeName)
             elif sub == AlterTableType.AT_AlterColumnType and isinstance(cmd.def_, ast.ColumnDef):
-                self.column_types[f"{table}.{cmd.name}"] = type_text(cmd.def_.typeName)
+                self._set_type(node.relation, cmd.name, cmd.def_.typeName)
             elif sub == AlterTableType.AT_AddConstraint and isinstance(cmd.def_, ast.Constraint):
                 con = cmd.def_
                 column = null_checked_column(con.raw_expr) if con.contype == ConstrType.CONSTR_CHECK else None
