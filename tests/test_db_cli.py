@@ -158,13 +158,13 @@ def test_status_reads_history_written_by_flyway(make_repo, cli, pg_db):
     assert data["ok"] is False
     assert [(m["installed_rank"], m["version"], m["description"], m["state"], m["checksum_mismatch"])
             for m in data["migrations"]] == [
+        (None, "4", "old", "Below Baseline", False),
         (0, None, "<< Flyway Schema Creation >>", "Success", False),
         (1, "5", "<< Flyway Baseline >>", "Baseline", False),
         (2, "6", "six", "Success", False),
         (3, "7", "seven", "Success", True),
         (4, None, "view", "Superseded", False),
         (5, None, "view", "Success", False),
-        (None, "4", "old", "Below Baseline", False),
         (None, "8", "eight", "Pending", False),
     ]
     assert data["problems"] == [

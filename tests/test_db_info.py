@@ -1,7 +1,8 @@
 """Flyway's info states and validation, table-driven (reference flyway.md §5; Flyway's MigrationInfoServiceImpl).
 
 Each case gives the files (version or R, checksum) and the history rows as Flyway writes them, and the state Flyway's
-`info` prints for each line, in the order `db status` lists them (applied rows by installed_rank, then the rest).
+`info` prints for each line, in its order: files below the baseline, the applied rows by installed_rank (an Ignored
+file placed among them by version), then pending files.
 """
 
 from __future__ import annotations
@@ -41,11 +42,11 @@ CASES = [
     ("applied and pending", [v("1"), v("2")], [row(1, "1")], ["Success", "Pending"]),
     ("1.0 applied matches file V1", [v("1")], [row(1, "1.0")], ["Success"]),
     ("new file below the highest applied is Ignored", [v("1"), v("2"), v("3")], [row(1, "1"), row(2, "3")],
-     ["Success", "Success", "Ignored"]),
+     ["Success", "Ignored", "Success"]),  # listed by version among the applied rows, as `flyway info` does
     ("applied after a higher version: Out of Order", [v("1"), v("2"), v("3")],
      [row(1, "1"), row(2, "3"), row(3, "2")], ["Success", "Success", "Out of Order"]),
     ("applied row without file: Missing below, Future above", [v("2"), v("3")],
-     [row(1, "1"), row(2, "2"), row(3, "4")], ["Missing", "Success", "Future", "Ignored"]),
+     [row(1, "1"), row(2, "2"), row(3, "4")], ["Missing", "Success", "Ignored", "Future"]),
     ("failed rows", [v("1"), v("2")], [row(1, "1"), row(2, "2", success=False)], ["Success", "Failed"]),
     ("failed row without file", [v("3")], [row(1, "1", success=False)], ["Failed (Missing)", "Pending"]),
     ("failed future row", [v("1")], [row(1, "1"), row(2, "9", success=False)], ["Success", "Failed (Future)"]),
@@ -57,10 +58,10 @@ CASES = [
      [row(1, None, 7, "a")], ["Success"]),
     ("repeatable without file: Missing", [], [row(1, None, 7, "gone")], ["Missing"]),
     ("baseline marker: below, equal, above", [v("3"), v("5"), v("6")], [BASELINE_ROW],
-     ["Baseline", "Below Baseline", "Ignored (Baseline)", "Pending"]),
+     ["Below Baseline", "Baseline", "Ignored (Baseline)", "Pending"]),
     ("schema marker", [v("1")], [SCHEMA_ROW, row(1, "1")], ["Success", "Success"]),
     ("baseline migration file on an empty database", [v("5", type_="SQL_BASELINE"), v("3"), v("5"), v("6")], [],
-     ["Pending", "Below Baseline", "Ignored (Baseline)", "Pending"]),
+     ["Below Baseline", "Pending", "Ignored (Baseline)", "Pending"]),
     ("applied baseline migration", [v("5", type_="SQL_BASELINE"), v("5"), v("6")],
      [row(1, "5", type_="SQL_BASELINE", script="B5__d.sql")], ["Baseline", "Ignored (Baseline)", "Pending"]),
     ("a new baseline migration on a used database is Ignored", [v("1"), v("7", type_="SQL_BASELINE")],

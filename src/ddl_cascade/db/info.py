@@ -267,6 +267,7 @@ def compute(resolved: list[Resolved], rows: list[AppliedRow], *, ignore_pending:
         applied_info(a, repeatable.get(a.row.description))
     infos.sort(key=lambda i: i.installed_rank or 0)
 
+    applied_infos, infos = infos, []
     pending: list[Resolved] = []
     unapplied = sorted(pending_versioned.values(), key=lambda m: (0 if m.is_baseline else 1, m.version.parts)) \
         + sorted(pending_repeatable.values(), key=lambda m: m.description.encode("utf-16-be", "surrogatepass"))
@@ -278,11 +279,34 @@ def compute(resolved: list[Resolved], rows: list[AppliedRow], *, ignore_pending:
         infos.append(info)
         if state == PENDING:
             pending.append(m)
+    infos = _display_order(applied_infos, infos)
     # Flyway applies pending baseline migrations first, then versioned by version, then repeatables.
     pending.sort(key=lambda m: (2, (), m.description.encode("utf-16-be", "surrogatepass")) if m.version is None
                  else (0 if m.is_baseline else 1, m.version.parts, b""))
     problems = [i.problem for i in infos if i.problem]
     return Info(infos, pending, problems)
+
+
+def _display_order(applied: list[MigrationInfo], unapplied: list[MigrationInfo]) -> list[MigrationInfo]:
+    """`flyway info`'s order (MigrationInfoImpl.compareTo): files below the baseline first, then the applied rows by
+    installed_rank with each Ignored file placed by version among them, then the rest (pending and the like)."""
+    def version(info: MigrationInfo) -> flyway.Version | None:
+        try:
+            return flyway.Version(info.version) if info.version is not None else None
+        except flyway.FlywayError:
+            return None
+
+    below = [i for i in unapplied if i.state == BELOW_BASELINE]
+    ignored = sorted((i for i in unapplied if i.state == IGNORED and version(i) is not None),
+                     key=lambda i: version(i).parts)  # type: ignore[union-attr]
+    rest = [i for i in unapplied if i not in below and i not in ignored]
+    ordered = list(below)
+    for info in applied:
+        v = version(info)
+        while v is not None and ignored and version(ignored[0]) < v:  # type: ignore[operator]
+            ordered.append(ignored.pop(0))
+        ordered.append(info)
+    return ordered + ignored + rest
 
 
 def _validate(info: MigrationInfo, a: _Applied | None, m: Resolved | None, ctx: _Context,
