@@ -40,3 +40,22 @@ def test_demo_rejects_a_folder_that_is_not_empty(tmp_path, cli):
     (tmp_path / "busy" / "file").write_text("x")
     out = cli("demo", str(tmp_path / "busy"))
     assert out.code == 2 and "not empty" in out.stderr
+
+
+def test_demo_end_to_end(tmp_path, cli):
+    out = cli("demo", str(tmp_path / "play"))
+    assert out.code == 0, out.stdout[-3000:] + out.stderr
+    for command in ("$ ddl-cascade validate", "$ ddl-cascade full", "$ ddl-cascade status"):
+        assert out.stdout.count(command) == 2
+    assert out.stdout.count("All 4 children in sync.") == 2
+    assert "changes from" in out.stdout  # the second cascade is incremental
+    parent = tmp_path / "play" / "shared-flyway-ddl"
+    status = cli("status", "--json", cwd=parent)
+    assert status.code == 0
+    doc = json.loads(status.stdout)
+    assert [c["name"] for c in doc["children"]] == list(demo.CHILDREN)
+    for name in demo.CHILDREN:
+        files = subprocess.run(["git", "ls-tree", "-r", "--name-only", "main"], capture_output=True, text=True,
+                               cwd=tmp_path / "play" / "remotes" / f"{name}.git").stdout.split()
+        assert f"{demo.PREFIX}/sql/{demo.V5[0]}" in files
+        assert any(f.startswith("local-flyway-files/sql/V1001__") for f in files) and "README.md" in files
