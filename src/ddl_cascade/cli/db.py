@@ -173,7 +173,8 @@ def _print_info(display: str, info) -> None:
         checksum = "" if m.checksum is None else str(m.checksum)
         if m.checksum_mismatch:
             checksum += f" != file {m.resolved_checksum}"
-        table.add_row(category, m.version or "", m.description, m.type, m.installed_on or "", m.state, checksum)
+        installed = (m.installed_on or "")[:19]  # to the second, as `flyway info` prints it
+        table.add_row(category, m.version or "", m.description, m.type, installed, m.state, checksum)
     Console(highlight=False).print(table)
     for problem in info.problems:
         typer.echo("  " + problem.replace("\n", "\n  "))
