@@ -1,0 +1,124 @@
+"""The split cache: incremental runs give the script's answer; a rewritten branch, a deleted or corrupt cache, and
+pruned objects only cost a recompute. Also: a partial clone without blobs."""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+from pathlib import Path
+
+from ddl_cascade import split
+from splitkit import Commit, build, oracle
+
+P = "db"
+
+
+def history(n: int, start: int = 0, base: int | None = None) -> list[Commit]:
+    """`n` commits in a line (optionally on top of index `base`), every other one changing the folder."""
+    out = []
+    for i in range(n):
+        k = start + i
+        parents = [k - 1] if k else []
+        if i == 0 and base is not None:
+            parents = [base]
+        files = {"README": b"r%d" % (k % 3), f"{P}/v{k // 2}.sql": b"x"}
+        for j in range(k // 2):
+            files[f"{P}/v{j}.sql"] = b"x"
+        out.append(Commit(parents=parents, files=files, message=b"c%d\n" % k, when=1_700_000_000 + 60 * k))
+    return out
+
+
+def cache_dir(repo: Path) -> Path:
+    return repo / ".git" / "ddl-cascade" / "split"
+
+
+def test_incremental_runs_match_the_script(tmp_path):
+    commits = history(12)
+    ids = build(tmp_path, commits, {"main": 11})
+    first = split.run(tmp_path, ids[5], P)
+    assert first.mode == "cold"
+    again = split.run(tmp_path, ids[5], P)
+    assert (again.mode, again.tip) == ("cached", first.tip)
+    more = split.run(tmp_path, "main", P)
+    assert more.mode == "incremental" and more.processed == 6
+    assert more.tip == oracle(tmp_path, P)[0]
+
+
+def test_rewritten_branch(tmp_path):
+    commits = history(10)
+    ids = build(tmp_path, commits, {"main": 9})
+    split.run(tmp_path, "main", P)
+    # Rewrite: main goes back to commit 4 and grows a different line.
+    rewritten = commits + [Commit(parents=[4], files={"README": b"new", f"{P}/v0.sql": b"changed"},
+                                  message=b"rewritten\n", when=1_700_009_000)]
+    build(tmp_path, rewritten, {"main": 10})
+    result = split.run(tmp_path, "main", P)
+    assert result.mode == "incremental"
+    assert result.tip == oracle(tmp_path, P)[0]
+
+
+def test_deleted_cache_recomputes(tmp_path):
+    build(tmp_path, history(6), {"main": 5})
+    tip = split.run(tmp_path, "main", P).tip
+    shutil.rmtree(cache_dir(tmp_path))
+    result = split.run(tmp_path, "main", P)
+    assert (result.mode, result.tip) == ("cold", tip)
+
+
+def test_corrupt_cache_warns_and_recomputes(tmp_path, capfd):
+    build(tmp_path, history(6), {"main": 5})
+    tip = split.run(tmp_path, "main", P).tip
+    (cache,) = [f for f in cache_dir(tmp_path).iterdir() if not f.name.endswith(".gens")]
+    data = bytearray(cache.read_bytes())
+    data[-3] ^= 0x01  # one flipped bit in a cached id
+    cache.write_bytes(bytes(data))
+    capfd.readouterr()
+    result = split.run(tmp_path, "main", P)
+    assert (result.mode, result.tip) == ("cold", tip)
+    assert "corrupt" in capfd.readouterr().err
+
+
+def test_truncated_cache_warns(tmp_path, capfd):
+    build(tmp_path, history(4), {"main": 3})
+    tip = split.run(tmp_path, "main", P).tip
+    for f in cache_dir(tmp_path).iterdir():
+        f.write_bytes(f.read_bytes()[:30])
+    capfd.readouterr()
+    assert split.run(tmp_path, "main", P).tip == tip
+    assert "corrupt" in capfd.readouterr().err
+
+
+def test_pruned_split_commits_are_rebuilt(tmp_path):
+    commits = history(8)
+    build(tmp_path, commits, {"main": 7})
+    old_tip = split.run(tmp_path, "main", P).tip
+    # Remove every split commit object (they are unreachable: no branch points at them), as a gc would.
+    listed = subprocess.run(["git", "rev-list", old_tip], cwd=tmp_path, capture_output=True, text=True).stdout.split()
+    for oid in listed:
+        (tmp_path / ".git" / "objects" / oid[:2] / oid[2:]).unlink()
+    assert subprocess.run(["git", "cat-file", "-e", old_tip], cwd=tmp_path).returncode != 0
+    build(tmp_path, commits + history(1, start=8, base=7), {"main": 8})
+    result = split.run(tmp_path, "main", P)
+    assert result.tip == oracle(tmp_path, P)[0]
+    fsck = subprocess.run(["git", "rev-list", "--objects", result.tip], cwd=tmp_path, capture_output=True)
+    assert fsck.returncode == 0, fsck.stderr
+
+
+def test_partial_clone_without_blobs(tmp_path):
+    source = tmp_path / "source"
+    build(source, history(8), {"main": 7})
+    subprocess.run(["git", "config", "uploadpack.allowFilter", "true"], cwd=source, check=True)
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", "--no-checkout", "--filter=blob:none", f"file://{source}", str(clone)],
+                   check=True)
+
+    def missing_blobs() -> int:
+        out = subprocess.run(["git", "rev-list", "--objects", "--missing=print", "--all"], cwd=clone,
+                             capture_output=True, text=True, check=True).stdout
+        return sum(1 for line in out.splitlines() if line.startswith("?"))
+
+    before = missing_blobs()
+    assert before > 0
+    result = split.run(clone, "origin/main", P)
+    assert missing_blobs() == before  # nothing was fetched: no blob was read
+    assert result.tip == oracle(source, P)[0]
