@@ -166,3 +166,19 @@ def test_child_that_moved_since_the_last_run_is_refetched_before_the_push_lands(
     assert child.head("main^1") == theirs
     assert child.tree("main", "db") == clone.tree(theirs, "db")
     assert status(world.config()).ok
+
+
+def test_full_publishes_then_syncs(tmp_path, cli):
+    world = make_world(tmp_path, {"a": "squash", "b": "merge"})
+    assert sync(world.config()).ok
+    before = world.parent.head("ro-shared-ddl")
+    world.parent.commit({"read-write-flyway-files/sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
+    out = cli("full", "--json", "--config", str(world.config_path))
+    assert out.code == 0, out
+    doc = json.loads(out.stdout)
+    assert doc["publish"]["old"] == before and doc["publish"]["new"] == world.parent.head("ro-shared-ddl")
+    assert doc["publish"]["new"] == world.split()  # the real `git subtree split` agrees on the delivery tip
+    assert [c["result"] for c in doc["sync"]["children"]] == ["updated", "updated"]
+    again = cli("full", "--json", "--config", str(world.config_path))
+    assert again.code == 0
+    assert [c["result"] for c in json.loads(again.stdout)["sync"]["children"]] == ["unchanged", "unchanged"]
