@@ -96,3 +96,25 @@ def test_only_postgresql_whitespace_separates_tokens():
 def test_positions_with_old_mac_line_ends():
     statements = split_statements("select 1;\rselect 2;\r\n  select 3;")
     assert [(s.line, s.column) for s in statements] == [(1, 1), (2, 1), (3, 3)]
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # psql runs what follows the `;` on the COPY's line after the COPY, then continues after the data.
+        ("copy t from stdin; select 1; -- c\nx\n\\.\nselect 2;",
+         [("copy t from stdin", "x\n", 1), ("select 1", None, 1), ("select 2", None, 4)]),
+        ("copy t from stdin; -- data follows\nx\n\\.\n", [("copy t from stdin", "x\n", 1)]),
+        # Only a line that is exactly \. ends the data (psql 15 sends "\.  " on as data).
+        ("copy t from stdin;\nx\n\\.  \n\\.\nselect 2", [("copy t from stdin", "x\n\\.  \n", 1), ("select 2", None, 5)]),
+        ("copy t from stdin;\r\nx\r\n\\.\r\nselect 2", [("copy t from stdin", "x\r\n", 1), ("select 2", None, 4)]),
+        ("copy t from stdin;\nx\ny", [("copy t from stdin", "x\ny", 1)]),  # data up to the end of the text
+        ("copy t from stdin;", [("copy t from stdin", "", 1)]),
+        ("COPY t FROM STDIN WITH (FORMAT csv);\na,\"b;\nc\"\n\\.\n", [("COPY t FROM STDIN WITH (FORMAT csv)",
+                                                                      'a,"b;\nc"\n', 1)]),
+        ("copy t to stdout; select 1", [("copy t to stdout", None, 1), ("select 1", None, 1)]),
+        ("copy t from 'stdin'; select 1", [("copy t from 'stdin'", None, 1), ("select 1", None, 1)]),
+    ],
+)
+def test_copy_edges(text, expected):
+    assert [(s.sql, s.copy_data, s.line) for s in split_statements(text)] == expected

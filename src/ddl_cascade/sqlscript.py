@@ -81,15 +81,15 @@ _TOKEN_RE = re.compile(
 )
 _COMMENT_EDGE = re.compile(r"/\*|\*/")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_COPY_END = re.compile(r"^\\\.[ \t]*\r?$", re.MULTILINE)
+_COPY_END = re.compile(r"^\\\.\r?$", re.MULTILINE)  # psql ends COPY data only at a line that is exactly \.
 
 
-def _scan(text: str, pos: int = 0):
-    """Yield (kind, start, end) for every token from `pos`, comments included, whitespace skipped."""
-    n = len(text)
+def _scan(text: str, pos: int = 0, limit: int | None = None):
+    """Yield (kind, start, end) for every token in text[pos:limit], comments included, whitespace skipped."""
+    n = len(text) if limit is None else limit
     match = _TOKEN_RE.match
     while pos < n:
-        m = match(text, pos)
+        m = match(text, pos, n)
         if m is None:  # only whitespace is left
             return
         kind = m.lastgroup
@@ -98,7 +98,7 @@ def _scan(text: str, pos: int = 0):
         if kind == "block_comment":
             depth = 1
             while depth:
-                edge = _COMMENT_EDGE.search(text, end)
+                edge = _COMMENT_EDGE.search(text, end, n)
                 if edge is None:
                     end = n
                     break
@@ -109,7 +109,7 @@ def _scan(text: str, pos: int = 0):
             yield "comment", pos, end
         elif kind == "dollar":
             tag = m.group(kind)
-            close = text.find(tag, end)
+            close = text.find(tag, end, n)
             end = n if close < 0 else close + len(tag)
             yield "dollar", pos, end
         elif kind == "estring":
@@ -158,14 +158,22 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
     n = len(text)
     # A byte-order mark is not part of the script (Flyway drops it when it reads the file).
     pos = gap_start = 1 if text.startswith("\ufeff") else 0
-    while pos < n:
+    limit = n  # scanning stops here; less than n only for the rest of a `COPY ... FROM stdin;` line
+    after_data = -1  # where scanning continues once that rest of line is done (after the COPY data)
+    while True:
+        if pos >= limit:
+            if after_data < 0:
+                break
+            pos = gap_start = after_data
+            limit, after_data = n, -1
+            continue
         first = last_end = -1
         paren = begin = 0
         heads: list[str] = []
         routine = False  # psql's test: the statement starts CREATE [OR REPLACE] FUNCTION|PROCEDURE
         words: list[str] = []  # unquoted words at parenthesis depth 0 (Flyway's "keywords"), lower-cased
         terminator = -1
-        for kind, start, end in _scan(text, pos):
+        for kind, start, end in _scan(text, pos, limit):
             if kind == "comment":
                 continue
             if kind == "semi" and paren == 0 and begin == 0:
@@ -194,11 +202,16 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
             elif kind == "rparen":
                 if paren > 0:
                     paren -= 1
-        resume = n if terminator < 0 else terminator + 1
+        resume = limit if terminator < 0 else terminator + 1
         copy_data = None
         if first >= 0:
-            if terminator >= 0 and words and words[0] == "copy" and _COPY_FROM_STDIN.match(" ".join(words).upper()):
-                copy_data, resume = _copy_block(text, resume)
+            if (terminator >= 0 and after_data < 0 and words and words[0] == "copy"
+                    and _COPY_FROM_STDIN.match(" ".join(words).upper())):
+                # The data starts on the next line. Like psql, run what follows the `;` on the COPY's own line
+                # after the COPY, then continue after the data.
+                copy_data, after_data = _copy_block(text, resume)
+                line_break = _LINE_BREAK.search(text, resume)
+                limit = line_break.start() if line_break else n
             line, column = locate(first)
             statements.append(
                 Statement(
