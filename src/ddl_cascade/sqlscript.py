@@ -9,12 +9,15 @@ PostgreSQL's lexical rules (the ones psql applies when it reads a file):
 - a `;` inside parentheses does not end a statement (multi-action `CREATE RULE … DO (…; …)`);
 - SQL-standard function bodies (`CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END`) keep their inner
   semicolons, using psql's own BEGIN/CASE/END depth heuristic;
-- `COPY … FROM stdin;` is followed by a data block that ends at a line holding only `\\.` (or at the end of the
-  text). The block is not SQL: it is returned as `Statement.copy_data`, and scanning resumes after it.
+- `COPY … FROM stdin;` is followed, from the next line, by a data block that ends at a line that is exactly `\\.`
+  (or at the end of the text). The block is not SQL: it is returned as `Statement.copy_data`. As in psql, statements
+  after the `;` on the COPY's own line come next, then scanning resumes after the data.
 
 pglast's splitter is not used for the split itself: its parser mode fails on the first syntax error (and `validate`
 must still locate every other statement), and its scanner mode breaks `BEGIN ATOMIC` bodies and cannot skip COPY
-data. pglast is the oracle in the tests instead.
+data. pglast (on text that parses) and psql itself (on any text, and for COPY data) are the oracles in the tests.
+Known difference: a statement left unterminated on a COPY line is cut at the line end (psql would continue it after
+the data).
 """
 
 from __future__ import annotations
