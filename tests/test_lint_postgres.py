@@ -393,3 +393,30 @@ def test_documented_anti_patterns_are_real_postgresql(pg_db, module):
         assert error is None
     else:
         assert error is not None and expected in error, error
+
+
+@pytest.mark.parametrize("clause", [
+    "ADD CONSTRAINT k CHECK (id > 0)",
+    "ADD CONSTRAINT k CHECK (id > 0) NOT VALID",
+    "ADD CONSTRAINT f FOREIGN KEY (id) REFERENCES u (id)",
+    "ADD CONSTRAINT f FOREIGN KEY (id) REFERENCES u (id) NOT VALID",
+    "ADD COLUMN c int CHECK (c > 0)",
+    "ADD COLUMN c int DEFAULT 5 CHECK (c > 0)",
+    "ADD COLUMN c int REFERENCES u (id)",
+    "ADD COLUMN c int DEFAULT 5 REFERENCES u (id)",
+    "ADD COLUMN c int",
+])
+def test_constraint_missing_not_valid_fires_exactly_on_scans(pg_db, clause):
+    """The server's own count of sequential scans of the table is the oracle."""
+    def seq_scans(conn) -> int:
+        conn.execute("SELECT pg_stat_force_next_flush()")
+        conn.execute("SELECT pg_stat_clear_snapshot()")
+        return conn.execute("SELECT seq_scan FROM pg_stat_user_tables WHERE relname = 't'").fetchone()[0]
+
+    with pg_db.connect() as conn:
+        conn.execute("CREATE TABLE u (id int PRIMARY KEY); INSERT INTO u SELECT generate_series(1, 10);"
+                     "CREATE TABLE t (id int); INSERT INTO t SELECT generate_series(1, 10)")
+        before = seq_scans(conn)
+        conn.execute(f"ALTER TABLE t {clause}")
+        scanned = seq_scans(conn) > before
+    assert (hits(f"ALTER TABLE t {clause};") == [("lint/constraint-missing-not-valid", 1)]) == scanned

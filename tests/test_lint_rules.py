@@ -135,6 +135,11 @@ CASES = [
      []),
     ("fk to new table from old", "CREATE TABLE c (id int PRIMARY KEY);\n"
      "ALTER TABLE o ADD CONSTRAINT f FOREIGN KEY (c) REFERENCES c (id);", [("lint/constraint-missing-not-valid", 2)]),
+    ("check on added column", "ALTER TABLE o ADD COLUMN n int CHECK (n > 0);",
+     [("lint/constraint-missing-not-valid", 1)]),
+    ("references on added column", "ALTER TABLE o ADD COLUMN c int REFERENCES c (id);", []),
+    ("references on added column with default", "ALTER TABLE o ADD COLUMN c int DEFAULT 1 REFERENCES c (id);",
+     [("lint/constraint-missing-not-valid", 1)]),
     ("inline fk in create table", "CREATE TABLE o (id int, c int REFERENCES c (id), CHECK (id > 0));", []),
     # --- lint/add-unique-constraint
     ("unique", "ALTER TABLE u ADD CONSTRAINT u_email_key UNIQUE (email);", [("lint/add-unique-constraint", 1)]),
