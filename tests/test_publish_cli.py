@@ -1,0 +1,111 @@
+"""`ddl-cascade publish` end to end, through the installed CLI, on real repositories."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+
+import pytest
+
+SOURCE = "read-write-flyway-files"
+
+
+def sh(cwd, *args: str) -> str:
+    return subprocess.run(args, cwd=cwd, check=True, capture_output=True, text=True).stdout.strip()
+
+
+@pytest.fixture
+def parent(make_repo):
+    repo = make_repo("parent")
+    repo.write({"cascade.toml": f'[source]\npath = "{SOURCE}"\nremote = "origin"\n'})
+    repo.commit({f"{SOURCE}/sql/V1__one.sql": "create table one (id int);\n"}, "V1")
+    repo.commit({"app.txt": "outside the folder"}, "app")
+    repo.commit({f"{SOURCE}/sql/V2__two.sql": "create table two (id int);\n"}, "V2")
+    return repo
+
+
+def subtree_split(repo) -> str:
+    return sh(repo.path, "git", "subtree", "split", "-q", f"--prefix={SOURCE}", "main")
+
+
+def test_publish_creates_the_delivery_branch_with_git_subtree_ids(parent, cli):
+    result = cli("publish", cwd=parent.path)
+    assert result.code == 0, result
+    tip = parent.head("ro-shared-ddl")
+    assert tip == subtree_split(parent)
+    assert f"ro-shared-ddl: (new)..{tip[:12]} (2 commits added)" in result.stdout
+
+
+def test_json_shape_and_rerun_is_a_no_op(parent, cli):
+    first = json.loads(cli("publish", "--json", cwd=parent.path).stdout)
+    assert set(first) == {"delivery_branch", "old", "new", "added"}
+    assert (first["delivery_branch"], first["old"], first["added"]) == ("ro-shared-ddl", None, 2)
+    again = cli("publish", "--json", cwd=parent.path)
+    assert again.code == 0
+    assert json.loads(again.stdout) == {"delivery_branch": "ro-shared-ddl", "old": first["new"],
+                                        "new": first["new"], "added": 0}
+    parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3")
+    third = json.loads(cli("publish", "--json", cwd=parent.path).stdout)
+    assert (third["old"], third["added"]) == (first["new"], 1)
+    assert third["new"] == subtree_split(parent)
+
+
+def test_push_fast_forward_and_force(parent, make_repo, cli):
+    remote = make_repo("remote.git", bare=True)
+    parent.git("remote", "add", "origin", str(remote.path))
+    assert cli("publish", "--push", cwd=parent.path).code == 0
+    assert remote.head("refs/heads/ro-shared-ddl") == parent.head("ro-shared-ddl")
+
+    # Someone rewrites the remote delivery branch: a plain push must refuse, --force must win.
+    other = remote.git("commit-tree", remote.git("rev-parse", "ro-shared-ddl^{tree}"), "-m", "rewritten")
+    remote.git("update-ref", "refs/heads/ro-shared-ddl", other)
+    parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3")
+    refused = cli("publish", "--push", cwd=parent.path)
+    assert refused.code == 2 and "pushing ro-shared-ddl" in refused.stderr
+    assert remote.head("refs/heads/ro-shared-ddl") == other
+    assert cli("publish", "--push", "--force", cwd=parent.path).code == 0
+    assert remote.head("refs/heads/ro-shared-ddl") == parent.head("ro-shared-ddl")
+
+
+def test_push_without_remote_is_a_config_error(make_repo, cli):
+    repo = make_repo("noremote")
+    repo.write({"cascade.toml": f'[source]\npath = "{SOURCE}"\n'})
+    repo.commit({f"{SOURCE}/a.sql": "x"}, "one")
+    result = cli("publish", "--push", cwd=repo.path)
+    assert result.code == 2 and "source.remote" in result.stderr
+    assert repo.git("rev-parse", "--verify", "--quiet", "ro-shared-ddl", check=False) == ""
+
+
+def test_rewritten_delivery_branch_needs_force(parent, cli):
+    assert cli("publish", cwd=parent.path).code == 0
+    stray = parent.git("commit-tree", parent.git("rev-parse", "ro-shared-ddl^{tree}"), "-m", "stray")
+    parent.git("update-ref", "refs/heads/ro-shared-ddl", stray)
+    parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3")
+    refused = cli("publish", cwd=parent.path)
+    assert refused.code == 2
+    assert "not an ancestor" in refused.stderr and "--force" in refused.stderr
+    assert "Traceback" not in refused.stderr
+    assert parent.head("ro-shared-ddl") == stray  # nothing changed
+    forced = cli("publish", "--force", "--json", cwd=parent.path)
+    assert forced.code == 0
+    assert json.loads(forced.stdout)["new"] == parent.head("ro-shared-ddl") == subtree_split(parent)
+
+
+def test_missing_branch(parent, cli):
+    parent.write({"cascade.toml": f'[source]\npath = "{SOURCE}"\nbranch = "nope"\n'})
+    result = cli("publish", cwd=parent.path)
+    assert result.code == 2 and "source.branch 'nope'" in result.stderr
+
+
+def test_path_that_never_existed(parent, cli):
+    parent.write({"cascade.toml": '[source]\npath = "no-such-folder"\n'})
+    result = cli("publish", cwd=parent.path)
+    assert result.code == 2 and "never existed" in result.stderr
+    assert parent.git("rev-parse", "--verify", "--quiet", "ro-shared-ddl", check=False) == ""
+
+
+def test_not_a_git_repository(tmp_path, cli):
+    (tmp_path / "cascade.toml").write_text(f'[source]\npath = "{SOURCE}"\n')
+    result = cli("publish", "--config", str(tmp_path / "cascade.toml"), cwd=tmp_path)
+    assert result.code == 2 and "not a git repository" in result.stderr
+    assert "Traceback" not in result.stderr
