@@ -183,8 +183,20 @@ def _without_crud(value: bytes) -> bytes:
     return value[start:stop].replace(b"\n", b"").replace(b"<", b"").replace(b">", b"")
 
 
+_DATES: dict[bytes, bytes] = {}
+
+
 def _git_date(value: bytes, commit: str) -> bytes:
     """The `<epoch> <+hhmm>` commit-tree stores for GIT_*_DATE=`value` (the RFC 2822 text `%aD` printed)."""
+    known = _DATES.get(value)
+    if not value:
+        return _parse_date(value, commit)
+    if known is None:
+        known = _DATES[value] = _parse_date(value, commit)
+    return known
+
+
+def _parse_date(value: bytes, commit: str) -> bytes:
     import calendar
 
     if not value:  # commit-tree takes an empty GIT_*_DATE as "now", in the local time zone
@@ -235,6 +247,8 @@ def _utf8_sequence(buf: bytes, i: int) -> int:
 
 def verify_utf8(buf: bytes) -> bytes:
     """commit-tree's clean-up of a UTF-8 commit: each byte that is not valid UTF-8 is taken as Latin-1."""
+    if buf.isascii():
+        return buf
     try:
         if not _NONCHARS.search(buf.decode("utf-8")):
             return buf
@@ -260,12 +274,18 @@ def verify_utf8(buf: bytes) -> bytes:
 
 def commit_body(formatted: bytes, tree: str, parents: list[str], encoding: str | None, commit: str) -> bytes:
     """The commit copy_commit writes, from the `%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B` text of the original."""
-    fields = []
-    pos = 0
-    for _ in range(6):
-        (value,), pos, _whole = sh_read(formatted, pos, 1)
-        fields.append(value)
-    message = formatted[pos:]
+    head_lines = formatted.split(b"\n", 6)
+    head = formatted[:len(formatted) - len(head_lines[-1])]
+    if len(head_lines) == 7 and b"\\" not in head and b"\0" not in head:
+        fields = [line.strip(b" \t") for line in head_lines[:6]]  # no escapes: `read` only strips blanks
+        message = head_lines[6]
+    else:
+        fields = []
+        pos = 0
+        for _ in range(6):
+            (value,), pos, _whole = sh_read(formatted, pos, 1)
+            fields.append(value)
+        message = formatted[pos:]
     an, ae, ad, cn, ce, cd = fields
     head = [b"tree " + tree.encode()]
     head += [b"parent " + p.encode() for p in parents]
@@ -511,11 +531,36 @@ class _Engine:
     # -- phase 1: the script's processing order (process_split_commit and check_parents, without recursion)
 
     def walk(self, walk: list[tuple[str, list[str]]]) -> None:
+        value, seeds, subtree, order = self.value, self.seeds, self.subtree, self.order
         for rev, parents in walk:
             self.parents[rev] = parents
-        todo = [r for r, _ in walk if r not in self.value and r not in self.seeds]
-        self.prefetch_subtrees(todo)
+        self.prefetch_subtrees([r for r, _ in walk if r not in value and r not in seeds])
         for rev, parents in walk:
+            # The common case inline: nothing to recurse into (every parent mapped, or known to have no folder).
+            if rev in seeds:
+                continue
+            v = value.get(rev)
+            if v is not None and v != NOTREE:
+                continue
+            any_mapped = False
+            for p in parents:
+                if p in seeds:
+                    any_mapped = True
+                    continue
+                pv = value.get(p)
+                if pv is None:
+                    break  # an unprocessed parent: check_parents recursion
+                if pv != NOTREE:
+                    any_mapped = True
+            else:
+                tree = subtree[rev] if rev in subtree else self._subtree(rev)
+                if tree is None:
+                    value[rev] = rev if any_mapped else NOTREE
+                else:
+                    value[rev] = _PENDING
+                    order.append(rev)
+                    self.latest = rev
+                continue
             self._process(rev, parents)
 
     def _process(self, rev: str, parents: list[str]) -> None:
