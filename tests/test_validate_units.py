@@ -93,3 +93,32 @@ def test_suppression_scopes():
 def test_ignore_ids_stop_at_the_reason():
     assert suppress.parse_ids(" lint/a, lint/b because of V12") == ("lint/a", "lint/b")
     assert suppress.parse_ids(" reason lint/a") == ()
+
+
+# --- worker processes ---------------------------------------------------------------------------------------------------
+
+
+def test_parallel_check_equals_one_by_one(monkeypatch):
+    """Spread over worker processes, lint still sees the tables created by earlier new migrations in other chunks."""
+    from ddl_cascade.validate import engine
+    from ddl_cascade.validate.files import MIGRATION, ScriptFile
+
+    scripts = []
+    for i in range(1, 81):
+        if i % 2:
+            sql = f"CREATE TABLE t{i} (id int);\n"
+        else:
+            sql = f"CREATE INDEX ON t{i - 1} (id);\nCREATE INDEX ON legacy{i} (id);\nSELEC {i};\n"
+        scripts.append(ScriptFile(f"rw/sql/V{i}__x.sql", MIGRATION, "sql", f"V{i}__x.sql", sql.encode()))
+    flags = [True] * len(scripts)
+
+    def run(workers):
+        checked = engine.check_all(scripts, flags, {}, "utf-8", "postgres", workers=workers)
+        return sorted((f.path, f.line, f.rule) for c in checked.values() for f in c.findings)
+
+    serial = run(1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN", 10)
+    assert run(2) == serial
+    rules = [rule for _, _, rule in serial]
+    assert rules.count("lint/index-not-concurrent") == 40  # legacy tables only: t{i-1} was created before
+    assert rules.count("sql/syntax") == 40

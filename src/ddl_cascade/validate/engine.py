@@ -69,14 +69,19 @@ def all_docs() -> dict[str, str]:
 
 @dataclass
 class Checked:
-    """What checking one script produced."""
+    """What checking one script produced (plain, picklable data: it may come back from a worker process)."""
 
-    file: ScriptFile
+    path: str
     findings: list[Finding] = field(default_factory=list)
     suppressions: suppress.Suppressions = field(default_factory=suppress.Suppressions)
     text: str | None = None  # None when the file did not decode
     checksum: int | None = None
-    tables_created: set[str] = field(default_factory=set)
+    # What lint needs, kept from the first pass: the statements (substituted SQL, positions in the file as
+    # written), whether each parsed, the tables the script creates, and its .sql.conf executeInTransaction.
+    statements: list[Statement] = field(default_factory=list)
+    parses: list[bool] = field(default_factory=list)
+    created: list[str] = field(default_factory=list)
+    in_transaction: bool | None = None
 
 
 def finding(rule: str, path: str, line: int, column: int, message: str, hint: str | None = None,
@@ -114,16 +119,13 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
     findings += duplicate_findings(resolution, current)
 
     delivered_by_path = {f.path: f for f in delivered.scripts} if delivered is not None else {}
-    checked: dict[str, Checked] = {}
-    tables_created: set[str] = set()
     order = _flyway_order(current, resolution)
+    lint_flags = []
     for script in order:
         old = delivered_by_path.get(script.path)
-        is_new = delivered is None or old is None or old.data != script.data
-        result = check_script(script, settings.placeholders, settings.encoding, dialect, lint_it=is_new,
-                              tables_created=tables_created)
-        tables_created |= result.tables_created
-        checked[script.path] = result
+        lint_flags.append(delivered is None or old is None or old.data != script.data)
+    checked = check_all(order, lint_flags, settings.placeholders, settings.encoding, dialect)
+    for result in checked.values():
         findings += result.findings
 
     if delivered is not None:
@@ -277,15 +279,13 @@ def decode(data: bytes, encoding: str) -> tuple[str | None, int]:
         return None, error.start
 
 
-def check_script(
-    f: ScriptFile,
-    values: dict[str, str],
-    encoding: str,
-    dialect: str,
-    lint_it: bool = True,
-    tables_created: set[str] | None = None,
-) -> Checked:
-    out = Checked(f)
+def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) -> Checked:
+    """Every check of one script except lint: script config, encoding, placeholders, syntax, transaction mix.
+
+    Syntax is checked without building pglast's Python trees (ten times cheaper); lint builds them later, for the
+    scripts it checks only.
+    """
+    out = Checked(f.path)
     conf = flyway.ScriptConfig()
     if f.conf is not None:
         try:
@@ -340,14 +340,17 @@ def check_script(
                            comment_start=sub.original(s.comment_start)) for s in raw_statements]
     out.suppressions = suppress.scan(parse_text, located)
 
-    parsed: list[tuple[Statement, Any]] = []
+    out.statements = statements
+    out.in_transaction = conf.execute_in_transaction
     for raw, stmt in zip(raw_statements, statements):
-        result = syntax.parse(stmt.sql, dialect, tree=lint_it)
+        result = syntax.parse(stmt.sql, dialect, tree=False)
         # A statement with an undefined placeholder is already reported; its parse error would only repeat it.
         if result.error is not None and not sub.has_undefined(raw.start, raw.end):
             line, column = position(starts, sub.original(raw.start + result.offset))
             out.findings.append(finding("sql/syntax", f.path, line, column, result.error))
-        parsed.append((stmt, result.node))
+        out.parses.append(result.error is None)
+        if result.created:
+            out.created.append(result.created)
 
     transactional = [s for s in statements if not s.non_transactional]
     non_transactional = [s for s in statements if s.non_transactional]
@@ -361,36 +364,96 @@ def check_script(
             "transactional; Flyway refuses this script (mixed=false)",
         ))
 
-    if dialect == syntax.POSTGRES:
-        out.tables_created = _created_tables(parsed) if lint_it else set()
-        if lint_it:
-            from ddl_cascade.validate import lint
-
-            context = lint.LintContext(
-                tables_created=set(tables_created or ()),
-                in_transaction=conf.execute_in_transaction,
-            )
-            out.findings += lint.lint(f.path, parsed, context)
     return out
+
+
+def lint_script(checked: Checked, tables_created: set[str]) -> list[Finding]:
+    """The `lint/...` findings of one prepared PostgreSQL script; `tables_created` by earlier new migrations."""
+    from ddl_cascade.validate import lint
+
+    parsed: list[tuple[Statement, Any]] = [
+        (stmt, syntax.parse(stmt.sql).node if ok else None) for stmt, ok in zip(checked.statements, checked.parses)
+    ]
+    context = lint.LintContext(tables_created=set(tables_created), in_transaction=checked.in_transaction)
+    return lint.lint(checked.path, parsed, context)
+
+
+def check_script(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str, lint_it: bool = True,
+                 tables_created: set[str] | None = None) -> Checked:
+    """All checks of one script, lint included (when `lint_it` and the dialect is PostgreSQL)."""
+    out = prepare(f, values, encoding, dialect)
+    if lint_it and dialect == syntax.POSTGRES and out.text is not None:
+        out.findings += lint_script(out, tables_created or set())
+    return out
+
+
+# Below this many scripts, worker processes cost more than they save.
+PARALLEL_MIN = 200
+
+
+def check_all(order: list[ScriptFile], lint_flags: list[bool], values: dict[str, str], encoding: str,
+              dialect: str, workers: int | None = None) -> dict[str, Checked]:
+    """Check every script (in Flyway order), on several cores when there are many.
+
+    Two passes, each spread over worker processes: first every check but lint, which also says which tables each
+    script creates; then lint, in contiguous chunks of the Flyway order, each chunk starting from the tables
+    created by the new scripts before it. So lint sees exactly what a one-by-one run in Flyway order would.
+    """
+    import functools
+
+    workers = workers or _cores()
+    checked = _map(functools.partial(prepare, values=values, encoding=encoding, dialect=dialect), order, workers,
+                   parallel=len(order) >= PARALLEL_MIN)
+    if dialect != syntax.POSTGRES:
+        return {c.path: c for c in checked}
+    todo = [c for c, flag in zip(checked, lint_flags) if flag and c.text is not None]
+    size = max(1, -(-len(todo) // (workers * 4))) if len(todo) >= PARALLEL_MIN and workers > 1 else len(todo) or 1
+    chunks: list[tuple[set[str], list[Checked]]] = []
+    seen: set[str] = set()
+    for i in range(0, len(todo), size):
+        chunk = todo[i:i + size]
+        chunks.append((set(seen), chunk))
+        for c in chunk:
+            seen.update(c.created)
+    for chunk, found in zip((c for _, c in chunks), _map(_lint_chunk, chunks, workers, parallel=len(chunks) > 1)):
+        for c, extra in zip(chunk, found):
+            c.findings += extra
+    return {c.path: c for c in checked}
+
+
+def _lint_chunk(job: tuple[set[str], list[Checked]]) -> list[list[Finding]]:
+    tables, chunk = job
+    out = []
+    for c in chunk:
+        out.append(lint_script(c, tables))
+        tables = tables | set(c.created)
+    return out
+
+
+def _cores() -> int:
+    import os
+
+    try:
+        return len(os.sched_getaffinity(0))
+    except AttributeError:  # not Linux
+        return os.cpu_count() or 1
+
+
+def _map(fn, items: list, workers: int, parallel: bool) -> list:
+    """`map` over worker processes when asked and possible (several cores, fork available), else in-process."""
+    import multiprocessing
+
+    if not parallel or workers <= 1 or len(items) < 2 or "fork" not in multiprocessing.get_all_start_methods():
+        return [fn(item) for item in items]
+    from concurrent.futures import ProcessPoolExecutor
+
+    chunksize = max(1, len(items) // (workers * 4))
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+        return list(pool.map(fn, items, chunksize=chunksize))
 
 
 def _head(sql: str, words: int = 4) -> str:
     return " ".join(sql.split()[:words])
-
-
-def _created_tables(parsed: list[tuple[Statement, Any]]) -> set[str]:
-    from pglast import ast
-
-    out: set[str] = set()
-    for _, node in parsed:
-        if isinstance(node, ast.CreateStmt) and node.relation is not None:
-            rv = node.relation
-        elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
-            rv = node.into.rel
-        else:
-            continue
-        out.add(f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname)
-    return out
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -406,7 +469,7 @@ def finish(findings: list[Finding], checked: dict[str, Checked], overrides: dict
             for rule_id in d.rules:
                 family = rule_id.endswith("/*") and any(k.startswith(rule_id[:-1]) for k in known)
                 if rule_id not in known and not family:
-                    extra.append(finding("suppression/unknown-rule", result.file.path, d.line, d.column,
+                    extra.append(finding("suppression/unknown-rule", result.path, d.line, d.column,
                                          f"'{rule_id}' is not a rule, so this ignore silences nothing"))
     out: list[Finding] = []
     for f in findings + extra:

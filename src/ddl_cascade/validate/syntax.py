@@ -18,9 +18,10 @@ _POSTGRES_ALIASES = {"postgres", "postgresql", "pg"}
 
 @dataclass(frozen=True)
 class Parsed:
-    node: Any  # the pglast statement node (RawStmt.stmt); None if it did not parse or the dialect is not PostgreSQL
+    node: Any  # the pglast statement node (RawStmt.stmt); None if it did not parse, without a tree, or not PostgreSQL
     error: str | None = None  # the parser's message when it did not parse
     offset: int = 0  # where the error is, as a character offset into the statement's text
+    created: str | None = None  # the table a CREATE TABLE / CREATE TABLE AS creates ("name" or "schema.name")
 
 
 def check_dialect(dialect: str, file: str) -> str:
@@ -50,8 +51,9 @@ def _parse_postgres(sql: str, tree: bool) -> Parsed:
 
     try:
         if not tree:
-            parse_sql_json(sql)
-            return Parsed(None)
+            out = parse_sql_json(sql)
+            created = _created_from_json(out) if sql[:6].upper() == "CREATE" else None
+            return Parsed(None, created=created)
         raw = parse_sql(sql)
     except ParseError as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
@@ -63,7 +65,35 @@ def _parse_postgres(sql: str, tree: bool) -> Parsed:
         # pglast builds its Python tree recursively; a pathologically deep expression must not crash the run.
         return Parsed(None, "statement nested too deeply to check", 0)
     node = raw[0].stmt if raw else None
-    return Parsed(node)
+    return Parsed(node, created=_created_from_node(node))
+
+
+def _qualified(rel: dict[str, Any]) -> str:
+    return f"{rel['schemaname']}.{rel['relname']}" if rel.get("schemaname") else rel["relname"]
+
+
+def _created_from_json(out: str) -> str | None:
+    import json
+
+    stmts = json.loads(out).get("stmts") or [{}]
+    stmt = stmts[0].get("stmt", {})
+    if "CreateStmt" in stmt:
+        return _qualified(stmt["CreateStmt"]["relation"])
+    if "CreateTableAsStmt" in stmt:
+        return _qualified(stmt["CreateTableAsStmt"]["into"]["rel"])
+    return None
+
+
+def _created_from_node(node: Any) -> str | None:
+    from pglast import ast
+
+    if isinstance(node, ast.CreateStmt) and node.relation is not None:
+        rv = node.relation
+    elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
+        rv = node.into.rel
+    else:
+        return None
+    return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname
 
 
 def _parse_other(sql: str, dialect: str) -> Parsed:
