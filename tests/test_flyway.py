@@ -591,3 +591,25 @@ def test_folders_play_no_part_in_names():
     assert parse_name("db/2024/V3__x.sql").filename == "V3__x.sql"
     assert check_name("callbacks\\afterMigrate.sql").status == "callback"
     assert check_name("V1/notes.md").status == "ignored"
+
+
+@pytest.mark.parametrize(
+    "sql, expected",
+    [
+        # Flyway's simplified statement keeps only keywords (letters and "_"): names with digits or dots do not
+        # count towards its 10-keyword cut-off.
+        ("ALTER TYPE public.mood ADD VALUE 'x'", True),
+        ("ALTER TYPE mood2 ADD VALUE 'x'", True),
+        ("ALTER TYPE a_b_c ADD VALUE 'x'", True),
+        ("ALTER TYPE \"Mood\" ADD VALUE 'x'", True),
+    ],
+)
+def test_alter_type_keywords_before_pg12(sql, expected):
+    assert is_non_transactional(sql, 110000) is expected
+
+
+def test_eleventh_keyword_is_too_late():
+    # The cut-off: after ten keywords Flyway stops looking, so a match that needs the eleventh is not seen.
+    assert is_non_transactional("ALTER TYPE a b c d e f ADD VALUE 'x'", 110000)  # VALUE is the 10th
+    assert not is_non_transactional("ALTER TYPE a b c d e f g ADD VALUE 'x'", 110000)  # VALUE is the 11th
+    assert is_non_transactional("ALTER TYPE a1 b1 c1 d1 e1 f1 g1 h1 ADD VALUE 'x'", 110000)

@@ -687,22 +687,10 @@ def non_transactional_simplified(simplified: str, server_version_num: int = 1500
 
 def is_non_transactional(sql: str, server_version_num: int = 150000) -> bool:
     """Whether Flyway would run this one statement outside a transaction (its simplified-statement detection)."""
-    from ddl_cascade.sqlscript import _scan
+    from ddl_cascade.sqlscript import split_statements
 
-    keywords: list[str] = []
-    depth = 0
-    for kind, start, end in _scan(sql):
-        if kind == "lparen":
-            depth += 1
-        elif kind == "rparen":
-            depth = max(0, depth - 1)
-        elif kind == "semi":
-            break
-        elif kind == "word" and depth == 0:
-            keywords.append(sql[start:end].upper())
-            if len(keywords) == 10:
-                break
-    return is_non_transactional_keywords(keywords, server_version_num)
+    statements = split_statements(sql, server_version_num=server_version_num)
+    return bool(statements) and statements[0].non_transactional
 
 
 @dataclass(frozen=True)

@@ -149,6 +149,7 @@ def _in_routine_head(heads: list[str]) -> bool:
     )
 
 
+_KEYWORD = re.compile(r"[^\W\d]+\Z")
 _COPY_FROM_STDIN = re.compile(r"^COPY( .*)? FROM STDIN\b")
 
 
@@ -174,7 +175,7 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
         paren = begin = 0
         heads: list[str] = []
         routine = False  # psql's test: the statement starts CREATE [OR REPLACE] FUNCTION|PROCEDURE
-        words: list[str] = []  # unquoted words at parenthesis depth 0 (Flyway's "keywords"), lower-cased
+        words: list[str] = []  # Flyway's keywords at parenthesis depth 0, lower-cased
         terminator = -1
         for kind, start, end in _scan(text, pos, limit):
             if kind == "comment":
@@ -191,7 +192,9 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
                     routine = _in_routine_head(heads)
                 if paren == 0 and (routine or len(words) < 64):
                     lower = text[start:end].lower()
-                    if len(words) < 64:
+                    # Flyway's keywords: letters and "_" only; a dotted name (`public.t`) is one identifier.
+                    if (len(words) < 64 and _KEYWORD.match(lower) and text[end:end + 1] != "."
+                            and text[start - 1:start] != "."):
                         words.append(lower)
                     if routine:
                         if lower == "begin":
