@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import resource
 import shutil
 import subprocess
 import sys
@@ -102,13 +103,23 @@ def new_migration(parent: Path, version: int) -> float:
     return publish(parent)
 
 
+CPU: dict[str, float] = {}
+
+
+def _cpu() -> float:
+    """CPU seconds used by finished child processes (and theirs): the load-independent cost of a step."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def cli(parent: Path, *args: str, jobs: int | None) -> tuple[float, dict, int]:
     cmd = [sys.executable, "-m", "ddl_cascade", *args, "--json", "--config", str(parent / "cascade.toml")]
     if jobs:
         cmd += ["--jobs", str(jobs)]
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     proc = subprocess.run(cmd, capture_output=True, text=True)
     elapsed = time.perf_counter() - started
+    CPU["last"] = _cpu() - cpu
     if proc.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(args)} failed: {proc.stderr}")
     return elapsed, json.loads(proc.stdout), proc.returncode
@@ -118,13 +129,14 @@ def baseline(root: Path, parent: Path, names: list[str]) -> float:
     """The seed's method: clone, `git subtree pull --squash`, push; one child after another."""
     work = root / "baseline"
     work.mkdir()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), _cpu()
     for name in names:
         clone = work / name
         git("clone", "-q", str(root / "children" / f"{name}.git"), str(clone), cwd=work)
         git("subtree", "pull", "-q", f"--prefix={PREFIX}", "--squash", str(parent), "ro-shared-ddl", cwd=clone)
         git("push", "-q", "origin", "HEAD:main", cwd=clone)
         shutil.rmtree(clone)
+    CPU["last"] = _cpu() - cpu
     return time.perf_counter() - started
 
 
@@ -156,23 +168,23 @@ def main() -> None:
         t, doc, _ = cli(parent, "sync", jobs=args.jobs)
         assert all(c["result"] == "updated" for c in doc["children"]), doc
         figures["first sync"] = t
-        print(f"first sync        {t:7.2f} s", flush=True)
+        print(f"first sync        {t:7.2f} s   (cpu {CPU['last']:.1f} s)", flush=True)
 
         new_migration(parent, 5)
         t, doc, _ = cli(parent, "sync", jobs=args.jobs)
         assert all(c["result"] == "updated" for c in doc["children"]), doc
         figures["incremental sync"] = t
-        print(f"incremental sync  {t:7.2f} s", flush=True)
+        print(f"incremental sync  {t:7.2f} s   (cpu {CPU['last']:.1f} s)", flush=True)
 
         t, doc, _ = cli(parent, "sync", jobs=args.jobs)
         assert all(c["result"] == "unchanged" for c in doc["children"]), doc
         figures["no-op sync"] = t
-        print(f"no-op sync        {t:7.2f} s", flush=True)
+        print(f"no-op sync        {t:7.2f} s   (cpu {CPU['last']:.1f} s)", flush=True)
 
         t, doc, code = cli(parent, "status", jobs=args.jobs)
         assert code == 0 and all(c["state"] == "in_sync" for c in doc["children"]), doc
         figures["status"] = t
-        print(f"status            {t:7.2f} s", flush=True)
+        print(f"status            {t:7.2f} s   (cpu {CPU['last']:.1f} s)", flush=True)
 
         if not args.no_baseline:
             new_migration(parent, 6)
@@ -181,8 +193,10 @@ def main() -> None:
             t = baseline(root, parent, sample) * len(names) / len(sample)
             figures["baseline (seed method)"] = t
             scaled = f" (scaled from {len(sample)})" if len(sample) != len(names) else ""
-            print(f"baseline          {t:7.2f} s{scaled}", flush=True)
+            print(f"baseline          {t:7.2f} s{scaled}   (cpu {CPU['last']:.1f} s for {len(sample)} children)",
+                  flush=True)
             print(f"baseline / incremental = {t / figures['incremental sync']:.1f}x", flush=True)
+        print(f"load average at the end: {os.getloadavg()[0]:.1f}")
         print(json.dumps({"children": args.children, "commits": args.commits, "cores": os.cpu_count(),
                           "seconds": {k: round(v, 2) for k, v in figures.items()}}))
     finally:

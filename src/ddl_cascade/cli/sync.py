@@ -59,8 +59,11 @@ def render_status(report) -> None:
     table = Table(box=None, show_header=True, pad_edge=False)
     for column in ("child", "state", "tree", "detail"):
         table.add_column(column, no_wrap=column != "detail", overflow="fold")
-    marks = {State.IN_SYNC: "✓ in_sync", State.BEHIND: "behind", State.DRIFTED: "✗ drifted",
-             State.NOT_ADDED: "not_added", State.UNREACHABLE: "✗ unreachable"}
+    from rich.text import Text
+
+    marks = {State.IN_SYNC: Text("✓ in_sync", "green"), State.BEHIND: Text("behind", "yellow"),
+             State.DRIFTED: Text("✗ drifted", "red"), State.NOT_ADDED: Text("not_added", "yellow"),
+             State.UNREACHABLE: Text("✗ unreachable", "red")}
     for child in report.children:
         detail = ""
         if child.state is State.BEHIND:
@@ -70,7 +73,7 @@ def render_status(report) -> None:
             detail = f"{len(paths)} changed: " + ", ".join(paths[:5]) + (" …" if len(paths) > 5 else "")
         elif child.state is State.UNREACHABLE:
             detail = child.error or ""
-        table.add_row(child.name, marks[child.state], _short(child.tree), detail)
+        table.add_row(Text(child.name), marks[child.state], _short(child.tree), Text(detail))
     console.print(table, highlight=False)
     total = len(report.children)
     bad = sum(1 for c in report.children if c.state is not State.IN_SYNC)
