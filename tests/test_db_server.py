@@ -99,3 +99,30 @@ def test_lock_number_matches_javas_string_hash_code(tmp_path):
     assert proc.returncode == 0, proc.stderr
     assert [int(x) for x in proc.stdout.split()] == [
         history.LOCK_MAGIC + history.java_string_hash(n) for n in names]
+
+
+def test_binaries_the_server_user_cannot_reach_are_copied_once_for_it():
+    """As root the server runs as another user; binaries in a private folder (a virtualenv under /root, say) are
+    copied to a root-owned, read-only place in the temp folder, once, and used from there."""
+    if os.geteuid() != 0:
+        pytest.skip("only root hands the server to another user")
+    real = server.find_binaries()
+    private = Path(tempfile.mkdtemp(prefix="ddlc-private-"))  # mode 0700, owned by root
+    copies: list[Path] = []
+    try:
+        install = real.resolve().parent  # bin/ with its lib/ beside it
+        shutil.copytree(install, private / install.name, symlinks=True)
+        with server.start(bindir=private / install.name / "bin") as srv:
+            copies.append(srv.bindir)
+            with srv.connect() as conn:
+                assert conn.execute("SELECT 1").fetchone() == (1,)
+        copies.append(server._reachable(private / install.name / "bin", server._run_as()))  # the next run
+        assert copies[0] == copies[1] and not str(copies[0]).startswith(str(private))
+        top = copies[0].parent.parent
+        assert top.name.startswith("ddlc-pginstall-")
+        info = top.lstat()
+        assert info.st_uid == 0 and not info.st_mode & 0o022
+    finally:
+        shutil.rmtree(private, ignore_errors=True)
+        for copy in set(copies):
+            shutil.rmtree(copy.parent.parent, ignore_errors=True)

