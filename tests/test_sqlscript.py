@@ -101,12 +101,13 @@ def test_positions_with_old_mac_line_ends():
 @pytest.mark.parametrize(
     "text, expected",
     [
-        # psql runs what follows the `;` on the COPY's line after the COPY, then continues after the data.
+        # Flyway skips what follows the `;` on the COPY's line (psql would run it after the data).
         ("copy t from stdin; select 1; -- c\nx\n\\.\nselect 2;",
-         [("copy t from stdin", "x\n", 1), ("select 1", None, 1), ("select 2", None, 4)]),
+         [("copy t from stdin", "x\n", 1), ("select 2", None, 4)]),
         ("copy t from stdin; -- data follows\nx\n\\.\n", [("copy t from stdin", "x\n", 1)]),
-        # Only a line that is exactly \. ends the data (psql 15 sends "\.  " on as data).
-        ("copy t from stdin;\nx\n\\.  \n\\.\nselect 2", [("copy t from stdin", "x\n\\.  \n", 1), ("select 2", None, 5)]),
+        # Flyway ends the data at a line that is \. once trimmed (Java's String.trim).
+        ("copy t from stdin;\nx\n \\.\t \nselect 2", [("copy t from stdin", "x\n", 1), ("select 2", None, 4)]),
+        ("copy t from stdin;\nx\n\\. y\n\\.\nselect 2", [("copy t from stdin", "x\n\\. y\n", 1), ("select 2", None, 5)]),
         ("copy t from stdin;\r\nx\r\n\\.\r\nselect 2", [("copy t from stdin", "x\r\n", 1), ("select 2", None, 4)]),
         ("copy t from stdin;\nx\ny", [("copy t from stdin", "x\ny", 1)]),  # data up to the end of the text
         ("copy t from stdin;", [("copy t from stdin", "", 1)]),

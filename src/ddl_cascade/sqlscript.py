@@ -9,15 +9,14 @@ PostgreSQL's lexical rules (the ones psql applies when it reads a file):
 - a `;` inside parentheses does not end a statement (multi-action `CREATE RULE … DO (…; …)`);
 - SQL-standard function bodies (`CREATE [OR REPLACE] FUNCTION|PROCEDURE … BEGIN ATOMIC … END`) keep their inner
   semicolons, using psql's own BEGIN/CASE/END depth heuristic;
-- `COPY … FROM stdin;` is followed, from the next line, by a data block that ends at a line that is exactly `\\.`
-  (or at the end of the text). The block is not SQL: it is returned as `Statement.copy_data`. As in psql, statements
-  after the `;` on the COPY's own line come next, then scanning resumes after the data.
+- `COPY … FROM stdin;` is followed, from the next line, by a data block that ends at a line reading `\\.` (or at the
+  end of the text). The block is not SQL: it is returned as `Statement.copy_data`. This follows Flyway's PostgreSQL
+  parser, which skips whatever follows the `;` on the COPY's own line and accepts spaces around `\\.` (psql would
+  run the former and send the latter as data).
 
 pglast's splitter is not used for the split itself: its parser mode fails on the first syntax error (and `validate`
 must still locate every other statement), and its scanner mode breaks `BEGIN ATOMIC` bodies and cannot skip COPY
 data. pglast (on text that parses) and psql itself (on any text, and for COPY data) are the oracles in the tests.
-Known difference: a statement left unterminated on a COPY line is cut at the line end (psql would continue it after
-the data).
 """
 
 from __future__ import annotations
@@ -84,7 +83,6 @@ _TOKEN_RE = re.compile(
 )
 _COMMENT_EDGE = re.compile(r"/\*|\*/")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
-_COPY_END = re.compile(r"^\\\.\r?$", re.MULTILINE)  # psql ends COPY data only at a line that is exactly \.
 
 
 def _scan(text: str, pos: int = 0, limit: int | None = None):
@@ -162,22 +160,14 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
     n = len(text)
     # A byte-order mark is not part of the script (Flyway drops it when it reads the file).
     pos = gap_start = 1 if text.startswith("\ufeff") else 0
-    limit = n  # scanning stops here; less than n only for the rest of a `COPY ... FROM stdin;` line
-    after_data = -1  # where scanning continues once that rest of line is done (after the COPY data)
-    while True:
-        if pos >= limit:
-            if after_data < 0:
-                break
-            pos = gap_start = after_data
-            limit, after_data = n, -1
-            continue
+    while pos < n:
         first = last_end = -1
         paren = begin = 0
         heads: list[str] = []
         routine = False  # psql's test: the statement starts CREATE [OR REPLACE] FUNCTION|PROCEDURE
         words: list[str] = []  # Flyway's keywords at parenthesis depth 0, lower-cased
         terminator = -1
-        for kind, start, end in _scan(text, pos, limit):
+        for kind, start, end in _scan(text, pos):
             if kind == "comment":
                 continue
             if kind == "semi" and paren == 0 and begin == 0:
@@ -208,16 +198,11 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
             elif kind == "rparen":
                 if paren > 0:
                     paren -= 1
-        resume = limit if terminator < 0 else terminator + 1
+        resume = n if terminator < 0 else terminator + 1
         copy_data = None
         if first >= 0:
-            if (terminator >= 0 and after_data < 0 and words and words[0] == "copy"
-                    and _COPY_FROM_STDIN.match(" ".join(words).upper())):
-                # The data starts on the next line. Like psql, run what follows the `;` on the COPY's own line
-                # after the COPY, then continue after the data.
-                copy_data, after_data = _copy_block(text, resume)
-                line_break = _LINE_BREAK.search(text, resume)
-                limit = line_break.start() if line_break else n
+            if terminator >= 0 and words and words[0] == "copy" and _COPY_FROM_STDIN.match(" ".join(words).upper()):
+                copy_data, resume = _copy_block(text, resume)
             line, column = locate(first)
             statements.append(
                 Statement(
@@ -256,16 +241,19 @@ class _Locator:
 
 
 def _copy_block(text: str, after_semicolon: int) -> tuple[str, int]:
-    """The COPY data that follows the statement's line, and where scanning resumes (after the `\\.` line)."""
-    newline = _LINE_BREAK.search(text, after_semicolon)
-    if newline is None:
+    """The COPY data after the statement, and where scanning resumes, as Flyway's PostgreSQL parser reads them:
+    the rest of the COPY's line is skipped, then whole lines (ended by "\\n") are data until one that is `\\.` once
+    trimmed of surrounding whitespace and control characters (Java's `String.trim`)."""
+    newline = text.find("\n", after_semicolon)
+    if newline < 0:
         return "", len(text)
-    data_start = newline.end()
+    data_start = newline + 1
     end_marker = _COPY_END.search(text, data_start)
-    # `^` also matches after a lone "\r" only with MULTILINE on "\n"; COPY data with old-Mac line ends is not supported.
     if end_marker is None:
         return text[data_start:], len(text)
-    resume = end_marker.end()
-    if text.startswith("\n", resume):
-        resume += 1
+    resume = end_marker.end() + 1 if end_marker.end() < len(text) else len(text)  # past the marker's "\n"
     return text[data_start:end_marker.start()], resume
+
+
+# A line that is `\\.` once Java's String.trim() has removed every char <= U+0020 around it.
+_COPY_END = re.compile(r"^[\x00-\x09\x0b-\x20]*\\\.[\x00-\x09\x0b-\x20]*$", re.MULTILINE)
