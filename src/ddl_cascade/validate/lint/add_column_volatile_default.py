@@ -73,7 +73,7 @@ def _reason(column: ast.ColumnDef, pg_version: int) -> str | None:
         return f"its type {column.typeName.names[-1].sval} takes its default from nextval()"
     if constraints_of(column, ConstrType.CONSTR_IDENTITY):
         return "identity values are generated for every existing row"
-    for con in constraints_of(column, ConstrType.CONSTR_GENERATED):
+    if constraints_of(column, ConstrType.CONSTR_GENERATED):
         return "a stored generated column is computed for every existing row"
     for con in constraints_of(column, ConstrType.CONSTR_DEFAULT):
         if isinstance(con.raw_expr, ast.A_Const) and con.raw_expr.isnull:
