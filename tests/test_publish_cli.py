@@ -109,3 +109,26 @@ def test_not_a_git_repository(tmp_path, cli):
     result = cli("publish", "--config", str(tmp_path / "cascade.toml"), cwd=tmp_path)
     assert result.code == 2 and "not a git repository" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def typer_cli(cwd, *args: str) -> subprocess.CompletedProcess:
+    """The same command through the Typer app, bypassing the fast path of `ddl_cascade.entry`."""
+    import sys
+
+    code = "import sys; from ddl_cascade.cli import main; main(sys.argv[1:])"
+    return subprocess.run([sys.executable, "-c", code, *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.mark.parametrize("args", [["publish"], ["publish", "--json"], ["publish", "--push"]])
+def test_fast_path_and_typer_command_agree(parent, cli, args):
+    assert cli("publish", cwd=parent.path).code == 0  # both runs below are then no-ops or the same error
+    fast = cli(*args, cwd=parent.path)
+    slow = typer_cli(parent.path, *args)
+    assert (fast.code, fast.stdout, fast.stderr) == (slow.returncode, slow.stdout, slow.stderr)
+
+
+def test_help_and_unknown_options_go_to_typer(parent, cli):
+    shown = cli("publish", "--help", cwd=parent.path)
+    assert shown.code == 0 and "--push" in shown.stdout
+    bad = cli("publish", "--no-such-option", cwd=parent.path)
+    assert bad.code == 2 and "No such option" in bad.stderr

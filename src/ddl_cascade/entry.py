@@ -1,0 +1,74 @@
+"""The process entry point: `ddl-cascade publish` without loading the full command line, everything else via Typer.
+
+An incremental publish does about 30 ms of work, but importing Typer (click, and pydantic through Typer's adapters)
+costs several times that, and issue 2 gives publish 0.3 s wall including Python start-up. So a publish whose
+arguments this module fully understands (`--config PATH`, `--json`, `--push`, `--force`) runs here, with the same
+output, errors and exit codes as the Typer command in `cli/publish.py`. Any other invocation, and any publish
+invocation with something else in it (`--help`, a typo), goes to the Typer app unchanged, so there is still one
+place that defines the command line.
+"""
+
+from __future__ import annotations
+
+import sys
+
+_FLAGS = {"--json": "json", "--push": "push", "--force": "force"}
+
+
+def main(argv: list[str] | None = None) -> None:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if args[:1] == ["publish"]:
+        parsed = _parse_publish(args[1:])
+        if parsed is not None:
+            sys.exit(_publish(**parsed))
+    from ddl_cascade.cli import main as full
+
+    full(argv)
+
+
+def _parse_publish(args: list[str]) -> dict | None:
+    opts: dict = {"config": None, "json": False, "push": False, "force": False}
+    i = 0
+    while i < len(args):
+        arg = args[i]
+        if arg in _FLAGS:
+            opts[_FLAGS[arg]] = True
+        elif arg == "--config" and i + 1 < len(args):
+            opts["config"] = args[i + 1]
+            i += 1
+        elif arg.startswith("--config=") and len(arg) > len("--config="):
+            opts["config"] = arg[len("--config="):]
+        else:
+            return None  # let Typer explain it
+        i += 1
+    return opts
+
+
+def _publish(config: str | None, json: bool, push: bool, force: bool) -> int:
+    from ddl_cascade.errors import CascadeError
+    from ddl_cascade.redact import redact
+
+    try:
+        from pathlib import Path
+
+        from ddl_cascade import config as config_module
+        from ddl_cascade.publish import publish
+
+        result = publish(config_module.load(Path(config) if config else None), push=push, force=force)
+    except CascadeError as exc:
+        print(f"ddl-cascade: {redact(str(exc))}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("ddl-cascade: interrupted.", file=sys.stderr)
+        return 130
+    if json:
+        import dataclasses
+        import json as json_module
+
+        from ddl_cascade.redact import redact_data
+
+        sys.stdout.write(json_module.dumps(redact_data(dataclasses.asdict(result)), indent=2, ensure_ascii=False) + "\n")
+    else:
+        print(result.summary())
+    sys.stdout.flush()
+    return 0
