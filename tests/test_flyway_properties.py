@@ -104,3 +104,26 @@ def test_versioned_names_round_trip(data, parts, description):
     assert name.kind is Kind.VERSIONED
     assert name.version.text == version_text.replace("_", ".")
     assert name.description == description.replace("_", " ")
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.data(), st.lists(VERSION_PARTS, min_size=1, max_size=12))
+def test_resolution_orders_by_number_and_reports_every_equal_version(data, versions):
+    from ddl_cascade.flyway import resolve
+
+    files = [f"V{data.draw(version_texts(parts))}__m{i}.sql" for i, parts in enumerate(versions)]
+    resolution = resolve({"sql": files})
+
+    def numeric(parts):  # trailing zeros do not count
+        parts = list(parts)
+        while len(parts) > 1 and parts[-1] == 0:
+            parts.pop()
+        return tuple(parts)
+
+    keys = [numeric(m.version.parts) for m in resolution.migrations]
+    assert keys == sorted(numeric(p) for p in versions)
+    groups: dict[tuple, int] = {}
+    for parts in versions:
+        groups[numeric(parts)] = groups.get(numeric(parts), 0) + 1
+    duplicated = sorted(len(p.paths) for p in resolution.problems if p.code == "DUPLICATE_VERSIONED_MIGRATION")
+    assert duplicated == sorted(n for n in groups.values() if n > 1)
