@@ -165,7 +165,8 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
         paren = begin = 0
         heads: list[str] = []
         routine = False  # psql's test: the statement starts CREATE [OR REPLACE] FUNCTION|PROCEDURE
-        words: list[str] = []  # Flyway's keywords at parenthesis depth 0, lower-cased
+        words: list[str] = []  # Flyway's first 10 keywords at parenthesis depth 0, lower-cased (its "simplified
+        # statement", from which it tells COPY ... FROM STDIN and non-transactional statements)
         terminator = -1
         for kind, start, end in _scan(text, pos):
             if kind == "comment":
@@ -180,10 +181,10 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
                 if len(heads) < 4:
                     heads.append(_FUNCTION_HEADS.get(text[start:end].lower(), "-"))
                     routine = _in_routine_head(heads)
-                if paren == 0 and (routine or len(words) < 64):
+                if paren == 0 and (routine or len(words) < 10):
                     lower = text[start:end].lower()
                     # Flyway's keywords: letters and "_" only; a dotted name (`public.t`) is one identifier.
-                    if (len(words) < 64 and _KEYWORD.match(lower) and text[end:end + 1] != "."
+                    if (len(words) < 10 and _KEYWORD.match(lower) and text[end:end + 1] != "."
                             and text[start - 1:start] != "."):
                         words.append(lower)
                     if routine:
@@ -201,7 +202,8 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
         resume = n if terminator < 0 else terminator + 1
         copy_data = None
         if first >= 0:
-            if terminator >= 0 and words and words[0] == "copy" and _COPY_FROM_STDIN.match(" ".join(words).upper()):
+            simplified = " ".join(words).upper()
+            if terminator >= 0 and words and words[0] == "copy" and _COPY_FROM_STDIN.match(simplified):
                 copy_data, resume = _copy_block(text, resume)
             line, column = locate(first)
             statements.append(
@@ -212,7 +214,7 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
                     line=line,
                     column=column,
                     copy_data=copy_data,
-                    non_transactional=non_transactional_simplified(" ".join(words[:10]).upper(), server_version_num),
+                    non_transactional=non_transactional_simplified(simplified, server_version_num),
                     comment_start=gap_start,
                     terminated=terminator >= 0,
                 )
