@@ -146,6 +146,13 @@ def test_history_against_delivery_branch(make_repo, cli):
                    ("history/out-of-order", "sql/V0_5__late.sql")]
 
 
+def test_missing_location_is_noted(make_repo, cli):
+    repo = make_parent(make_repo, CLEAN, '[flyway]\nsql_paths = ["migrations"]\n')
+    result = cli("validate", cwd=repo.path)
+    assert result.code == 0
+    assert f"{SOURCE}/migrations (a location in [flyway]) does not exist" in result.stderr
+
+
 def test_delivery_branch_from_remote_tracking_ref(make_repo, cli):
     """In CI the delivery branch often exists only as origin/ro-shared-ddl."""
     repo = make_parent(make_repo, CLEAN)

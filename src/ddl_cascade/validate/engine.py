@@ -141,7 +141,8 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
         findings += child_findings
 
     findings = finish(findings, checked, config.rules, known)
-    notes = []
+    notes = [f"{config.source.path}/{folder} (a location in [flyway]) does not exist, so nothing was checked there."
+             for folder in wanted if not (source_dir / folder).is_dir()]
     if base_commit is None:
         # A shallow CI checkout often lacks the delivery branch; say so rather than pass the history checks quietly.
         notes.append(f"no delivery branch (refs/heads/{config.source.delivery_branch} or its remote-tracking ref) "
