@@ -70,6 +70,15 @@ def run(
     return proc.stdout
 
 
+def run_result(args: list[str], cwd: Path | str, *, env: Mapping[str, str] | None = None
+               ) -> subprocess.CompletedProcess:
+    """Run `git <args>` and return exit code, stdout and stderr (bytes, not redacted) without raising.
+
+    For commands whose stdout matters even when they fail, e.g. `git push --porcelain` reports a rejected ref there.
+    """
+    return subprocess.run(["git", *args], cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, env=environ(env))
+
+
 def run_text(args: list[str], cwd: Path | str, **kwargs) -> str:
     return run(args, cwd, **kwargs).decode("utf-8", "surrogateescape").strip()
 

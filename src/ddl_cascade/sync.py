@@ -337,20 +337,30 @@ def plan_child(builder: Builder, reader: git.ObjectReader, child: Child, status:
 class PushOutcome:
     ok: bool
     error: str | None = None
+    up_to_date: bool = False  # the child already had these tips: nothing was sent
 
 
 def push(mirror: Mirror, child: Child, refspecs: list[tuple[str, str, str | None]]) -> PushOutcome:
     """Push (new commit, ref, expected old tip or None for "must not exist") pairs as compare-and-swap updates."""
-    args = ["push", "--quiet", "--no-verify"]
+    from ddl_cascade.redact import redact
+
+    args = ["push", "--porcelain", "--no-verify"]
     for _, ref, old in refspecs:
         args.append(f"--force-with-lease={ref}:{old or ''}")
     args += ["--end-of-options", child.url] + [f"{new}:{ref}" for new, ref, _ in refspecs]
-    try:
-        git.run(args, mirror.path)
-        return PushOutcome(True)
-    except git.GitError as exc:
-        lines = [ln.strip() for ln in str(exc).splitlines() if "rejected" in ln or ln.startswith(("error:", "fatal:"))]
-        return PushOutcome(False, lines[0] if lines else _first_line(str(exc)) or "git push failed")
+    proc = git.run_result(args, mirror.path)
+    # --porcelain: "<flag>\t<from>:<to>\t<summary>" per ref; "=" up to date, "!" rejected.
+    flags, rejected = [], []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1:
+            flags.append(parts[0])
+            if parts[0] == "!":
+                rejected.append(f"{parts[1].split(':')[-1]} {parts[2]}")
+    if proc.returncode == 0:
+        return PushOutcome(True, up_to_date=bool(flags) and all(f == "=" for f in flags))
+    stderr = redact(proc.stderr.decode("utf-8", "replace"))
+    return PushOutcome(False, redact(rejected[0]) if rejected else _first_line(stderr) or "git push failed")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -456,7 +466,13 @@ def sync_child(run: Run, child: Child, fetched: Fetched | None = None) -> ChildR
         outcome = push(run.mirror, child, [(plan.new_tip, f"refs/heads/{child.branch}", plan.old_tip)])
         if outcome.ok:
             run.mirror.record(child, plan.new_tip)
-            return result_of(plan, Result.UPDATED, plan.new_tip, attempts)
+            if not outcome.up_to_date:
+                return result_of(plan, Result.UPDATED, plan.new_tip, attempts)
+            # An earlier, interrupted run built and pushed this very commit (same content, same second): the child
+            # was already in sync, and nothing was sent.
+            done = result_of(plan, Result.UNCHANGED, plan.new_tip, attempts)
+            done.state, done.old, done.commits, done.behind_by = State.IN_SYNC, plan.new_tip, [], None
+            return done
         last_error = outcome.error
         # Retry only when the child really moved since we fetched it (a lost race); any other rejection is final.
         try:
