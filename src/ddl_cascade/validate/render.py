@@ -12,7 +12,6 @@ from ddl_cascade import __version__
 from ddl_cascade.validate.model import Finding, RuleInfo, Severity
 
 FORMATS = ("text", "json", "github", "sarif")
-INFORMATION_URI = "https://github.com/ddl-cascade/ddl-cascade/blob/main/docs/validate.md"
 
 
 def to_json(findings: list[Finding], files: int) -> dict[str, Any]:
@@ -105,7 +104,6 @@ def sarif(findings: list[Finding], rules: dict[str, RuleInfo], docs: dict[str, s
             "name": rule_id,
             "shortDescription": {"text": info.summary},
             "defaultConfiguration": {"level": info.severity.value},
-            "helpUri": f"{INFORMATION_URI}#{rule_id.replace('/', '')}",
         }
         if docs.get(rule_id):
             obj["fullDescription"] = {"text": docs[rule_id].split("\n\n", 1)[0]}
@@ -139,7 +137,6 @@ def sarif(findings: list[Finding], rules: dict[str, RuleInfo], docs: dict[str, s
                     "driver": {
                         "name": "ddl-cascade",
                         "version": __version__,
-                        "informationUri": INFORMATION_URI,
                         "rules": rule_objects,
                     }
                 },
