@@ -356,3 +356,35 @@ def test_children_realistic_platform_child(make_repo, cli):
         ("child/version-collision", "sql/R__notification_queue_view.sql"),
         ("child/version-collision", "sql/V1000__shared_too.sql"),
     ]
+
+
+def test_colour_on_a_terminal_only(make_repo):
+    """Run the CLI with stdout on a pseudo-terminal: colour then, and never with NO_COLOR."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    repo = make_parent(make_repo, {**CLEAN, "sql/V3__bad.sql": "SELEC 1;\n"})
+
+    def on_tty(extra_env: dict[str, str]) -> str:
+        leader, follower = pty.openpty()
+        env = {k: v for k, v in os.environ.items() if k != "NO_COLOR"} | {"TERM": "xterm"} | extra_env
+        proc = subprocess.Popen([sys.executable, "-m", "ddl_cascade", "validate"], cwd=repo.path, env=env,
+                                stdout=follower, stderr=subprocess.DEVNULL)
+        os.close(follower)
+        chunks = []
+        while True:  # read while it runs, so a full terminal buffer never blocks it
+            try:
+                data = os.read(leader, 65536)
+            except OSError:  # EIO: the terminal's other end is closed
+                break
+            if not data:
+                break
+            chunks.append(data)
+        os.close(leader)
+        assert proc.wait(timeout=60) == 1
+        return b"".join(chunks).decode()
+
+    assert "\x1b[31merror" in on_tty({})
+    assert "\x1b[" not in on_tty({"NO_COLOR": "1"})
