@@ -125,4 +125,34 @@ def test_binaries_the_server_user_cannot_reach_are_copied_once_for_it():
     finally:
         shutil.rmtree(private, ignore_errors=True)
         for copy in set(copies):
+            shutil.rmtree(server._template_path(copy, server._run_as()), ignore_errors=True)
             shutil.rmtree(copy.parent.parent, ignore_errors=True)
+
+
+def test_servers_copied_from_the_kept_template_each_get_their_own_password():
+    import psycopg
+
+    first, second = server.start(), server.start()
+    try:
+        template = server._template_path(first.bindir, server._run_as())
+        assert server._trusted(template)  # ours, and writable by nobody else
+        info = template.lstat()
+        assert info.st_uid == os.geteuid() and not info.st_mode & 0o022
+        assert first.password != second.password
+        with psycopg.connect(first.url()) as conn:
+            assert conn.execute("SELECT 1").fetchone() == (1,)
+        with pytest.raises(psycopg.OperationalError, match="password authentication failed"):
+            psycopg.connect(second.url().replace(second.password, first.password))
+    finally:
+        first.stop()
+        second.stop()
+
+
+def test_a_template_someone_else_could_write_is_never_used(tmp_path):
+    planted = tmp_path / "planted"
+    (planted / "data").mkdir(parents=True)
+    (planted / "data" / "PG_VERSION").write_text("15\n")
+    planted.chmod(0o777)
+    assert not server._trusted(planted)
+    planted.chmod(0o755)
+    assert server._trusted(planted)
