@@ -447,10 +447,15 @@ def _map(fn, items: list, workers: int, parallel: bool) -> list:
     if not parallel or workers <= 1 or len(items) < 2 or "fork" not in multiprocessing.get_all_start_methods():
         return [fn(item) for item in items]
     from concurrent.futures import ProcessPoolExecutor
+    from concurrent.futures.process import BrokenProcessPool
 
     chunksize = max(1, len(items) // (workers * 4))
-    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        return list(pool.map(fn, items, chunksize=chunksize))
+    try:
+        with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("fork")) as pool:
+            return list(pool.map(fn, items, chunksize=chunksize))
+    except (OSError, BrokenProcessPool):
+        # No semaphores in this sandbox, or a worker was killed: the same work in this process is only slower.
+        return [fn(item) for item in items]
 
 
 def _head(sql: str, words: int = 4) -> str:
