@@ -182,3 +182,19 @@ def test_full_publishes_then_syncs(tmp_path, cli):
     again = cli("full", "--json", "--config", str(world.config_path))
     assert again.code == 0
     assert [c["result"] for c in json.loads(again.stdout)["sync"]["children"]] == ["unchanged", "unchanged"]
+
+
+def test_nested_prefix_keeps_the_rest_of_its_folder(tmp_path):
+    world = make_world(tmp_path, {})
+    bare = world.add_child("nested", files={"ddl/own/V100__own.sql": "select 1;\n", "README.md": "x\n"})
+    world.children.pop("nested")
+    world.write_config()
+    with world.config_path.open("a") as fh:
+        fh.write(f'\n[[children]]\nname = "nested"\nurl = "{bare.path}"\nprefix = "ddl/shared"\n')
+    from ddl_cascade import config as cfgmod
+
+    config = cfgmod.load(world.config_path)
+    assert sync(config).ok
+    assert bare.tree("main", "ddl/shared") == world.parent.tree("ro-shared-ddl")
+    assert bare.git("show", "main:ddl/own/V100__own.sql") == "select 1;"
+    assert status(config).ok
