@@ -59,3 +59,8 @@ def test_demo_end_to_end(tmp_path, cli):
                                cwd=tmp_path / "play" / "remotes" / f"{name}.git").stdout.split()
         assert f"{demo.PREFIX}/sql/{demo.V5[0]}" in files
         assert any(f.startswith("local-flyway-files/sql/V1001__") for f in files) and "README.md" in files
+    tagged = cli("sync", "--tag", "env-1", "--dry-run", "--json", cwd=parent)
+    assert tagged.code == 0
+    assert [c["name"] for c in json.loads(tagged.stdout)["children"]] == ["flyway-1-pipeline", "flyway-1-grants"]
+    twice = cli("status", "flyway-2-grants", "flyway-2-grants", "--json", cwd=parent)
+    assert [c["name"] for c in json.loads(twice.stdout)["children"]] == ["flyway-2-grants"]

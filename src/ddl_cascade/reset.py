@@ -93,7 +93,7 @@ def reset(config: Config, names: list[str] | tuple[str, ...] = (), apply: bool =
     """Reset the named children (all when none are named); with apply=False only plan."""
     from ddl_cascade.lock import parent_lock
 
-    children = config.select(names)
+    children = list({c.name: c for c in config.select(names)}.values())  # each child once
     backup = backup_branch()
     with parent_lock(config):
         run = Run.open(config, dry_run=not apply, before_push=before_push)

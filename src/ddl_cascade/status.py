@@ -255,7 +255,7 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
     from ddl_cascade.lock import parent_lock
     from ddl_cascade.mirror import Mirror
 
-    children = config.select(names, tag)
+    children = list({c.name: c for c in config.select(names, tag)}.values())  # each child once
     with parent_lock(config):
         delivery = Delivery.load(config)
         mirror = Mirror(config)

@@ -493,7 +493,7 @@ def sync(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | Non
     """Bring the selected children up to the delivery branch (see the module docstring)."""
     from ddl_cascade.lock import parent_lock
 
-    children = config.select(names, tag)
+    children = list({c.name: c for c in config.select(names, tag)}.values())  # each child once
     with parent_lock(config):
         run = Run.open(config, dry_run=dry_run, before_push=before_push)
         report = run.report()
