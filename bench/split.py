@@ -64,7 +64,8 @@ def generate(repo: Path, commits: int, seed: int = 7) -> None:
         if rng.random() < 0.3:
             version += 1
             if rng.random() < 0.8:
-                path = f"{PREFIX}/sql/V{version}__change_{version}.sql"
+                # Grouped by hundreds, as large Flyway projects do, so no tree grows without bound.
+                path = f"{PREFIX}/sql/{version // 100:04d}/V{version}__change_{version}.sql"
                 return {path: f"create table t{version} (id int);\n".encode()}, f"V{version}: new migration"
             return {f"{PREFIX}/yaml/flyway.yml": f"revision: {version}\n".encode()}, "yaml: bump revision"
         path = f"src/module{rng.randrange(200)}.txt"

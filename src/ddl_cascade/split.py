@@ -48,7 +48,7 @@ from ddl_cascade import git
 from ddl_cascade.errors import CascadeError
 
 NOTREE = "0" * 40  # the cache's value for a commit without the folder and without mapped parents
-CACHE_VERSION = b"ddl-cascade split cache 1\n"
+CACHE_VERSION = b"ddl-cascade split cache 2\n"
 MAX_TIPS = 8
 _LOG_FORMAT = "--pretty=format:%H%n%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B"
 
@@ -184,6 +184,7 @@ def _without_crud(value: bytes) -> bytes:
 
 
 _DATES: dict[bytes, bytes] = {}
+_MIDNIGHTS: dict[tuple[int, bytes, int], int] = {}
 
 
 def _git_date(value: bytes, commit: str) -> bytes:
@@ -213,7 +214,10 @@ def _parse_date(value: bytes, commit: str) -> bytes:
     if hh >= 24 or mm >= 60 or not 1970 <= year <= 2099:
         raise SplitError(f"commit {commit} has a date git subtree split cannot copy ({value!r}).")
     offset = (hh * 60 + mm) * (-1 if m[7] == b"-" else 1)
-    stamp = calendar.timegm((year, _MONTHS[m[2]], day, int(m[4]), int(m[5]), int(m[6]))) - offset * 60
+    midnight = _MIDNIGHTS.get((year, m[2], day))
+    if midnight is None:
+        midnight = _MIDNIGHTS[(year, m[2], day)] = calendar.timegm((year, _MONTHS[m[2]], day, 0, 0, 0))
+    stamp = midnight + int(m[4]) * 3600 + int(m[5]) * 60 + int(m[6]) - offset * 60
     sign = b"-" if offset < 0 else b"+"
     return b"%d %s%02d%02d" % (stamp, sign, abs(offset) // 60, abs(offset) % 60)
 
@@ -365,6 +369,8 @@ class _Cache:
         except FileNotFoundError:
             return None
         head = len(CACHE_VERSION)
+        if data[:head] != CACHE_VERSION and data.startswith(CACHE_VERSION[:-2]) and data[head - 1:head] == b"\n":
+            return None  # written by another version of ddl-cascade: not corrupt, just not ours to read
         if data[:head] != CACHE_VERSION or hashlib.sha1(data[head + 41:]).hexdigest().encode() != data[head:head + 40]:
             raise ValueError("bad checksum")
         return data[head + 41:]
@@ -379,10 +385,11 @@ class _Cache:
             ntips, nmemo, nseeds, nexcl = (int(x) for x in data[:nl].split())
             text = data[nl + 1:].decode("ascii")
             tips = [text[i:i + 40] for i in range(0, 40 * ntips, 40)]
-            base = 40 * ntips
-            memo = dict(zip([text[i:i + 40] for i in range(base, base + 80 * nmemo, 80)],
-                            [text[i + 40:i + 80] for i in range(base, base + 80 * nmemo, 80)]))
-            rest = text[base + 80 * nmemo:].split("\n")
+            # Keys, then values, each a run of 40-character ids: slicing is all the parsing there is.
+            keys, values = 40 * ntips, 40 * (ntips + nmemo)
+            memo = dict(zip([text[i:i + 40] for i in range(keys, values, 40)],
+                            [text[i:i + 40] for i in range(values, values + 40 * nmemo, 40)]))
+            rest = text[values + 40 * nmemo:].split("\n")
             seeds = dict(line.split(" ") for line in rest[:nseeds])
             exclusions = rest[nseeds:nseeds + nexcl]
             if len(memo) != nmemo or len(seeds) != nseeds or len(exclusions) != nexcl:
@@ -396,7 +403,7 @@ class _Cache:
         import hashlib
 
         parts = [f"{len(self.tips)} {len(self.memo)} {len(self.seeds)} {len(self.exclusions)}\n", *self.tips]
-        parts += [k + v for k, v in self.memo.items()]
+        parts += ["".join(self.memo), "".join(self.memo.values())]
         parts += [f"{k} {v}\n" for k, v in self.seeds.items()]
         parts += [f"{x}\n" for x in self.exclusions]
         body = "".join(parts).encode("ascii", "backslashreplace")
@@ -404,11 +411,9 @@ class _Cache:
 
 
 def _atomic_write(path: Path, data: bytes) -> None:
-    import tempfile
-
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=path.name + ".tmp")
-    with os.fdopen(fd, "wb") as fh:
+    tmp = path.with_name(f"{path.name}.tmp{os.getpid()}")
+    with open(tmp, "wb") as fh:
         fh.write(data)
     os.replace(tmp, path)
 
@@ -472,7 +477,6 @@ class _Engine:
         self.trees: dict[str, str] = {}  # root tree of split-graph nodes
         self.node_parents: dict[str, list[str]] = {}  # parents of commits we create
         self.objects: dict[str, bytes] = {}
-        self.old_values: set[str] = set()
         self._reader: git.ObjectReader | None = None
 
     def close(self) -> None:
@@ -491,10 +495,7 @@ class _Engine:
         s = self.seeds.get(rev)
         if s is not None:
             return s
-        v = self.value[rev]
-        if v is not _PENDING and v != rev and self.incremental:
-            self.old_values.add(v)
-        return v
+        return self.value[rev]
 
     # -- reading the repository
 
@@ -530,11 +531,16 @@ class _Engine:
 
     # -- phase 1: the script's processing order (process_split_commit and check_parents, without recursion)
 
-    def walk(self, walk: list[tuple[str, list[str]]]) -> None:
+    def walk(self, walk: list[tuple[str, list[str]]], answers: dict[str, tuple[str, str] | None] | None = None) -> None:
+        """Process the walk in order; `answers` are `<commit>:<prefix>` lookups already made while walking."""
         value, seeds, subtree, order = self.value, self.seeds, self.subtree, self.order
         for rev, parents in walk:
             self.parents[rev] = parents
-        self.prefetch_subtrees([r for r, _ in walk if r not in value and r not in seeds])
+        if answers is None:
+            self.prefetch_subtrees([r for r, _ in walk if r not in value and r not in seeds])
+        else:
+            for rev, answer in answers.items():
+                subtree[rev] = answer[0] if answer is not None and answer[1] == "tree" else self._classify(rev, answer)
         for rev, parents in walk:
             # The common case inline: nothing to recurse into (every parent mapped, or known to have no folder).
             if rev in seeds:
@@ -598,7 +604,6 @@ class _Engine:
     def copy(self) -> None:
         if not self.order:
             return
-        bodies = self._bodies(self.order)
         pending = set(self.order)
         # Root trees of the new parents that are not commits of this run (passed-through originals, trailers, cache).
         outside = sorted({self.mapping(p) for c in self.order for p in self.parents[c]
@@ -607,11 +612,31 @@ class _Engine:
             if answer is None:
                 raise _Stale() if self.incremental else SplitError(f"commit {node} is missing from the repository.")
             self.trees[node] = answer[0]
+        # Which commits may be copied is decided by trees alone (a split commit of this run has the tree of its
+        # original's folder), so only their messages are fetched: not the many commits skipped for an identical
+        # parent.
+        subtree = self.subtree
+        wanted = []
         for rev in self.order:
-            tree = self.subtree[rev]
-            assert tree is not None
-            newparents = [self.mapping(p) for p in self.parents[rev] if self.mapped(p)]
-            self.value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
+            trees = [subtree[p] if p in pending else self.trees[self.mapping(p)]
+                     for p in self.parents[rev] if self.mapped(p)]
+            if subtree[rev] not in trees or len(trees) > 1:
+                wanted.append(rev)
+        bodies = self._bodies(wanted)
+        value, seeds, trees, parents = self.value, self.seeds, self.trees, self.parents
+        for rev in self.order:
+            tree = subtree[rev]
+            newparents = [seeds[p] if p in seeds else value[p] for p in parents[rev]
+                          if p in seeds or value.get(p, NOTREE) != NOTREE]
+            if len(newparents) == 1:  # no graph question to ask: skip on an identical tree, else copy
+                only = newparents[0]
+                t = trees.get(only)
+                if (t if t is not None else self._tree_of(only)) == tree:
+                    value[rev] = only
+                else:
+                    value[rev] = self._make(rev, tree, newparents, bodies)
+                continue
+            value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
 
     def _bodies(self, revs: list[str]) -> dict[str, bytes]:
         args = ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-show-signature", _LOG_FORMAT]
@@ -652,6 +677,11 @@ class _Engine:
             copy = True  # the other side has history the identical parent lacks
         if identical is not None and not copy:
             return identical
+        return self._make(rev, tree, got, bodies)
+
+    def _make(self, rev: str, tree: str, parents: list[str], bodies: dict[str, bytes]) -> str:
+        """copy_commit: the new commit object for `rev` (kept in memory until the run writes them all)."""
+        got = parents
         body = commit_body(bodies[rev], tree, got, self.encoding, rev)
         oid = git.object_id("commit", body)
         self.objects[oid] = body
@@ -801,15 +831,46 @@ def _walk_args(tip: str, excludes: list[str]) -> list[str]:
     return ["rev-list", "--topo-order", "--reverse", "--parents", "--ignore-missing", tip, *excludes, "--"]
 
 
+def _walk_with_subtrees(repo: Path, args: list[str], prefix: str) -> tuple[bytes, dict[str, tuple[str, str] | None]]:
+    """The walk, and `<commit>:<prefix>` looked up for each commit while rev-list is still producing them."""
+    import threading
+
+    walk = git.popen(args, repo)
+    check_args = ["cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"]
+    check = git.popen(check_args, repo, stdin=True)
+    assert walk.stdout is not None and check.stdin is not None and check.stdout is not None
+    lines: list[bytes] = []
+    suffix = b":" + prefix.encode("utf-8", "surrogateescape") + b"\n"
+
+    def feed() -> None:
+        try:
+            for line in walk.stdout:  # type: ignore[union-attr]
+                lines.append(line)
+                check.stdin.write(line[:40] + suffix)  # type: ignore[union-attr]
+        finally:
+            check.stdin.close()  # type: ignore[union-attr]
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    out = check.stdout.read()
+    feeder.join()
+    check.stdin = None  # closed by the feeder; communicate() must not flush it
+    git.finish(check, check_args)
+    git.finish(walk, args)
+    answers: dict[str, tuple[str, str] | None] = {}
+    for line, answer in zip(lines, out.decode("utf-8", "surrogateescape").split("\n")):
+        parts = answer.split(" ")
+        answers[line[:40].decode()] = (parts[0], parts[1]) if len(parts) == 2 and parts[1] != "missing" else None
+    return b"".join(lines), answers
+
+
 def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
     info = git.ObjectInfo(r.path)
-    # The trailer scan decides the walk's exclusions; start the walk at once anyway and redo it in the rare case
-    # that trailers exclude something, so the two commands overlap.
+    # The trailer scan decides the walk's exclusions; start the walk at once anyway (with the folder lookups
+    # streaming behind it) and redo it in the rare case that trailers exclude something.
     scan_args = _scan_args(prefix, [tip])
-    walk_args = _walk_args(tip, [])
     scan_proc = git.popen(scan_args, r.path)
-    walk_proc = git.popen(walk_args, r.path)
-    walk_out = git.finish(walk_proc, walk_args)
+    walk_out, answers = _walk_with_subtrees(r.path, _walk_args(tip, []), prefix)
     trailers = _scan_output(git.finish(scan_proc, scan_args), info)
     if trailers.exclusions:
         walk_out = git.run(_walk_args(tip, trailers.exclusions), r.path)
@@ -822,7 +883,7 @@ def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
     gens.loaded = True  # a cold run trusts nothing it did not compute
     engine = _Engine(r.path, prefix, r.encoding, info, {}, seeds, gens, incremental=False)
     try:
-        engine.walk(_walk_output(walk_out))
+        engine.walk(_walk_output(walk_out), answers)
         engine.copy()
         result = engine.value[engine.latest] if engine.latest else None
         _write_objects(r, engine.objects, info)
@@ -870,17 +931,13 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         if tip in seeds:
             return None
         gens = _Generations(path.with_suffix(".gens"))
-        engine = _Engine(r.path, prefix, r.encoding, info, dict(memo), seeds, gens, incremental=True)
+        engine = _Engine(r.path, prefix, r.encoding, info, memo, seeds, gens, incremental=True)
         try:
             engine.walk(_walk_output(walk_out))
             if engine.value.get(tip) in (None, NOTREE, tip) or engine.subtree.get(tip) is None:
                 return None
             engine.copy()
             result = engine.value[tip]
-            old = sorted(v for v in engine.old_values if v not in engine.objects)
-            if old:
-                if any(a is None for a in info.lookup_many(old)):
-                    return None  # a cached split commit was pruned: rebuild it
             _write_objects(r, engine.objects, info)
         finally:
             engine.close()
