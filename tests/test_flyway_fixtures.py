@@ -21,7 +21,7 @@ from ddl_cascade import flyway
 from ddl_cascade.sqlscript import split_statements
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flyway"
-PROJECTS = ["shop", "ledger", "platform"]
+PROJECTS = ["shop", "ledger", "platform", "crm"]
 
 
 @dataclass
@@ -63,15 +63,17 @@ def load_project(name: str) -> Project:
     )
 
 
-def script_text(project: Project, migration: flyway.ResolvedMigration, schema: str = "public") -> str:
-    raw = (project.root / migration.location / migration.script).read_bytes()
-    defaults = flyway.default_placeholders(schema, "postgres", "db", filename=migration.name.filename)
-    return flyway.replace_placeholders(flyway.decode_script(raw), project.placeholders, defaults=defaults)
-
-
 def script_config(project: Project, migration: flyway.ResolvedMigration) -> flyway.ScriptConfig:
     conf = project.root / migration.location / (migration.script + ".conf")
     return flyway.parse_script_config(conf.read_text(), conf.name) if conf.exists() else flyway.ScriptConfig()
+
+
+def script_text(project: Project, migration: flyway.ResolvedMigration, schema: str = "public") -> str:
+    raw = (project.root / migration.location / migration.script).read_bytes()
+    encoding = script_config(project, migration).encoding or "utf-8"
+    defaults = flyway.default_placeholders(schema, "postgres", "db", filename=migration.name.filename)
+    text = flyway.decode_script(raw, encoding, name=migration.path)
+    return flyway.replace_placeholders(text, project.placeholders, defaults=defaults)
 
 
 @pytest.mark.parametrize("name", PROJECTS)
@@ -94,17 +96,22 @@ def test_fixture_is_clean(name):
 
 
 def test_fixtures_cover_what_the_issues_ask_for():
-    everything = {name: load_project(name).resolution() for name in PROJECTS}
+    projects = {name: load_project(name) for name in PROJECTS}
+    everything = {name: project.resolution() for name, project in projects.items()}
     scripts = [m for r in everything.values() for m in r.migrations + r.callbacks]
-    texts = [(FIXTURES / name / m.path).read_text() for name, r in everything.items() for m in r.migrations]
+    raw = [(projects[name].root / m.path).read_bytes() for name, r in everything.items() for m in r.migrations]
+    texts = [script_text(projects[name], m) for name, r in everything.items() for m in r.migrations]
     assert sum(len(r.migrations) + len(r.callbacks) for r in everything.values()) >= 36
     assert any("_" in m.script.split("__")[0] for m in scripts)  # underscored versions
     assert any(m.version and len(m.version.parts) == 4 and m.version.parts[0] >= 2000 for m in scripts)  # dates
     assert any(not m.script.isascii() for m in scripts)
     assert {"beforeMigrate", "afterMigrate", "beforeEachMigrate"} <= {m.name.event for m in scripts}
     assert any(m.kind is flyway.Kind.REPEATABLE for m in scripts)
-    for needle in ("$$", "DO $", "CREATE TYPE", "PARTITION BY", "FROM stdin", "CONCURRENTLY", "${"):
-        assert any(needle in text for text in texts), needle
+    for needle in (b"$$", b"DO $", b"CREATE TYPE", b"PARTITION BY", b"FROM stdin", b"CONCURRENTLY", b"${"):
+        assert any(needle in data for data in raw), needle
+    assert any(data.startswith(b"\xef\xbb\xbf") for data in raw)  # a byte-order mark
+    assert any(b"\r\n" in data for data in raw)  # Windows line ends
+    assert any("é" in text for text, data in zip(texts, raw) if "é".encode() not in data)  # a Latin-1 script
 
 
 def _run_script(conn, project: Project, item: flyway.ResolvedMigration) -> None:
@@ -137,17 +144,27 @@ def test_fixture_runs_on_empty_database(name, pg_db):
     for callback in resolution.callbacks:
         callbacks.setdefault(callback.name.event, []).append(callback)
     with pg_db.connect(autocommit=True) as conn:
-        for callback in callbacks.get("beforeMigrate", []):
-            _run_script(conn, project, callback)
-        for migration in resolution.migrations:
-            for callback in callbacks.get("beforeEachMigrate", []):
+        def run(event: str) -> None:
+            for callback in callbacks.get(event, []):
                 _run_script(conn, project, callback)
+
+        run("beforeMigrate")
+        repeatables_started = False
+        for migration in resolution.migrations:
+            if migration.kind is flyway.Kind.REPEATABLE and not repeatables_started:
+                repeatables_started = True
+                run("afterVersioned")
+                run("beforeRepeatables")
+            run("beforeEachMigrate")
             try:
                 _run_script(conn, project, migration)
             except Exception as error:  # name the migration in the failure
                 raise AssertionError(f"{migration.path}: {error}") from error
-        for callback in callbacks.get("afterMigrate", []):
-            _run_script(conn, project, callback)
+            run("afterEachMigrate")
+        if not repeatables_started:
+            run("afterVersioned")
+        run("afterMigrateApplied")
+        run("afterMigrate")
         tables = conn.execute(
             "SELECT count(*) FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace "
             "WHERE c.relkind IN ('r', 'p') AND n.nspname NOT IN ('pg_catalog', 'information_schema')"
