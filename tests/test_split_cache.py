@@ -122,3 +122,24 @@ def test_partial_clone_without_blobs(tmp_path):
     result = split.run(clone, "origin/main", P)
     assert missing_blobs() == before  # nothing was fetched: no blob was read
     assert result.tip == oracle(source, P)[0]
+
+
+def test_rejoin_after_a_cached_run_stays_incremental(make_repo):
+    repo = make_repo("parent").path
+
+    def commit(path: str, text: str) -> None:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", f"edit {path}"], cwd=repo, check=True)
+
+    for i in range(4):
+        commit(f"{P}/v{i}.sql", str(i))
+        commit("app.txt", str(i))
+    assert split.run(repo, "main", P).mode == "cold"
+    subprocess.run(["git", "subtree", "split", "-q", f"--prefix={P}", "--rejoin"], cwd=repo, check=True,
+                   capture_output=True)
+    commit(f"{P}/v9.sql", "9")
+    result = split.run(repo, "main", P)
+    assert result.mode == "incremental" and result.processed <= 3  # the rejoin merge and the new commit
+    assert result.tip == oracle(repo, P)[0]

@@ -478,6 +478,7 @@ class _Engine:
         self.node_parents: dict[str, list[str]] = {}  # parents of commits we create
         self.objects: dict[str, bytes] = {}
         self._reader: git.ObjectReader | None = None
+        self._answers: dict[str, tuple[str, str] | None] = {}  # folder lookups made in bulk, not yet judged
 
     def close(self) -> None:
         if self._reader is not None:
@@ -520,13 +521,13 @@ class _Engine:
         return answer[0]
 
     def prefetch_subtrees(self, revs: list[str]) -> None:
-        answers = self.info.lookup_many([f"{r}:{self.prefix}" for r in revs])
-        for r, a in zip(revs, answers):
-            self.subtree[r] = self._classify(r, a)
+        self._answers.update(zip(revs, self.info.lookup_many([f"{r}:{self.prefix}" for r in revs])))
 
     def _subtree(self, rev: str) -> str | None:
+        """The folder's tree in `rev` (ls-tree), judged only for commits the script would look at."""
         if rev not in self.subtree:
-            self.subtree[rev] = self._classify(rev, self.info.lookup(f"{rev}:{self.prefix}"))
+            answer = self._answers.pop(rev) if rev in self._answers else self.info.lookup(f"{rev}:{self.prefix}")
+            self.subtree[rev] = self._classify(rev, answer)
         return self.subtree[rev]
 
     # -- phase 1: the script's processing order (process_split_commit and check_parents, without recursion)
@@ -539,8 +540,7 @@ class _Engine:
         if answers is None:
             self.prefetch_subtrees([r for r, _ in walk if r not in value and r not in seeds])
         else:
-            for rev, answer in answers.items():
-                subtree[rev] = answer[0] if answer is not None and answer[1] == "tree" else self._classify(rev, answer)
+            self._answers.update(answers)
         for rev, parents in walk:
             # The common case inline: nothing to recurse into (every parent mapped, or known to have no folder).
             if rev in seeds:
@@ -559,7 +559,7 @@ class _Engine:
                 if pv != NOTREE:
                     any_mapped = True
             else:
-                tree = subtree[rev] if rev in subtree else self._subtree(rev)
+                tree = self._subtree(rev)
                 if tree is None:
                     value[rev] = rev if any_mapped else NOTREE
                 else:
@@ -923,6 +923,8 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         walk_proc = git.popen(walk_args, r.path)
         walk_out = git.finish(walk_proc, walk_args)
         trailers = _scan_output(git.finish(scan_proc, scan_args), info)
+        if trailers.exclusions:  # e.g. a rejoin: do not walk the split history it merged in
+            walk_out = git.run(_walk_args(tip, excludes + trailers.exclusions), r.path)
         seeds = dict(seeds)
         for key, value in trailers.seeds:
             if key in seeds or not key or (key in memo and memo[key] != value):
