@@ -904,8 +904,10 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
     try:
         if seeds and stored.tips:
             # Trailers of the old history are baked into the cache: only valid if that history is still there.
-            proc = git.run(["rev-list", "--max-count=1", *stored.tips, f"^{tip}", "--"], r.path, check=False)
-            if proc.strip():
+            try:
+                if git.run(["rev-list", "--max-count=1", *stored.tips, f"^{tip}", "--"], r.path).strip():
+                    return None
+            except git.GitError:  # an old tip is gone: nothing to compare with
                 return None
         if tip in seeds:
             return None
