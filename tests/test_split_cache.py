@@ -143,3 +143,27 @@ def test_rejoin_after_a_cached_run_stays_incremental(make_repo):
     result = split.run(repo, "main", P)
     assert result.mode == "incremental" and result.processed <= 3  # the rejoin merge and the new commit
     assert result.tip == oracle(repo, P)[0]
+
+
+def test_rewritten_branch_that_drops_a_rejoin(make_repo):
+    """Trailers of the old history are baked into the cache; once they are gone from the branch, recompute."""
+    repo = make_repo("parent").path
+
+    def commit(path: str, text: str) -> str:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+        subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
+        subprocess.run(["git", "commit", "-q", "-m", f"edit {path} {text}"], cwd=repo, check=True)
+        return subprocess.run(["git", "rev-parse", "HEAD"], cwd=repo, capture_output=True, text=True).stdout.strip()
+
+    commit(f"{P}/a.sql", "1")
+    base = commit("app.txt", "1")
+    subprocess.run(["git", "subtree", "split", "-q", f"--prefix={P}", "--rejoin", "--annotate=(x) "], cwd=repo,
+                   check=True, capture_output=True)
+    commit(f"{P}/b.sql", "2")
+    assert split.run(repo, "main", P).tip == oracle(repo, P)[0]
+    subprocess.run(["git", "reset", "-q", "--hard", base], cwd=repo, check=True)
+    commit(f"{P}/c.sql", "3")
+    result = split.run(repo, "main", P)
+    assert result.mode == "cold"
+    assert result.tip == oracle(repo, P)[0]
