@@ -82,6 +82,8 @@ NAMES = [
     ("sql/U1__undo.sql", [("naming/invalid", "error")]),
     ("sql/schema.sql", [("naming/invalid", "error")]),
     ("sql/after_migrate.sql", [("naming/invalid", "error")]),
+    ("sql/V" + "1." * 25 + "1__too_long_for_the_history_table.sql", [("naming/invalid", "error")]),
+    ("sql/V" + "1." * 24 + "1__fits_in_50.sql", []),
     # a migration name with another suffix: a warning
     ("sql/V57__readme.md", [("naming/invalid", "warning")]),
     ("sql/V58__disabled.sql.bak", [("naming/invalid", "warning")]),

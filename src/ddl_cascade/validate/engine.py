@@ -221,6 +221,12 @@ def naming_findings(found: Files, resolution: flyway.Resolution) -> list[Finding
                 "; Flyway never runs it as a callback"
             out.append(finding("callback/invalid", f.path, 0, 0, message,
                                (hint_text + ". " if hint_text else "") + HINTS["callback/invalid"]))
+        elif check.name is not None and check.name.version is not None and len(check.name.version.text) > 50:
+            # flyway_schema_history.version is VARCHAR(50): Flyway's insert of the history row fails.
+            out.append(finding("naming/invalid", f.path, 0, 0,
+                               f"version {check.name.version.text} has {len(check.name.version.text)} characters; "
+                               "flyway_schema_history.version holds 50, so recording it fails",
+                               "Use a shorter version."))
         elif check.status == "invalid":
             out.append(finding("naming/invalid", f.path, 0, 0,
                                f"{check.message}; Flyway silently skips this file, so it is never applied",

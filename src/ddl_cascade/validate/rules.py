@@ -30,6 +30,7 @@ class NamingInvalid(Rule):
         sql/V1.2a__users.sql          # not a version
         sql/CCD-4590__users.sql       # a ticket id instead of a version
         sql/V57__readme.md            # a migration name with another suffix (warning)
+        sql/V2024.01.15.10.30.00.000000000000000000000001__x.sql   # version over 50 characters
 
     Fix::
 
