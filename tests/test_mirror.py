@@ -67,3 +67,28 @@ def test_missing_branch_is_reachable_with_no_tip(make_repo):
 def test_child_ref_encodes_odd_names():
     assert child_ref("flyway-1-pipeline") == "refs/children/flyway-1-pipeline"
     assert child_ref("a b/..") .startswith("refs/children/x-")
+
+
+def test_packs_are_indexed_then_merged_and_stay_readable(make_repo, monkeypatch):
+    import ddl_cascade.mirror as mirror_mod
+
+    parent = make_repo("parent")
+    parent.commit({"read-write-flyway-files/a": "a\n"}, "a")
+    children = []
+    for i in range(3):
+        work, bare = _child(make_repo, f"k{i}", {f"own{i}.sql": f"select {i};\n"})
+        children.append((f"k{i}", str(bare.path)))
+    config = _config(parent.path, children)
+    mirror = Mirror(config)
+    got = mirror.fetch(config.children)
+    packs = lambda: sorted((mirror.path / "objects" / "pack").glob("*.pack"))  # noqa: E731
+    assert len(packs()) == 3  # one pack per fetch
+    mirror.maintain()
+    assert (mirror.path / "objects" / "pack" / "multi-pack-index").is_file()
+    monkeypatch.setattr(mirror_mod, "MERGE_PACKS_AT", 1)
+    mirror.transferred = True
+    mirror.maintain()
+    assert len(packs()) == 1
+    with git.ObjectReader(mirror.path) as reader:
+        for i in range(3):
+            assert reader.read(f"{got[f'k{i}'].tip}:own{i}.sql")[2] == f"select {i};\n".encode()

@@ -103,4 +103,5 @@ def reset(config: Config, names: list[str] | tuple[str, ...] = (), apply: bool =
         finally:
             run.readers.close()
             run.mirror.flush()
+            run.mirror.maintain()
     return report

@@ -268,6 +268,7 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
                     on_child(st)
 
             mirror.fetch(children, jobs=jobs, on_done=done)
+        mirror.maintain()
     order = {c.name: i for i, c in enumerate(children)}
     report.children.sort(key=lambda s: order[s.name])
     return report

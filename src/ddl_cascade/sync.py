@@ -502,6 +502,7 @@ def sync(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | Non
         finally:
             run.readers.close()
             run.mirror.flush()
+            run.mirror.maintain()
     return report
 
 
