@@ -457,6 +457,7 @@ class _Generations:
 
 
 _PENDING = "pending"  # mapped, value computed in the copy phase
+_UNKNOWN = object()
 
 
 class _Engine:
@@ -534,7 +535,7 @@ class _Engine:
 
     def walk(self, walk: list[tuple[str, list[str]]], answers: dict[str, tuple[str, str] | None] | None = None) -> None:
         """Process the walk in order; `answers` are `<commit>:<prefix>` lookups already made while walking."""
-        value, seeds, subtree, order = self.value, self.seeds, self.subtree, self.order
+        value, seeds, subtree, order, answers = self.value, self.seeds, self.subtree, self.order, self._answers
         for rev, parents in walk:
             self.parents[rev] = parents
         if answers is None:
@@ -559,7 +560,12 @@ class _Engine:
                 if pv != NOTREE:
                     any_mapped = True
             else:
-                tree = self._subtree(rev)
+                answer = answers.pop(rev, _UNKNOWN)
+                if answer is _UNKNOWN:
+                    tree = self._subtree(rev)
+                else:
+                    tree = answer[0] if answer is not None and answer[1] == "tree" else self._classify(rev, answer)
+                    subtree[rev] = tree
                 if tree is None:
                     value[rev] = rev if any_mapped else NOTREE
                 else:
@@ -604,39 +610,47 @@ class _Engine:
     def copy(self) -> None:
         if not self.order:
             return
-        pending = set(self.order)
-        # Root trees of the new parents that are not commits of this run (passed-through originals, trailers, cache).
-        outside = sorted({self.mapping(p) for c in self.order for p in self.parents[c]
-                          if self.mapped(p) and p not in pending and self.mapping(p) not in self.trees})
-        for node, answer in zip(outside, self.info.lookup_many([f"{n}^{{tree}}" for n in outside])):
-            if answer is None:
+        value, seeds, subtree, trees, parents = self.value, self.seeds, self.subtree, self.trees, self.parents
+        # The mapped parents of each commit (cache_get $parents), and the new parents that are not commits of this
+        # run (passed-through originals, trailers, the cache), whose root trees we must look up.
+        mapped_parents: list[list[str]] = []
+        outside: set[str] = set()
+        for rev in self.order:
+            mp = []
+            for p in parents[rev]:
+                v = seeds.get(p)
+                if v is None:
+                    v = value.get(p)
+                    if v is None or v == NOTREE:
+                        continue
+                mp.append(p)
+                if v is not _PENDING and v not in trees:
+                    outside.add(v)
+            mapped_parents.append(mp)
+        nodes = sorted(outside)
+        for node, answer in zip(nodes, self.info.lookup_many([f"{n}^{{tree}}" for n in nodes])):
+            if answer is None:  # e.g. a cached split commit that was pruned
                 raise _Stale() if self.incremental else SplitError(f"commit {node} is missing from the repository.")
-            self.trees[node] = answer[0]
+            trees[node] = answer[0]
+
+        def parent_tree(p: str) -> str:
+            v = seeds[p] if p in seeds else value[p]
+            return subtree[p] if v is _PENDING else trees[v]
+
         # Which commits may be copied is decided by trees alone (a split commit of this run has the tree of its
-        # original's folder), so only their messages are fetched: not the many commits skipped for an identical
-        # parent.
-        subtree = self.subtree
-        wanted = []
-        for rev in self.order:
-            trees = [subtree[p] if p in pending else self.trees[self.mapping(p)]
-                     for p in self.parents[rev] if self.mapped(p)]
-            if subtree[rev] not in trees or len(trees) > 1:
-                wanted.append(rev)
+        # original's folder), so only their messages are fetched, not those of the many commits skipped for an
+        # identical parent.
+        wanted = [rev for rev, mp in zip(self.order, mapped_parents)
+                  if len(mp) > 1 or subtree[rev] not in [parent_tree(p) for p in mp]]
         bodies = self._bodies(wanted)
-        value, seeds, trees, parents = self.value, self.seeds, self.trees, self.parents
-        for rev in self.order:
+        for rev, mp in zip(self.order, mapped_parents):
             tree = subtree[rev]
-            newparents = [seeds[p] if p in seeds else value[p] for p in parents[rev]
-                          if p in seeds or value.get(p, NOTREE) != NOTREE]
+            newparents = [seeds[p] if p in seeds else value[p] for p in mp]
             if len(newparents) == 1:  # no graph question to ask: skip on an identical tree, else copy
                 only = newparents[0]
-                t = trees.get(only)
-                if (t if t is not None else self._tree_of(only)) == tree:
-                    value[rev] = only
-                else:
-                    value[rev] = self._make(rev, tree, newparents, bodies)
-                continue
-            value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
+                value[rev] = only if trees[only] == tree else self._make(rev, tree, newparents, bodies)
+            else:
+                value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
 
     def _bodies(self, revs: list[str]) -> dict[str, bytes]:
         args = ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-show-signature", _LOG_FORMAT]
