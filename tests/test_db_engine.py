@@ -6,6 +6,7 @@ with `$$`, DO blocks, enums, partitioned tables, CREATE INDEX CONCURRENTLY, COPY
 
 from __future__ import annotations
 
+import os
 import threading
 import time
 
@@ -187,13 +188,15 @@ def test_placeholders_configured_and_flyway_defaults(pg_db):
         "CREATE TABLE ph (k text, v text);\n"
         "INSERT INTO ph VALUES ('schema', '${flyway:defaultSchema}'), ('user', '${flyway:user}'),\n"
         "  ('database', '${flyway:database}'), ('table', '${flyway:table}'), ('file', '${flyway:filename}'),\n"
-        "  ('custom', '${Region}'), ('stamp', '${flyway:timestamp}');\n")},
+        "  ('custom', '${Region}'), ('stamp', '${flyway:timestamp}'), ('env', '${flyway:environment}'),\n"
+        "  ('cwd', '${flyway:workingDirectory}');\n")},
         placeholders={"region": "eu-west-1"})
     assert run(pg_db, plan).ok
     values = dict(pg_db.query("SELECT k, v FROM ph"))
     assert {k: values[k] for k in ("schema", "user", "database", "table", "file", "custom")} == {
         "schema": "public", "user": "postgres", "database": pg_db.name, "table": "flyway_schema_history",
         "file": "V1__ph.sql", "custom": "eu-west-1"}  # names match case-insensitively, as in Flyway
+    assert (values["env"], values["cwd"]) == ("default", os.getcwd())  # no --env: Flyway's environment "default"
     assert len(values["stamp"]) == len("2024-01-01 00:00:00")
     # Versioned checksums are over the raw text (placeholders not replaced).
     assert history_rows(pg_db)[0][5] == flyway.checksum_text(plan.migrations[0].text)
@@ -372,3 +375,16 @@ def test_error_callbacks_run_after_a_failure_in_their_own_transactions(pg_db):
     assert not result.ok and result.failure.line == 2
     assert pg_db.query("SELECT event FROM err_log") == [("afterEachMigrateError",), ("afterMigrateError",)]
     assert pg_db.query("SELECT to_regclass('partial')") == [(None,)]
+
+
+def test_statement_callbacks_run_around_each_statement(pg_db):
+    callbacks = {
+        "beforeMigrate.sql": "CREATE TABLE stmt_log (n serial, event text, rows_in_t bigint);",
+        "beforeEachMigrateStatement.sql": "INSERT INTO stmt_log (event) VALUES ('before');",
+        "afterEachMigrateStatement.sql": "INSERT INTO stmt_log (event, rows_in_t) "
+                                         "SELECT 'after', count(*) FROM t;",
+    }
+    plan = make_plan({"V1__t.sql": "CREATE TABLE t (id int);\nINSERT INTO t VALUES (1), (2);\n"}, callbacks)
+    assert run(pg_db, plan).ok
+    assert pg_db.query("SELECT event, rows_in_t FROM stmt_log ORDER BY n") == [
+        ("before", None), ("after", 0), ("before", None), ("after", 2)]

@@ -66,6 +66,8 @@ CASES = [
      [row(1, "5", type_="SQL_BASELINE", script="B5__d.sql")], ["Baseline", "Ignored (Baseline)", "Pending"]),
     ("a new baseline migration on a used database is Ignored", [v("1"), v("7", type_="SQL_BASELINE")],
      [row(1, "1")], ["Success", "Ignored"]),
+    ("repair marked a missing migration deleted: the row is Deleted, the file pending again", [v("1")],
+     [row(1, "1"), row(2, "1", type_="DELETE")], ["Deleted", "Pending"]),
     ("checksum mismatch is still Success, flagged", [v("1", checksum=2)], [row(1, "1", checksum=1)], ["Success"]),
 ]
 

@@ -125,7 +125,8 @@ def migrate(
     with connection as conn:
         if not json:
             typer.echo(f"Migrating {tgt.display} with the migrations of the {plan.origin}")
-        result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(_line(a)))
+        result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(_line(a)),
+                                environment=tgt.environment)
     if not json and result.ok:
         typer.echo(f"ok: {len(result.migrations)} migrations applied" if result.migrations
                    else "ok: the database is up to date")
@@ -146,7 +147,7 @@ def status(
     tgt, plan, connection = _open(config, url, env, child)
     with connection as conn:
         try:
-            info = engine.status(conn, plan)
+            info = engine.status(conn, plan, tgt.environment)
         except engine.ScriptFailed as exc:
             from ddl_cascade.errors import CascadeError
 

@@ -21,6 +21,7 @@ back, in their own transaction; inside the aborted PostgreSQL transaction they c
 
 from __future__ import annotations
 
+import os
 import re
 import time
 from dataclasses import dataclass, field
@@ -86,9 +87,10 @@ class Session:
     server_version_num: int
     search_path: str
     role: str
+    environment: str = "default"  # `${flyway:environment}`: the --env name; Flyway's own default otherwise
 
     @classmethod
-    def open(cls, conn) -> "Session":
+    def open(cls, conn, environment: str | None = None) -> "Session":
         schema, user, database, version, search_path = conn.execute(
             "SELECT current_schema, current_user, current_database(), current_setting('server_version_num')::int, "
             "current_setting('search_path')"
@@ -97,7 +99,7 @@ class Session:
             from ddl_cascade.errors import CascadeError
 
             raise CascadeError("cannot determine the current schema: the search_path is empty.")
-        return cls(schema, user, database, version, search_path, user)
+        return cls(schema, user, database, version, search_path, user, environment or "default")
 
 
 # -- preparing scripts ------------------------------------------------------------------------------------------------
@@ -121,7 +123,8 @@ def prepare(script: Script, session: Session, placeholders: dict[str, str], time
     if script.config.placeholder_replacement is False:
         return Prepared(script, text)
     defaults = flyway.default_placeholders(session.schema, session.user, session.database,
-                                           filename=script.filename, timestamp=timestamp)
+                                           filename=script.filename, timestamp=timestamp,
+                                           working_directory=os.getcwd(), environment=session.environment)
     try:
         return Prepared(script, flyway.replace_placeholders(text, placeholders, defaults=defaults))
     except flyway.PlaceholderError as exc:
@@ -257,9 +260,9 @@ class Runner:
 
 
 def migrate(conn, plan: Plan, *, history: SchemaHistory | None = None, lock_attempts: int | None = None,
-            on_applied=None) -> MigrateResult:
+            on_applied=None, environment: str | None = None) -> MigrateResult:
     """Apply the plan's pending migrations to the database of `conn` (autocommit); see the module docstring."""
-    session = Session.open(conn)
+    session = Session.open(conn, environment)
     history = history or SchemaHistory(conn, session.schema)
     timestamp = datetime.now()
     result = MigrateResult()
@@ -371,9 +374,9 @@ def _body(runner: Runner, prepared: Prepared, statements: list[Statement], per_s
     runner.callbacks("afterEachMigrate", inside=True)
 
 
-def status(conn, plan: Plan) -> Info:
+def status(conn, plan: Plan, environment: str | None = None) -> Info:
     """Flyway's info for the database of `conn` (read-only: no lock, no table created)."""
-    session = Session.open(conn)
+    session = Session.open(conn, environment)
     history = SchemaHistory(conn, session.schema)
     resolved = resolve(plan, session)
     return compute(resolved, history.rows(), ignore_pending=True)

@@ -42,7 +42,7 @@ def database_state(cfg: Config, child_name: str, environment: str, tip: str | No
         tgt = target.from_environment(cfg, env)
         migrations = plan.for_child(cfg, child_name, tip)
         with target.connect(tgt) as conn:
-            info = engine.status(conn, migrations)
+            info = engine.status(conn, migrations, environment)
     except CascadeError as exc:
         state.error = redact(str(exc))
         return state
