@@ -279,8 +279,8 @@ def verify_utf8(buf: bytes) -> bytes:
 def commit_body(formatted: bytes, tree: str, parents: list[str], encoding: str | None, commit: str) -> bytes:
     """The commit copy_commit writes, from the `%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B` text of the original."""
     head_lines = formatted.split(b"\n", 6)
-    head = formatted[:len(formatted) - len(head_lines[-1])]
-    if len(head_lines) == 7 and b"\\" not in head and b"\0" not in head:
+    identities = formatted[:len(formatted) - len(head_lines[-1])]
+    if len(head_lines) == 7 and b"\\" not in identities and b"\0" not in identities:
         fields = [line.strip(b" \t") for line in head_lines[:6]]  # no escapes: `read` only strips blanks
         message = head_lines[6]
     else:
@@ -291,7 +291,7 @@ def commit_body(formatted: bytes, tree: str, parents: list[str], encoding: str |
             fields.append(value)
         message = formatted[pos:]
     an, ae, ad, cn, ce, cd = fields
-    head = [b"tree " + tree.encode()]
+    head = [b"tree " + tree.encode()]  # what commit_tree_extended writes
     head += [b"parent " + p.encode() for p in parents]
     head.append(b"author " + _ident(an, ae, ad, commit))
     head.append(b"committer " + _ident(cn, ce, cd, commit))
@@ -314,6 +314,7 @@ class Trailers:
 
 
 def _scan_output(out: bytes, info: git.ObjectInfo) -> Trailers:
+    """find_existing_splits' `while read a b junk` loop over the `git log --grep` output, line for line."""
     seeds: list[tuple[str, str]] = []
     exclusions: list[str] = []
     sq = main = sub = ""
