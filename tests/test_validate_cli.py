@@ -231,7 +231,7 @@ def test_children_collisions(make_repo, cli):
     result = cli("validate", "--children", "--json", cwd=repo.path)
     assert result.code == 1, result
     got = sorted((f["rule"], f["path"].removeprefix(SOURCE + "/"), f["message"].split(":")[0])
-                 for f in json.loads(result.stdout)["findings"])
+                 for f in json.loads(result.stdout)["findings"] if f["rule"] == "child/version-collision")
     assert got == [
         ("child/version-collision", "callbacks/afterMigrate.sql", "child 'flyway-2-grants'"),
         ("child/version-collision", "callbacks/afterMigrate.sql", "child 'flyway-2-pipeline'"),
@@ -239,7 +239,8 @@ def test_children_collisions(make_repo, cli):
         ("child/version-collision", "sql/V1__create_users.sql", "child 'flyway-2-pipeline'"),
         ("child/version-collision", "sql/V2__create_orders.sql", "child 'flyway-1-pipeline'"),
     ]
-    message = [f["message"] for f in json.loads(result.stdout)["findings"] if "flyway-1-pipeline" in f["message"]][0]
+    message = [f["message"] for f in json.loads(result.stdout)["findings"]
+               if "flyway-1-pipeline" in f["message"] and f["rule"] == "child/version-collision"][0]
     assert "db/own/V2.0__local.sql" in message
 
 
@@ -257,7 +258,29 @@ def test_children_see_the_pull_request_not_the_delivered_folder(make_repo, cli):
     repo.commit(message="parent")
     result = cli("validate", "--children", "--json", cwd=repo.path)
     got = [(f["rule"], f["path"]) for f in json.loads(result.stdout)["findings"]]
-    assert got == [("child/version-collision", f"{SOURCE}/sql/V5__new_shared.sql")]
+    # V5 collides; V2 is new to this child and below its V9, so its Flyway would ignore it.
+    assert got == [("child/out-of-order", f"{SOURCE}/sql/V2__create_orders.sql"),
+                   ("child/version-collision", f"{SOURCE}/sql/V5__new_shared.sql")]
+
+
+def test_children_out_of_order(make_repo, cli):
+    """A new shared version below a child's highest version is ignored by that child's Flyway, unless outOfOrder."""
+    layout = '[flyway]\nlocations = ["filesystem:read-only-flyway-files/sql", "filesystem:sql"]\n'
+    received = {"read-only-flyway-files/sql/V1__users.sql": "SELECT 1;\n", "sql/V1000__own.sql": "SELECT 1;\n"}
+    strict = make_child(make_repo, "strict", {"flyway.toml": layout, **received})
+    relaxed = make_child(make_repo, "relaxed", {"flyway.toml": layout + "outOfOrder = true\n", **received})
+    legacy = make_child(make_repo, "legacy", {"flyway.conf": "flyway.locations=filesystem:read-only-flyway-files/sql,"
+                                              "filesystem:sql\nflyway.outOfOrder=true\n", **received})
+    files = {"sql/V1__users.sql": "SELECT 1;\n", "sql/V2__new.sql": "SELECT 2;\n", "sql/V2000__above.sql": "SELECT 3;\n"}
+    toml = children_toml(("strict", str(strict.path), ""), ("relaxed", str(relaxed.path), ""),
+                         ("legacy", str(legacy.path), ""))
+    repo = make_parent(make_repo, files, toml)
+    repo.commit(message="parent")
+    result = cli("validate", "--children", "--json", cwd=repo.path)
+    assert result.code == 0, result  # a warning
+    got = [(f["rule"], f["severity"], f["path"], f["message"].split(":")[0])
+           for f in json.loads(result.stdout)["findings"]]
+    assert got == [("child/out-of-order", "warning", f"{SOURCE}/sql/V2__new.sql", "child 'strict'")]
 
 
 def test_unreachable_child_is_a_warning(make_repo, cli, tmp_path):
@@ -352,6 +375,7 @@ def test_children_realistic_platform_child(make_repo, cli):
     repo.write({f"{SOURCE}/sql/V1000__shared_too.sql": "SELECT 1;\n",
                 f"{SOURCE}/sql/R__notification_queue_view.sql": "SELECT 1;\n"})
     doc = json.loads(cli("validate", "--children", "--json", cwd=repo.path).stdout)
+    # V1000 collides (and is not reported out of order on top of that).
     assert sorted((f["rule"], f["path"].removeprefix(SOURCE + "/")) for f in doc["findings"]) == [
         ("child/version-collision", "sql/R__notification_queue_view.sql"),
         ("child/version-collision", "sql/V1000__shared_too.sql"),

@@ -11,7 +11,8 @@ locations are `local_paths` (from the child's entry or `[defaults]`) plus the sh
 under the prefix. All locations are then resolved together by `ddl_cascade.flyway.resolve`, exactly as for the
 parent. A duplicate version, repeatable description or callback name between a shared file and a child's own file
 is `child/version-collision`, reported on the shared file (that is what the pull request can change) and naming
-the child's file.
+the child's file. A shared version the child has not received yet, below the highest version it has, is
+`child/out-of-order` unless the child's Flyway sets outOfOrder.
 """
 
 from __future__ import annotations
@@ -47,16 +48,20 @@ def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list
                                         "not checked for collisions"))
                 continue
             own: list[str] = []
+            received: list[str] = []
             if result.tip is not None:
                 root = reader.read(f"{result.tip}^{{tree}}")
                 top = {name.decode("utf-8", "surrogateescape"): oid
                        for _, name, oid in git.parse_tree(root[2])} if root else {}
                 locations = child_locations(reader, top, child, config)
                 own = own_files(reader, result.tip, locations.all, child.prefix)
+                folder = reader.read(f"{result.tip}:{child.prefix.rstrip('/')}")
+                if folder is not None and folder[1] == "tree":
+                    received = list(tree_paths(reader, folder[0]))
             else:
                 locations = Locations(default_locations(child, config))
             checked.append(child.name)
-            findings += collisions(child, config, locations, own, shared)
+            findings += collisions(child, config, locations, own, shared, received)
     return findings, checked
 
 
@@ -95,6 +100,7 @@ class Locations:
 
     migrations: list[str]
     callbacks: list[str] | None = None
+    out_of_order: bool = False  # Flyway's outOfOrder: lower new versions are applied instead of ignored
 
     @property
     def all(self) -> list[str]:
@@ -106,6 +112,7 @@ def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Chil
     root), else from `local_paths` and the shared folders."""
     raw: list[str] | None = None
     raw_callbacks: list[str] | None = None
+    out_of_order = False
     if "flyway.toml" in files:
         answer = reader.read(files["flyway.toml"])
         try:
@@ -114,6 +121,7 @@ def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Chil
             data = {}
         fw = data.get("flyway", {}) if isinstance(data.get("flyway"), dict) else {}
         raw, raw_callbacks = _as_list(fw.get("locations")), _as_list(fw.get("callbackLocations"))
+        out_of_order = fw.get("outOfOrder") is True or str(fw.get("outOfOrder")).lower() == "true"
         envs = data.get("environments", {}) if isinstance(data.get("environments"), dict) else {}
         for env in envs.values():
             env_fw = env.get("flyway") if isinstance(env, dict) else None
@@ -130,10 +138,12 @@ def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Chil
                 raw = _as_list(value)
             elif key == "flyway.callbackLocations":
                 raw_callbacks = _as_list(value)
+            elif key == "flyway.outOfOrder":
+                out_of_order = value.strip().lower() == "true"
     migrations = _filesystem(raw or [])
     if not migrations:
-        return Locations(default_locations(child, config))
-    return Locations(migrations, _filesystem(raw_callbacks) if raw_callbacks is not None else None)
+        return Locations(default_locations(child, config), out_of_order=out_of_order)
+    return Locations(migrations, _filesystem(raw_callbacks) if raw_callbacks is not None else None, out_of_order)
 
 
 def _filesystem(raw: list[str]) -> list[str]:
@@ -177,8 +187,11 @@ def _by_location(paths: list[str], locations: list[str]) -> dict[str, list[str]]
     return out
 
 
-def collisions(child: Child, config: Config, locations: Locations, own: list[str], shared: list[str]) -> list[Finding]:
-    """Duplicates between shared and own migrations (and callbacks), as this child's Flyway resolves them."""
+def collisions(child: Child, config: Config, locations: Locations, own: list[str], shared: list[str],
+               received: list[str] = ()) -> list[Finding]:
+    """Duplicates between shared and own migrations (and callbacks), as this child's Flyway resolves them; and new
+    shared versions below the child's highest version, which its Flyway ignores unless outOfOrder is set.
+    `received` are the files of the child's current copy of the shared folder (relative to its prefix)."""
     prefix = child.prefix.rstrip("/")
     virtual = {p: False for p in own}
     virtual.update({f"{prefix}/{p}": True for p in shared})
@@ -203,5 +216,33 @@ def collisions(child: Child, config: Config, locations: Locations, own: list[str
                 "child/version-collision", parent_path, 0, 0,
                 f"child '{child.name}': {headline}: its own {', '.join(own_paths)} collides with this shared "
                 "migration, so that child's Flyway refuses to migrate",
+            ))
+    if not locations.out_of_order:
+        colliding = {f.path for f in out}
+        out += [f for f in _out_of_order(child, config, resolution, virtual, received) if f.path not in colliding]
+    return out
+
+
+def _out_of_order(child: Child, config: Config, resolution: flyway.Resolution, virtual: dict[str, bool],
+                  received: list[str]) -> list[Finding]:
+    prefix = child.prefix.rstrip("/")
+    had: set[flyway.Version] = set()
+    for path in received:
+        check = flyway.check_name(path.rsplit("/", 1)[-1])
+        if check.name is not None and check.name.version is not None and check.name.kind is flyway.Kind.VERSIONED:
+            had.add(check.name.version)
+    versioned = [m for m in resolution.migrations if m.kind is flyway.Kind.VERSIONED and m.version is not None]
+    known = [m.version for m in versioned if virtual.get(m.path.removeprefix("./")) is False or m.version in had]
+    if not known:
+        return []
+    highest = max(known)
+    out: list[Finding] = []
+    for m in versioned:
+        path = m.path.removeprefix("./")
+        if virtual.get(path) and m.version not in had and m.version < highest:
+            out.append(finding(
+                "child/out-of-order", f"{config.source.path.rstrip('/')}/{path[len(prefix) + 1:]}", 0, 0,
+                f"child '{child.name}': new shared version {m.version} is below its highest version {highest}; its "
+                "Flyway ignores it (and fails validation) unless outOfOrder=true",
             ))
     return out

@@ -276,6 +276,25 @@ class ChildVersionCollision(Rule):
     hint = "Renumber the shared migration (or the child's) so no version or repeatable description is used twice."
 
 
+class ChildOutOfOrder(Rule):
+    """A new shared versioned migration whose version is below the highest version a child already has (its own,
+    or shared ones it received), while the child's Flyway does not set `outOfOrder=true`.
+
+    That child's databases are already past this version: Flyway marks the new migration "Ignored" and `migrate`
+    fails validation.
+
+    Anti-pattern: shared migrations numbered `V1_4_0__x.sql` while a child's own migrations are at `V1004`.
+
+    Fix: number shared migrations above every child's versions (e.g. date-like versions), or set
+    `outOfOrder = true` in the child's Flyway configuration.
+    """
+
+    id = "child/out-of-order"
+    severity = Severity.WARNING
+    summary = "New shared migration below a child's highest version"
+    hint = "Number the shared migration above every child's versions, or set outOfOrder=true in that child."
+
+
 class ChildUnreachable(Rule):
     """`--children` could not fetch a child, so its collisions were not checked.
 
@@ -320,6 +339,7 @@ _CLASSES: tuple[type[Rule], ...] = (
     TxMixed,
     ScriptConfigInvalid,
     ChildVersionCollision,
+    ChildOutOfOrder,
     ChildUnreachable,
     SuppressionUnknown,
 )
