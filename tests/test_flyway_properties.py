@@ -50,7 +50,7 @@ def test_checksum_matches_line_by_line_algorithm(text):
     assert checksum_text(text) == java_readline_checksum(text)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=120, deadline=None)
 @given(st.lists(st.text(alphabet=st.characters(blacklist_categories=("Cs",), blacklist_characters="\r\n")),
                 max_size=8),
        st.lists(st.sampled_from(["\n", "\r\n", "\r"]), min_size=8, max_size=8),
@@ -84,7 +84,7 @@ def version_texts(draw, parts):
     return text
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(st.data(), VERSION_PARTS, VERSION_PARTS)
 def test_version_order_is_numeric_with_missing_parts_as_zero(data, a, b):
     va = Version(data.draw(version_texts(a)))
@@ -96,7 +96,7 @@ def test_version_order_is_numeric_with_missing_parts_as_zero(data, a, b):
         assert hash(va) == hash(vb)
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(st.data(), VERSION_PARTS, st.from_regex(r"[A-Za-z0-9_]{0,20}", fullmatch=True))
 def test_versioned_names_round_trip(data, parts, description):
     version_text = data.draw(version_texts(parts))
@@ -106,7 +106,7 @@ def test_versioned_names_round_trip(data, parts, description):
     assert name.description == description.replace("_", " ")
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=80, deadline=None)
 @given(st.data(), st.lists(VERSION_PARTS, min_size=1, max_size=12))
 def test_resolution_orders_by_number_and_reports_every_equal_version(data, versions):
     from ddl_cascade.flyway import resolve

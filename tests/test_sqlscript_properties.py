@@ -144,7 +144,7 @@ TOKENS = [";", "'", "''", "$$", "$a$", "/*", "*/", "--", "\n", "\r", " ", "selec
           "end", "case", "create", "function", "f()", "returns", "int", "language", "sql", '"', "E'", "\\", "x", ","]
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(st.lists(st.sampled_from(TOKENS), max_size=40).map("".join))
 def test_any_text_splits_consistently(text):
     statements = split_statements(text)

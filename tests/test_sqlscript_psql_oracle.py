@@ -54,7 +54,7 @@ def _tokens(fragment: str) -> list[tuple[str, str]]:
     return tokens
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(st.lists(st.sampled_from(TOKENS), max_size=30).map("".join))
 def test_statements_end_where_psql_ends_them(pg_server, tmp_path, text):
     database = "psql_oracle"
