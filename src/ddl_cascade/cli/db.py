@@ -38,16 +38,12 @@ def _line(applied) -> str:
             f"  {mark}")
 
 
-def _migration_data(applied) -> dict:
-    return {"version": applied.version, "description": applied.description, "type": applied.type,
-            "script": applied.script, "checksum": applied.checksum, "execution_time": applied.execution_time,
-            "success": applied.success}
-
-
 def _report_run(result, json: bool, what: str) -> None:
     """Shared ending of verify and migrate: JSON or a summary, the failure on stderr, the exit code."""
     if json:
-        emit_json({"migrations": [_migration_data(m) for m in result.migrations], "ok": result.ok})
+        # engine.Applied holds exactly the documented keys: version, description, type, script, checksum,
+        # execution_time, success.
+        emit_json({"migrations": result.migrations, "ok": result.ok})
     if result.refused:
         _err(f"refusing to {what}: the schema history does not match the migrations (as Flyway's validate):")
         for problem in result.refused:
