@@ -72,9 +72,12 @@ class MigrateResult:
 
 
 class ScriptFailed(Exception):
+    """A script failed; `applied` is the failed migration's result line once the engine knows it."""
+
     def __init__(self, failure: Failure) -> None:
         super().__init__(str(failure))
         self.failure = failure
+        self.applied: Applied | None = None
 
 
 @dataclass(frozen=True)
@@ -317,7 +320,7 @@ def _apply(conn, plan: Plan, session: Session, history: SchemaHistory, info: Inf
             runner.callbacks("afterMigrateApplied")
         runner.callbacks("afterMigrate")
     except ScriptFailed as exc:
-        applied = getattr(exc, "applied", None)
+        applied = exc.applied
         if applied is not None:
             result.migrations.append(applied)
             if on_applied:
@@ -364,7 +367,7 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
             # Nothing can be rolled back: record the failure, as Flyway does, so the next run refuses to start.
             history.add(version, resolved.description, resolved.type, resolved.script, resolved.checksum,
                         failed_time, False, installed_by)
-        exc.applied = row(failed_time, False)  # type: ignore[attr-defined]
+        exc.applied = row(failed_time, False)
         raise
 
 
