@@ -16,7 +16,7 @@ SUBTREE = "/usr/lib/git-core/git-subtree"
 
 @dataclass
 class Commit:
-    parents: list[int] = field(default_factory=list)
+    parents: list[int | str] = field(default_factory=list)  # indexes in the same import, or commit ids
     files: dict[str, bytes] = field(default_factory=dict)
     message: bytes = b"change\n"
     author: bytes = b"A U Thor <author@example.com>"
@@ -36,10 +36,8 @@ def fast_import_stream(commits: list[Commit], refs: dict[str, int]) -> bytes:
         if c.encoding is not None:
             out += b"encoding %s\n" % c.encoding
         out += b"data %d\n%s\n" % (len(c.message), c.message)
-        if c.parents:
-            out += b"from :%d\n" % (c.parents[0] + 1)
-            for p in c.parents[1:]:
-                out += b"merge :%d\n" % (p + 1)
+        for word, p in zip([b"from"] + [b"merge"] * (len(c.parents) - 1), c.parents):
+            out += b"%s %s\n" % (word, p.encode() if isinstance(p, str) else b":%d" % (p + 1))
         out += b"deleteall\n"
         for path, content in sorted(c.files.items()):
             out += b"M 100644 inline %s\ndata %d\n%s\n" % (path.encode(), len(content), content)

@@ -9,6 +9,7 @@ Each example is also split incrementally (first an earlier commit, then the tip,
 from __future__ import annotations
 
 import shutil
+import subprocess
 import tempfile
 from pathlib import Path
 
@@ -142,6 +143,38 @@ def test_histories_with_subtree_trailers_match(history, data):
             expected = "refused"
         assert ours(repo, prefix, "main", cache=False) == expected, stderr
         ours(repo, prefix, tip, cache=True)
+        assert ours(repo, prefix, "main", cache=True) == expected
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+
+
+@settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(histories(max_commits=6), st.booleans(), histories(max_commits=3))
+def test_histories_with_a_real_rejoin_match(history, squash, later):
+    """A random history, a real `git subtree split --rejoin [--squash]` on it, then more random commits."""
+    prefix, commits, middle = history
+    root = Path(tempfile.mkdtemp(prefix="split-oracle-"))
+    try:
+        repo = root / "repo"
+        build(repo, commits, {"main": len(commits) - 1})
+        git(repo, "reset", "-q", "--hard", "main")
+        if not (repo / prefix).is_dir():
+            return  # nothing to rejoin at this tip
+        flags = ["--squash"] if squash else []
+        rejoin = subprocess.run(["git", "subtree", "split", "-q", f"--prefix={prefix}", "--rejoin", *flags],
+                                cwd=repo, capture_output=True)
+        if rejoin.returncode != 0:
+            return  # the script refused this history (e.g. an identity commit-tree rejects)
+        before_more = git(repo, "rev-parse", "main")
+        more = later[1]
+        for c in more:
+            c.parents = [before_more] if not c.parents else [p for p in c.parents]
+        build(repo, more, {"main": len(more) - 1})
+        expected, stderr = oracle(repo, prefix, "main")
+        if expected is None and "no new revisions were found" not in stderr:
+            expected = "refused"
+        assert ours(repo, prefix, "main", cache=False) == expected, stderr
+        ours(repo, prefix, before_more, cache=True)
         assert ours(repo, prefix, "main", cache=True) == expected
     finally:
         shutil.rmtree(root, ignore_errors=True)
