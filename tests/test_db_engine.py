@@ -388,3 +388,59 @@ def test_statement_callbacks_run_around_each_statement(pg_db):
     assert run(pg_db, plan).ok
     assert pg_db.query("SELECT event, rows_in_t FROM stmt_log ORDER BY n") == [
         ("before", None), ("after", 0), ("before", None), ("after", 2)]
+
+
+def _version_text(parts: list[int], style: int) -> str:
+    if style == 0:
+        return ".".join(map(str, parts))
+    if style == 1:
+        return "_".join(map(str, parts))
+    return ".".join(map(str, parts)) + ".0"  # trailing zero: equal to the version without it
+
+
+def test_property_migrate_then_status_agree_for_any_versions(pg_server):
+    """For any set of distinct versions written in any of Flyway's spellings, a run applies them in numeric order,
+    and `status` afterwards sees every one as Success with nothing pending; a new lower file is Ignored and a new
+    higher one Pending. PostgreSQL stores and returns what the engine wrote; the info code reads it back."""
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+
+    from ddl_cascade.db.info import compute
+
+    counter = iter(range(10_000))
+    version = st.lists(st.integers(0, 30), min_size=1, max_size=3).filter(lambda p: any(p))
+
+    @settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(st.lists(st.tuples(version, st.integers(0, 2)), min_size=1, max_size=6,
+                    unique_by=lambda t: tuple(flyway.Version(".".join(map(str, t[0]))).parts)))
+    def check(entries):
+        name = f"prop_{os.getpid()}_{next(counter)}"
+        pg_server.create_database(name)
+        try:
+            files = {f"V{_version_text(p, s)}__m{i}.sql": f"CREATE TABLE m{i} (id int);"
+                     for i, (p, s) in enumerate(entries)}
+            plan = make_plan(files)
+            with pg_server.connect(name) as conn:
+                result = engine.migrate(conn, plan)
+                assert result.ok, result.failure
+                applied = [flyway.Version(m.version) for m in result.migrations]
+                assert applied == sorted(applied) and len(applied) == len(entries)
+                info = engine.status(conn, plan)
+                rows = history.SchemaHistory(conn).rows()
+                session = engine.Session.open(conn)
+            assert {m.state for m in info.migrations} == {"Success"} and info.pending == []
+
+            def states_with(extra_version: flyway.Version) -> dict[str, str]:
+                more = make_plan({**files, f"V{extra_version}__extra.sql": "SELECT 1;"})
+                return {m.version: m.state for m in compute(engine.resolve(more, session), rows).migrations}
+
+            highest = applied[-1]
+            higher = flyway.Version(".".join(map(str, highest.parts[:-1] + (highest.parts[-1] + 1,))))
+            assert states_with(higher)[str(higher)] == "Pending"
+            lowest = flyway.Version("0.0.1")
+            if lowest not in applied and lowest < highest:
+                assert states_with(lowest)["0.0.1"] == "Ignored"  # outOfOrder is off, as Flyway's default
+        finally:
+            pg_server.drop_database(name)
+
+    check()
