@@ -204,13 +204,15 @@ def start(bindir: Path | None = None, parent: Path | None = None, keep: bool = F
     run_as = _run_as()
     if run_as is not None:
         bindir = _reachable(bindir, run_as)
+        if parent is None and not _traversable(Path(tempfile.gettempdir())):
+            parent = Path("/tmp")  # TMPDIR is private to us; the server's user could not reach its folder
     base = Path(tempfile.mkdtemp(prefix="ddlc-pg-", dir=parent))
     try:
         if run_as is not None:
             os.chown(base, *run_as)
         password = secrets.token_hex(12)
         server = Server(bindir=bindir, base=base, port=0, password=password, keep=keep)
-        template = _template(bindir, run_as)
+        template = _template(bindir, run_as, base.parent)
         if template is None:
             _initdb(server, run_as)
         else:
@@ -230,12 +232,13 @@ def start(bindir: Path | None = None, parent: Path | None = None, keep: bool = F
 # plant one), and later runs copy it, which takes a fraction of the time. Each copy gets its own password.
 
 
-def _template_path(bindir: Path, run_as: tuple[int, int] | None) -> Path:
+def _template_path(bindir: Path, run_as: tuple[int, int] | None, folder: Path | None = None) -> Path:
     import hashlib
 
     postgres = bindir / "postgres"
     key = f"{bindir.resolve()}:{os.stat(postgres).st_mtime_ns}:{run_as}:1"
-    return Path(tempfile.gettempdir()) / f"ddlc-pgtemplate-{os.geteuid()}-{hashlib.sha1(key.encode()).hexdigest()[:16]}"
+    name = f"ddlc-pgtemplate-{os.geteuid()}-{hashlib.sha1(key.encode()).hexdigest()[:16]}"
+    return (folder or Path(tempfile.gettempdir())) / name
 
 
 def _trusted(path: Path) -> bool:
@@ -249,10 +252,10 @@ def _trusted(path: Path) -> bool:
             and (path / "data" / "PG_VERSION").is_file())
 
 
-def _template(bindir: Path, run_as: tuple[int, int] | None) -> Path | None:
+def _template(bindir: Path, run_as: tuple[int, int] | None, folder: Path) -> Path | None:
     """The kept pristine cluster for these binaries, made now if needed; None if it cannot be made (then initdb)."""
     try:
-        path = _template_path(bindir, run_as)
+        path = _template_path(bindir, run_as, folder)
     except OSError:
         return None
     if _trusted(path):
@@ -292,6 +295,14 @@ def _set_password(server: Server) -> None:
     with server.connect() as conn:
         conn.execute(sql.SQL("ALTER ROLE {} PASSWORD {}").format(sql.Identifier(SUPERUSER),
                                                                  sql.Literal(server.password)))
+
+
+def _traversable(folder: Path) -> bool:
+    """Whether any user may pass through every folder on the way to `folder`."""
+    try:
+        return all(os.stat(p).st_mode & 0o001 for p in [folder.resolve(), *folder.resolve().parents])
+    except OSError:
+        return False
 
 
 def _reachable(bindir: Path, run_as: tuple[int, int]) -> Path:
