@@ -101,7 +101,8 @@ def generate(repo: Path, commits: int, seed: int = 7) -> None:
 
 
 def add_commit(repo: Path, n: int) -> None:
-    path = repo / PREFIX / "sql" / f"V{1_000_000 + n}__later.sql"
+    path = repo / PREFIX / "sql" / "later" / f"V{time.time_ns()}__later_{n}.sql"
+    path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text("select 1;\n")
     subprocess.run(["git", "add", "-A"], cwd=repo, check=True)
     subprocess.run(["git", "commit", "-q", "-m", f"later {n}"], cwd=repo, check=True)
