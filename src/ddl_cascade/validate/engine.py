@@ -415,16 +415,18 @@ def check_all(order: list[ScriptFile], lint_flags: list[bool], values: dict[str,
         return {c.path: c for c in checked}
     todo = [c for c, flag in zip(checked, lint_flags) if flag and c.text is not None]
     size = max(1, -(-len(todo) // (workers * 4))) if len(todo) >= PARALLEL_MIN and workers > 1 else len(todo) or 1
+    # Workers get only what lint needs (not the text, findings or directives), to keep what is pickled small.
+    slim = [replace(c, text=None, findings=[], suppressions=suppress.Suppressions()) for c in todo]
     chunks: list[tuple[set[str], list[Checked]]] = []
     seen: set[str] = set()
-    for i in range(0, len(todo), size):
-        chunk = todo[i:i + size]
+    for i in range(0, len(slim), size):
+        chunk = slim[i:i + size]
         chunks.append((set(seen), chunk))
         for c in chunk:
             seen.update(c.created)
-    for chunk, found in zip((c for _, c in chunks), _map(_lint_chunk, chunks, workers, parallel=len(chunks) > 1)):
-        for c, extra in zip(chunk, found):
-            c.findings += extra
+    found = [extra for per_chunk in _map(_lint_chunk, chunks, workers, parallel=len(chunks) > 1) for extra in per_chunk]
+    for c, extra in zip(todo, found):
+        c.findings += extra
     return {c.path: c for c in checked}
 
 
