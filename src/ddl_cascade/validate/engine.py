@@ -4,10 +4,11 @@ The order of work, and why:
 1. Read the parent's locations from the working tree (what the pull request contains) and the delivered ones from
    git objects (`--base`, default the delivery branch). See `validate.files`.
 2. Resolve names and duplicates exactly as Flyway does (`ddl_cascade.flyway.resolve`), over all locations at once.
-3. Check each script's content: encoding, placeholders, statements (split by `sqlscript`), syntax (each statement
-   parsed ONCE, by pglast), transaction mix, and the `lint/...` rules on the parse trees. Lint runs only on scripts
-   that are new or changed since the base: delivered migrations already ran everywhere, and warning about them again
-   on every pull request would bury the warnings that matter.
+3. Check each script's content: encoding, placeholders, statements (split by `sqlscript`), syntax (pglast's C
+   parser, without building Python trees), transaction mix; then the `lint/...` rules on pglast's Python trees,
+   built once per statement and only for the scripts lint checks: those new or changed since the base. Delivered
+   migrations already ran everywhere, and warning about them again on every pull request would bury the warnings
+   that matter. Both passes spread over worker processes for large folders (`check_all`).
 4. Compare with what was delivered (`validate.history`), and, with `--children`, with every child's own migrations
    (`validate.children`).
 5. Apply inline suppressions and `[validate.rules]` severities, then sort.
