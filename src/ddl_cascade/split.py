@@ -48,7 +48,7 @@ from ddl_cascade import git
 from ddl_cascade.errors import CascadeError
 
 NOTREE = "0" * 40  # the cache's value for a commit without the folder and without mapped parents
-CACHE_VERSION = b"ddl-cascade split cache 2\n"
+CACHE_VERSION = b"ddl-cascade split cache 3\n"
 MAX_TIPS = 8
 _LOG_FORMAT = "--pretty=format:%H%n%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B"
 
@@ -354,6 +354,56 @@ def _scan_args(prefix: str, revs: list[str]) -> list[str]:
 # The cache
 
 
+_MISSING = object()
+_COMPACT_AFTER = 4096  # new entries kept beside the sorted block before the next save sorts everything again
+
+
+class _Memo(dict):
+    """original commit -> split commit (or NOTREE): new entries in the dict, older ones in a sorted block.
+
+    An incremental publish looks up a handful of commits in a cache of tens of thousands; building a dict of all of
+    them would cost more than the whole rest of the run, so the block read from disk is searched in place.
+    """
+
+    def __init__(self, keys: bytes = b"", values: bytes = b"") -> None:
+        super().__init__()
+        self.keys_block, self.values_block, self.base = keys, values, len(keys) // 40
+
+    def _index(self, key: str) -> int:
+        probe, block = key.encode("ascii", "replace"), self.keys_block
+        lo, hi = 0, self.base
+        while lo < hi:
+            mid = (lo + hi) // 2
+            if block[mid * 40:mid * 40 + 40] < probe:
+                lo = mid + 1
+            else:
+                hi = mid
+        return lo if lo < self.base and block[lo * 40:lo * 40 + 40] == probe else -1
+
+    def get(self, key, default=None):  # type: ignore[override]
+        v = dict.get(self, key, _MISSING)
+        if v is not _MISSING:
+            return v
+        i = self._index(key)
+        return default if i < 0 else self.values_block[i * 40:i * 40 + 40].decode("ascii")
+
+    def __getitem__(self, key):  # type: ignore[override]
+        v = self.get(key, _MISSING)
+        if v is _MISSING:
+            raise KeyError(key)
+        return v
+
+    def __contains__(self, key) -> bool:  # type: ignore[override]
+        return dict.__contains__(self, key) or self._index(key) >= 0
+
+    def everything(self) -> dict[str, str]:
+        text_keys, text_values = self.keys_block.decode("ascii"), self.values_block.decode("ascii")
+        merged = dict(zip([text_keys[i:i + 40] for i in range(0, 40 * self.base, 40)],
+                          [text_values[i:i + 40] for i in range(0, 40 * self.base, 40)]))
+        merged.update(dict.items(self))
+        return merged
+
+
 @dataclass
 class _Cache:
     tips: list[str]
@@ -383,17 +433,24 @@ class _Cache:
             if data is None:
                 return None
             nl = data.index(b"\n")
-            ntips, nmemo, nseeds, nexcl = (int(x) for x in data[:nl].split())
-            text = data[nl + 1:].decode("ascii")
-            tips = [text[i:i + 40] for i in range(0, 40 * ntips, 40)]
-            # Keys, then values, each a run of 40-character ids: slicing is all the parsing there is.
-            keys, values = 40 * ntips, 40 * (ntips + nmemo)
-            memo = dict(zip([text[i:i + 40] for i in range(keys, values, 40)],
-                            [text[i:i + 40] for i in range(values, values + 40 * nmemo, 40)]))
-            rest = text[values + 40 * nmemo:].split("\n")
+            ntips, nbase, nover, nseeds, nexcl = (int(x) for x in data[:nl].split())
+            pos = nl + 1
+            blocks = []
+            for size in (40 * ntips, 40 * nbase, 40 * nbase, 40 * nover, 40 * nover):
+                blocks.append(data[pos:pos + size])
+                pos += size
+            tips_block, base_keys, base_values, over_keys, over_values = blocks
+            memo = _Memo(base_keys, base_values)
+            ok, ov = over_keys.decode("ascii"), over_values.decode("ascii")
+            for i in range(0, 40 * nover, 40):
+                dict.__setitem__(memo, ok[i:i + 40], ov[i:i + 40])
+            tips_text = tips_block.decode("ascii")
+            tips = [tips_text[i:i + 40] for i in range(0, 40 * ntips, 40)]
+            rest = data[pos:].decode("ascii").split("\n")
             seeds = dict(line.split(" ") for line in rest[:nseeds])
             exclusions = rest[nseeds:nseeds + nexcl]
-            if len(memo) != nmemo or len(seeds) != nseeds or len(exclusions) != nexcl:
+            if (memo.base != nbase or dict.__len__(memo) != nover or len(seeds) != nseeds
+                    or len(exclusions) != nexcl):
                 raise ValueError("bad counts")
             return cls(tips, memo, seeds, exclusions)
         except (ValueError, UnicodeDecodeError):
@@ -403,11 +460,22 @@ class _Cache:
     def save(self, path: Path) -> None:
         import hashlib
 
-        parts = [f"{len(self.tips)} {len(self.memo)} {len(self.seeds)} {len(self.exclusions)}\n", *self.tips]
-        parts += ["".join(self.memo), "".join(self.memo.values())]
-        parts += [f"{k} {v}\n" for k, v in self.seeds.items()]
-        parts += [f"{x}\n" for x in self.exclusions]
-        body = "".join(parts).encode("ascii", "backslashreplace")
+        memo = self.memo
+        if isinstance(memo, _Memo) and dict.__len__(memo) <= _COMPACT_AFTER:
+            base_keys, base_values, base = memo.keys_block, memo.values_block, memo.base
+            over = dict(dict.items(memo))
+        else:
+            merged = memo.everything() if isinstance(memo, _Memo) else memo
+            order = sorted(merged)
+            base_keys = "".join(order).encode("ascii")
+            base_values = "".join([merged[k] for k in order]).encode("ascii")
+            base, over = len(order), {}
+        parts = [f"{len(self.tips)} {base} {len(over)} {len(self.seeds)} {len(self.exclusions)}\n".encode(),
+                 "".join(self.tips).encode("ascii"), base_keys, base_values,
+                 "".join(over).encode("ascii"), "".join(over.values()).encode("ascii")]
+        parts += ["".join(f"{k} {v}\n" for k, v in self.seeds.items()).encode("ascii", "backslashreplace")]
+        parts += ["".join(f"{x}\n" for x in self.exclusions).encode("ascii", "backslashreplace")]
+        body = b"".join(parts)
         _atomic_write(path, CACHE_VERSION + hashlib.sha1(body).hexdigest().encode() + b"\n" + body)
 
 
