@@ -602,15 +602,16 @@ class _Engine:
 
     # -- phase 1: the script's processing order (process_split_commit and check_parents, without recursion)
 
-    def walk(self, walk: list[tuple[str, list[str]]], answers: dict[str, tuple[str, str] | None] | None = None) -> None:
-        """Process the walk in order; `answers` are `<commit>:<prefix>` lookups already made while walking."""
+    def walk(self, walk: list[tuple[str, list[str]]], looked_up: dict[str, tuple[str, str] | None] | None = None
+             ) -> None:
+        """Process the walk in order; `looked_up` holds `<commit>:<prefix>` lookups already made while walking."""
         value, seeds, subtree, order, answers = self.value, self.seeds, self.subtree, self.order, self._answers
         for rev, parents in walk:
             self.parents[rev] = parents
-        if answers is None:
+        if looked_up is None:
             self.prefetch_subtrees([r for r, _ in walk if r not in value and r not in seeds])
         else:
-            self._answers.update(answers)
+            answers.update(looked_up)
         for rev, parents in walk:
             # The common case inline: nothing to recurse into (every parent mapped, or known to have no folder).
             if rev in seeds:
