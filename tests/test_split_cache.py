@@ -167,3 +167,34 @@ def test_rewritten_branch_that_drops_a_rejoin(make_repo):
     result = split.run(repo, "main", P)
     assert result.mode == "cold"
     assert result.tip == oracle(repo, P)[0]
+
+
+def test_no_process_per_commit(tmp_path, monkeypatch):
+    """A cold split of 10 or of 60 commits starts the same few git processes, and looks nothing up one by one."""
+    import subprocess as sp
+
+    from ddl_cascade import git
+
+    started: list[list[str]] = []
+    real_popen = sp.Popen
+
+    class Counting(real_popen):  # type: ignore[misc, valid-type]
+        def __init__(self, args, *a, **kw):
+            started.append(list(args))
+            super().__init__(args, *a, **kw)
+
+    singles: list[str] = []
+    real_lookup = git.ObjectInfo.lookup
+    monkeypatch.setattr(git.ObjectInfo, "lookup", lambda self, rev: singles.append(rev) or real_lookup(self, rev))
+
+    counts = []
+    for n in (10, 60):
+        repo = tmp_path / f"r{n}"
+        build(repo, history(n), {"main": n - 1})
+        started.clear()
+        monkeypatch.setattr(sp, "Popen", Counting)
+        split.run(repo, "main", P, cache=False)
+        monkeypatch.setattr(sp, "Popen", real_popen)
+        counts.append(len(started))
+    assert counts[0] == counts[1] <= 10, started
+    assert singles == []
