@@ -132,3 +132,31 @@ def test_help_and_unknown_options_go_to_typer(parent, cli):
     assert shown.code == 0 and "--push" in shown.stdout
     bad = cli("publish", "--no-such-option", cwd=parent.path)
     assert bad.code == 2 and "No such option" in bad.stderr
+
+
+def test_recomputed_split_still_refuses_a_rewritten_delivery_branch(parent, cli):
+    """A full recompute creates every split commit again; that must not pass for a fast-forward."""
+    import shutil
+
+    assert cli("publish", cwd=parent.path).code == 0
+    stray = parent.git("commit-tree", parent.git("rev-parse", "ro-shared-ddl^{tree}"), "-m", "stray")
+    parent.git("update-ref", "refs/heads/ro-shared-ddl", stray)
+    shutil.rmtree(parent.path / ".git" / "ddl-cascade" / "split")
+    parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3")
+    refused = cli("publish", cwd=parent.path)
+    assert refused.code == 2 and "not an ancestor" in refused.stderr
+    assert parent.head("ro-shared-ddl") == stray
+
+
+def test_added_counts_merged_history(parent, cli):
+    assert cli("publish", cwd=parent.path).code == 0
+    parent.git("checkout", "-q", "-b", "feature")
+    parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3 on a branch")
+    parent.commit({f"{SOURCE}/sql/V4__four.sql": "select 4;\n"}, "V4 on a branch")
+    parent.git("checkout", "-q", "main")
+    parent.commit({f"{SOURCE}/sql/V5__five.sql": "select 5;\n"}, "V5 on main")
+    parent.git("merge", "-q", "--no-ff", "-m", "merge feature", "feature")
+    result = json.loads(cli("publish", "--json", cwd=parent.path).stdout)
+    expected = int(parent.git("rev-list", "--count", f"{result['old']}..{result['new']}"))
+    assert result["added"] == expected == 4
+    assert result["new"] == subtree_split(parent)

@@ -298,6 +298,8 @@ class ObjectInfo:
         """(oid, type) or None for each of `revs`, in order; one process, output buffered."""
         if not revs:
             return []
+        if len(revs) <= 64:  # a few: ask the long-lived process, pipelined, instead of starting another
+            return self._ask(revs)
         payload = b"".join(r.encode("utf-8", "surrogateescape") + b"\n" for r in revs)
         out = run(["cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"], self.repo, input=payload,
                   env={"GIT_NO_LAZY_FETCH": "1"})
@@ -308,14 +310,20 @@ class ObjectInfo:
         return answers
 
     def lookup(self, rev: str) -> tuple[str, str] | None:
+        return self._ask([rev])[0]
+
+    def _ask(self, revs: list[str]) -> list[tuple[str, str] | None]:
         if self._proc is None:
             self._proc = popen(["cat-file", "--batch-check=%(objectname) %(objecttype)"], self.repo, stdin=True)
         proc = self._proc
         assert proc.stdin is not None and proc.stdout is not None
-        proc.stdin.write(rev.encode("utf-8", "surrogateescape") + b"\n")
+        proc.stdin.write(b"".join(r.encode("utf-8", "surrogateescape") + b"\n" for r in revs))
         proc.stdin.flush()
-        parts = proc.stdout.readline().decode("utf-8", "surrogateescape").rstrip("\n").split(" ")
-        return (parts[0], parts[1]) if len(parts) == 2 and parts[1] != "missing" else None
+        answers: list[tuple[str, str] | None] = []
+        for _ in revs:
+            parts = proc.stdout.readline().decode("utf-8", "surrogateescape").rstrip("\n").split(" ")
+            answers.append((parts[0], parts[1]) if len(parts) == 2 and parts[1] != "missing" else None)
+        return answers
 
     def close(self) -> None:
         if self._proc is not None and self._proc.poll() is None:

@@ -41,7 +41,7 @@ from __future__ import annotations
 import os
 import re
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from ddl_cascade import git
@@ -843,6 +843,7 @@ class SplitOutcome:
     mode: str  # "cold", "incremental" or "cached"
     processed: int  # commits processed this run
     created: int  # new commit objects written
+    created_parents: dict[str, list[str]] = field(default_factory=dict, repr=False)  # new commit -> its parents
 
 
 @dataclass
@@ -978,7 +979,7 @@ def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
         memo = {k: v for k, v in engine.value.items()}
         _Cache([tip], memo, seeds, trailers.exclusions).save(path)
         gens.save()
-    return SplitOutcome(result, "cold", len(engine.value), len(engine.objects))
+    return SplitOutcome(result, "cold", len(engine.value), len(engine.objects), engine.node_parents)
 
 
 def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) -> SplitOutcome | None:
@@ -1032,7 +1033,7 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         tips = [t for t in stored.tips if t != tip][-(MAX_TIPS - 1):] + [tip]
         _Cache(tips, engine.value, seeds, stored.exclusions + trailers.exclusions).save(path)
         gens.save()
-        return SplitOutcome(result, "incremental", len(engine.order), len(engine.objects))
+        return SplitOutcome(result, "incremental", len(engine.order), len(engine.objects), engine.node_parents)
     finally:
         info.close()
 
