@@ -15,16 +15,17 @@ What the script does, and how we do the same thing in bulk:
    was excluded and never mapped is processed first, recursively (check_parents); we keep that order exactly,
    because the script prints the split of the *last commit processed that has the folder*, not of the tip.
 3. The folder's tree of each commit (`git ls-tree <commit> -- <dir>`): one buffered `git cat-file --batch-check`
-   of `<commit>:<dir>` for the whole walk. A commit without the folder maps to itself when a parent mapped
-   (that is how an imported subproject's own commits pass through), else to nothing.
+   of `<commit>:<dir>` for the whole walk, fed while rev-list is still walking. A commit without the folder maps
+   to itself when a parent mapped (that is how an imported subproject's own commits pass through), else to nothing.
 4. copy_or_skip: a commit whose new parent has the same tree is skipped, unless another parent brings history the
    identical one lacks (`rev-list --count identical..nonidentical`) or two identical parents are unrelated
    (`merge-base`). We answer those graph questions in memory on the split graph, with generation numbers.
 5. copy_commit: `git log -1 --pretty=format:'%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B'` piped into six `read`s and
-   `git commit-tree`. We ask one `git log --no-walk --stdin` for every commit to copy (git re-encodes, formats the
-   date), replay the `read`s, then apply what commit-tree does: ident clean-up (crud stripped, '<' '>' dropped,
-   empty names refused), the date re-parsed, and non-UTF-8 bytes taken as Latin-1. The commit object is built as
-   bytes; its id is the SHA-1 of `commit <len>\\0<body>`; all new objects go to one pack (`git index-pack`).
+   `git commit-tree`. Whether a commit can be copied is decided by trees alone, so we ask one
+   `git log --no-walk --stdin` for just those commits (git re-encodes, formats the date), replay the `read`s, then
+   apply what commit-tree does: ident clean-up (crud stripped, '<' '>' dropped, empty names refused), the date
+   re-parsed, and non-UTF-8 bytes taken as Latin-1. The commit object is built as bytes; its id is the SHA-1 of
+   `commit <len>\\0<body>`; new objects are written as loose files (a few) or as one pack (`git index-pack`).
 
 Trees only: nothing here reads a blob, so a `--filter=blob:none` partial clone works.
 
