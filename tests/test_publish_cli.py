@@ -160,3 +160,11 @@ def test_added_counts_merged_history(parent, cli):
     expected = int(parent.git("rev-list", "--count", f"{result['old']}..{result['new']}"))
     assert result["added"] == expected == 4
     assert result["new"] == subtree_split(parent)
+
+
+def test_shallow_clone_is_refused(parent, tmp_path, cli):
+    clone = tmp_path / "shallow"
+    subprocess.run(["git", "clone", "-q", "--depth=1", f"file://{parent.path}", str(clone)], check=True)
+    result = cli("publish", cwd=clone)
+    assert result.code == 2 and "shallow" in result.stderr
+    assert subprocess.run(["git", "rev-parse", "--verify", "-q", "ro-shared-ddl"], cwd=clone).returncode != 0

@@ -62,6 +62,10 @@ class NotARepository(CascadeError):
     """The folder given is not inside a git repository."""
 
 
+class ShallowRepository(CascadeError):
+    """The repository is a shallow clone: its history is cut off, so its split would not be the real one."""
+
+
 class UnknownRevision(CascadeError):
     """The branch or revision to split does not name a commit."""
 
@@ -858,17 +862,21 @@ class _Repo:
     def open(cls, path: Path, rev: str) -> "tuple[_Repo, str]":
         """The repository at `path` and the commit `rev` names; two git processes, run side by side."""
         config = git.popen(["config", "--get", "i18n.commitEncoding"], path)
-        out = git.run(["rev-parse", "--path-format=absolute", "--git-common-dir", "--git-path", "objects",
-                       "--verify", "--quiet", f"{rev}^{{commit}}"], path, check=False)
+        out = git.run(["rev-parse", "--is-shallow-repository", "--path-format=absolute", "--git-common-dir",
+                       "--git-path", "objects", "--verify", "--quiet", f"{rev}^{{commit}}"], path, check=False)
         enc = config.communicate()[0].decode().strip() or None
         lines = out.decode("utf-8", "surrogateescape").splitlines()
-        if len(lines) < 2:
-            raise NotARepository(f"{path} is not a git repository.")
         if len(lines) < 3:
+            raise NotARepository(f"{path} is not a git repository.")
+        if lines[0] == "true":
+            # The split of a cut-off history has other roots, hence other ids than the real one.
+            raise ShallowRepository(f"{path} is a shallow clone; fetch the whole history (git fetch --unshallow) "
+                                    "before splitting it.")
+        if len(lines) < 4:
             raise UnknownRevision(f"'{rev}' does not name a commit in {path}.")
         if enc is not None and _is_utf8(enc):
             enc = None
-        return cls(path, Path(lines[0]), Path(lines[1]), enc), lines[2]
+        return cls(path, Path(lines[1]), Path(lines[2]), enc), lines[3]
 
 
 def _is_utf8(name: str) -> bool:
