@@ -213,3 +213,19 @@ def test_real_split_rejoin_then_more_commits(make_repo):
     sh(parent, "git", "subtree", "split", "-q", f"--prefix={P}", "--rejoin", "--squash")
     commit_file(parent, f"{P}/V4.sql", "four", "four")
     both(parent)
+
+
+@pytest.mark.parametrize("prefix, quote_path", [("café", None), ("café", "false"), ("a b", None)])
+def test_prefixes_ls_tree_quotes(tmp_path, prefix, quote_path):
+    """The script compares ls-tree's quoted name with the prefix: a non-ASCII folder fails unless
+    core.quotePath is false. We fail, or succeed, alike."""
+    build(tmp_path, [c([], {"v1": b"1"}, prefix=prefix)], {"main": 0})
+    if quote_path:
+        subprocess.run(["git", "config", "core.quotePath", quote_path], cwd=tmp_path, check=True)
+    expected, stderr = oracle(tmp_path, prefix)
+    if expected is None:
+        assert "assertion failed" in stderr
+        with pytest.raises(CascadeError):
+            split.run(tmp_path, "main", prefix, cache=False)
+    else:
+        assert split.run(tmp_path, "main", prefix, cache=False).tip == expected

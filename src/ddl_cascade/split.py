@@ -879,6 +879,17 @@ class _Repo:
         return cls(path, Path(lines[1]), Path(lines[2]), enc), lines[3]
 
 
+def _ls_tree_quotes(repo: Path, prefix: str) -> bool:
+    """Whether `git ls-tree` prints `prefix` quoted (control characters, `"`, `\\`; non-ASCII unless
+    core.quotePath is false)."""
+    if any(c < " " or c in '"\\\x7f' for c in prefix):
+        return True
+    if prefix.isascii():
+        return False
+    out = git.run(["config", "--type=bool", "--get", "core.quotePath"], repo, check=False).decode().strip()
+    return out != "false"
+
+
 def _is_utf8(name: str) -> bool:
     low = name.lower()
     return low.startswith("utf") and low[3:].lstrip("-") == "8"
@@ -900,6 +911,14 @@ def run(repo: Path, rev: str, prefix: str, *, cache: bool = True) -> SplitOutcom
     """Split `prefix` out of `rev` in `repo` (see the module docstring); `cache=False` ignores and keeps no cache."""
     r, tip = _Repo.open(Path(repo), rev)
     prefix = prefix.strip("/")
+    if _ls_tree_quotes(r.path, prefix):
+        # The script compares `git ls-tree`'s (quoted) name with the prefix and dies at the first commit that has
+        # the folder: so it only succeeds when no commit has it.
+        outcome = _cold(r, tip, prefix, None)
+        if outcome.tip is not None:
+            raise SplitError(f"git subtree split cannot split '{prefix}': git ls-tree quotes that name "
+                             "(set core.quotePath=false if it is only non-ASCII).")
+        return outcome
     path = _cache_path(r, prefix) if cache else None
     if path is not None:
         stored = _Cache.load(path)
