@@ -38,19 +38,10 @@ def publish(config, push: bool = False, force: bool = False) -> PublishResult:
     source = config.source
     if push and not source.remote:
         raise CascadeError(f"{config.file}: --push needs source.remote, which is not set.")
-    repo = Path(config.root)
-    with _lock(config):
-        return _publish(config, repo, push, force)
+    from ddl_cascade.lock import parent_lock
 
-
-def _lock(config):
-    try:
-        from ddl_cascade.lock import parent_lock
-    except ImportError:  # pragma: no cover - the lock module ships with sync
-        from contextlib import nullcontext
-
-        return nullcontext()
-    return parent_lock(config)
+    with parent_lock(config):  # re-entrant: `full` holds it around publish and sync
+        return _publish(config, Path(config.root), push, force)
 
 
 def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
