@@ -171,7 +171,7 @@ def _split_fields(chars: bytes, plain: list[bool], region_start: set[int], nvars
 # ---------------------------------------------------------------------------------------------------------------------
 # What `git commit-tree` does to the identities, dates and message it is given.
 
-_CRUD = frozenset(range(0, 33)) | frozenset(b".,:;<>\"\\'")
+_CRUD_BYTES = bytes(range(0, 33)) + b".,:;<>\"\\'"  # ident.c's crud(): bytes <= 32 and this punctuation
 _MONTHS = {m: i for i, m in enumerate(
     (b"Jan", b"Feb", b"Mar", b"Apr", b"May", b"Jun", b"Jul", b"Aug", b"Sep", b"Oct", b"Nov", b"Dec"), 1)}
 _RFC2822 = re.compile(rb"[A-Z][a-z]{2}, (\d{1,2}) ([A-Z][a-z]{2}) (\d{4}) (\d\d):(\d\d):(\d\d) ([+-])(\d\d)(\d\d)")
@@ -180,12 +180,8 @@ _NONCHARS = re.compile("[\ufdd0-\ufdef\ufffe\uffff" + "".join(
 
 
 def _without_crud(value: bytes) -> bytes:
-    start, stop = 0, len(value)
-    while start < stop and value[start] in _CRUD:
-        start += 1
-    while stop > start and value[stop - 1] in _CRUD:
-        stop -= 1
-    return value[start:stop].replace(b"\n", b"").replace(b"<", b"").replace(b">", b"")
+    """ident.c's strbuf_addstr_without_crud: crud trimmed at both ends, '\\n' '<' '>' dropped inside."""
+    return value.strip(_CRUD_BYTES).translate(None, b"\n<>")
 
 
 _DATES: dict[bytes, bytes] = {}
@@ -228,7 +224,7 @@ def _parse_date(value: bytes, commit: str) -> bytes:
 
 
 def _ident(name: bytes, email: bytes, date: bytes, commit: str) -> bytes:
-    if not name or all(c in _CRUD for c in name):
+    if not name or not name.translate(None, _CRUD_BYTES):
         raise SplitError(f"commit {commit} has an author or committer name git commit-tree refuses ({name!r}).")
     return _without_crud(name) + b" <" + _without_crud(email) + b"> " + _git_date(date, commit)
 
