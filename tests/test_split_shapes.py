@@ -229,3 +229,14 @@ def test_prefixes_ls_tree_quotes(tmp_path, prefix, quote_path):
             split.run(tmp_path, "main", prefix, cache=False)
     else:
         assert split.run(tmp_path, "main", prefix, cache=False).tip == expected
+
+
+@pytest.mark.parametrize("setting", ["i18n.commitEncoding", "i18n.logOutputEncoding"])
+def test_repository_encoding_settings(tmp_path, setting):
+    commits = [
+        c([], {"v1": b"1"}, message=b"caf\xe9 latin-1\n", encoding=b"ISO-8859-1", author=b"Zo\xeb <z@x>"),
+        c([0], {"v1": b"2"}, message=b"caf\xc3\xa9 utf-8\n", author=b"Zo\xc3\xab <z@x>", when=1_700_000_060),
+    ]
+    build(tmp_path, commits, {"main": 1})
+    subprocess.run(["git", "config", setting, "ISO-8859-1"], cwd=tmp_path, check=True)
+    both(tmp_path)
