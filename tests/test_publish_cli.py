@@ -168,3 +168,22 @@ def test_shallow_clone_is_refused(parent, tmp_path, cli):
     result = cli("publish", cwd=clone)
     assert result.code == 2 and "shallow" in result.stderr
     assert subprocess.run(["git", "rev-parse", "--verify", "-q", "ro-shared-ddl"], cwd=clone).returncode != 0
+
+
+def test_fresh_clone_continues_from_the_remote_delivery_branch(parent, make_repo, tmp_path, cli):
+    """In CI the clone has only origin/ro-shared-ddl: publish counts from it and still refuses a rewrite."""
+    remote = make_repo("remote.git", bare=True)
+    parent.git("remote", "add", "origin", str(remote.path))
+    parent.git("push", "-q", "origin", "main")
+    assert cli("publish", "--push", cwd=parent.path).code == 0
+    published = parent.head("ro-shared-ddl")
+    parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3")
+    parent.git("push", "-q", "origin", "main")
+
+    clone = tmp_path / "ci"
+    subprocess.run(["git", "clone", "-q", str(remote.path), str(clone)], check=True)
+    result = cli("publish", "--json", "--push", cwd=clone)
+    assert result.code == 0, result
+    data = json.loads(result.stdout)
+    assert (data["old"], data["added"]) == (published, 1)
+    assert remote.head("refs/heads/ro-shared-ddl") == data["new"] == subtree_split(parent)

@@ -49,9 +49,11 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
 
     source = config.source
     ref = f"refs/heads/{source.delivery_branch}"
-    # Read the delivery branch while the split runs (one process less on the path of an incremental publish).
-    ref_args = ["rev-parse", "--verify", "--quiet", ref]
-    current = git.popen(ref_args, repo)
+    # Read the delivery branch while the split runs (one process less on the path of an incremental publish). In a
+    # fresh CI clone only the remote-tracking branch exists: it is then what the new split must fast-forward.
+    tracking = f"refs/remotes/{source.remote}/{source.delivery_branch}" if source.remote else None
+    current = git.popen(["for-each-ref", "--format=%(refname) %(objectname)", ref, *([tracking] if tracking else [])],
+                        repo)
     try:
         outcome = split.run(repo, source.branch, source.path)
     except split.NotARepository:
@@ -59,15 +61,17 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     except split.UnknownRevision:
         raise CascadeError(f"{config.file}: source.branch '{source.branch}' does not name a commit in {repo}.") from None
     finally:
-        old = current.communicate()[0].decode().strip() or None
+        refs = dict(line.split(" ") for line in current.communicate()[0].decode().splitlines() if " " in line)
+    local = refs.get(ref)
+    old = local or (refs.get(tracking) if tracking else None)
     new = outcome.tip
     if new is None:
         raise CascadeError(
             f"{config.file}: source.path '{source.path}' never existed on branch '{source.branch}'; nothing to publish."
         )
     added = _added(repo, old, new, force, source.delivery_branch, outcome.created_parents)
-    if old != new:
-        git.update_ref(repo, ref, new, old or "", message="ddl-cascade publish")
+    if local != new:
+        git.update_ref(repo, ref, new, local or "", message="ddl-cascade publish")
     if push:
         spec = f"{'+' if force else ''}{ref}:{ref}"
         try:
