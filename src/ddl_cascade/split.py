@@ -714,23 +714,20 @@ class _Engine:
         wanted = [rev for rev, mp in zip(self.order, mapped_parents)
                   if len(mp) > 1 or subtree[rev] not in [parent_tree(p) for p in mp]]
         bodies = self._bodies(wanted)
-        for rev, mp in zip(self.order, mapped_parents):
-            tree = subtree[rev]
-            newparents = [seeds[p] if p in seeds else value[p] for p in mp]
-            if len(newparents) == 1:  # no graph question to ask: skip on an identical tree, else copy
-                only = newparents[0]
-                value[rev] = only if trees[only] == tree else self._make(rev, tree, newparents, bodies)
-            else:
-                value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
+        try:
+            for rev, mp in zip(self.order, mapped_parents):
+                tree = subtree[rev]
+                newparents = [seeds[p] if p in seeds else value[p] for p in mp]
+                if len(newparents) == 1:  # no graph question to ask: skip on an identical tree, else copy
+                    only = newparents[0]
+                    value[rev] = only if trees[only] == tree else self._make(rev, tree, newparents, bodies)
+                else:
+                    value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
+        finally:
+            bodies.close()
 
-    def _bodies(self, revs: list[str]) -> dict[str, bytes]:
-        args = ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-show-signature", _LOG_FORMAT]
-        out = git.run(args, self.repo, input="".join(r + "\n" for r in revs).encode())
-        bodies = {}
-        for entry in out.split(b"\0"):
-            if entry:
-                bodies[entry[:40].decode()] = entry[41:]
-        return bodies
+    def _bodies(self, revs: list[str]) -> "_Bodies":
+        return _Bodies(self.repo, revs)
 
     def _tree_of(self, node: str) -> str:
         t = self.trees.get(node)
@@ -741,7 +738,7 @@ class _Engine:
             t = self.trees[node] = answer[0]
         return t
 
-    def _copy_or_skip(self, rev: str, tree: str, newparents: list[str], bodies: dict[str, bytes]) -> str:
+    def _copy_or_skip(self, rev: str, tree: str, newparents: list[str], bodies: "_Bodies") -> str:
         identical = nonidentical = None
         copy = False
         got: list[str] = []
@@ -764,7 +761,7 @@ class _Engine:
             return identical
         return self._make(rev, tree, got, bodies)
 
-    def _make(self, rev: str, tree: str, parents: list[str], bodies: dict[str, bytes]) -> str:
+    def _make(self, rev: str, tree: str, parents: list[str], bodies: "_Bodies") -> str:
         """copy_commit: the new commit object for `rev` (kept in memory until the run writes them all)."""
         got = parents
         body = commit_body(bodies[rev], tree, got, self.encoding, rev)
@@ -821,6 +818,72 @@ class _Engine:
                     seen.add(p)
                     stack.append(p)
         return False
+
+
+class _Bodies:
+    """The `%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B` text of each commit to copy, from one `git log --no-walk --stdin`.
+
+    Read as it is produced, in the order asked, so git formats later commits while we build the earlier copies.
+    """
+
+    _ARGS = ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-show-signature", _LOG_FORMAT]
+
+    def __init__(self, repo: Path, revs: list[str]) -> None:
+        import threading
+
+        self.ready: dict[str, bytes] = {}
+        self._pending = b""
+        self._proc = git.popen(self._ARGS, repo, stdin=True) if revs else None
+        if self._proc is not None:
+            payload = "".join(r + "\n" for r in revs).encode()
+            stdin = self._proc.stdin
+            assert stdin is not None
+
+            def feed() -> None:
+                try:
+                    stdin.write(payload)
+                finally:
+                    stdin.close()
+
+            self._feeder = threading.Thread(target=feed, daemon=True)
+            self._feeder.start()
+
+    def __getitem__(self, rev: str) -> bytes:
+        while rev not in self.ready:
+            if not self._more():
+                raise SplitError(f"git log did not show commit {rev}.")
+        return self.ready.pop(rev)
+
+    def _more(self) -> bool:
+        proc = self._proc
+        if proc is None:
+            return False
+        assert proc.stdout is not None
+        chunk = proc.stdout.read1(1 << 20)
+        if not chunk:
+            self._feeder.join()
+            proc.stdin = None
+            git.finish(proc, self._ARGS)
+            self._proc = None
+            if self._pending:
+                self._take(self._pending)
+                self._pending = b""
+            return bool(self.ready)
+        entries = (self._pending + chunk).split(b"\0")
+        self._pending = entries.pop()  # possibly incomplete: `-z` separates entries, the last has no NUL
+        for entry in entries:
+            self._take(entry)
+        return True
+
+    def _take(self, entry: bytes) -> None:
+        if entry:
+            self.ready[entry[:40].decode()] = entry[41:]
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
 
 
 def _header_lines(data: bytes, key: bytes):
