@@ -1003,10 +1003,16 @@ def _walk_args(tip: str, excludes: list[str]) -> list[str]:
     return ["rev-list", "--topo-order", "--reverse", "--parents", "--ignore-missing", tip, *excludes, "--"]
 
 
-def _walk_with_subtrees(repo: Path, args: list[str], prefix: str) -> tuple[bytes, dict[str, tuple[str, str] | None]]:
-    """The walk, and `<commit>:<prefix>` looked up for each commit while rev-list is still producing them."""
+def _walk_with_subtrees(repo: Path, tip: str, prefix: str) -> tuple[bytes, dict[str, tuple[str, str] | None]]:
+    """The walk, and the folder looked up in each commit's root tree while rev-list is still producing them.
+
+    rev-list prints each root tree (`--format=%T`), so cat-file asks `<tree>:<prefix>` and never parses the commit
+    a second time.
+    """
     import threading
 
+    args = _walk_args(tip, [])
+    args.insert(1, "--format=%T")
     walk = git.popen(args, repo)
     check_args = ["cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"]
     check = git.popen(check_args, repo, stdin=True)
@@ -1016,9 +1022,11 @@ def _walk_with_subtrees(repo: Path, args: list[str], prefix: str) -> tuple[bytes
 
     def feed() -> None:
         try:
-            for line in walk.stdout:  # type: ignore[union-attr]
-                lines.append(line)
-                check.stdin.write(line[:40] + suffix)  # type: ignore[union-attr]
+            source = walk.stdout
+            for header in source:  # type: ignore[union-attr]
+                tree = source.readline()  # type: ignore[union-attr]
+                lines.append(header[7:])  # "commit <id> <parents>"
+                check.stdin.write(tree[:40] + suffix)  # type: ignore[union-attr]
         finally:
             check.stdin.close()  # type: ignore[union-attr]
 
@@ -1042,7 +1050,7 @@ def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
     # streaming behind it) and redo it in the rare case that trailers exclude something.
     scan_args = _scan_args(prefix, [tip])
     scan_proc = git.popen(scan_args, r.path)
-    walk_out, answers = _walk_with_subtrees(r.path, _walk_args(tip, []), prefix)
+    walk_out, answers = _walk_with_subtrees(r.path, tip, prefix)
     trailers = _scan_output(git.finish(scan_proc, scan_args), info)
     if trailers.exclusions:
         walk_out = git.run(_walk_args(tip, trailers.exclusions), r.path)
