@@ -842,8 +842,9 @@ class _Bodies:
             def feed() -> None:
                 try:
                     stdin.write(payload)
-                finally:
                     stdin.close()
+                except OSError:  # git log was stopped early (close()); nothing left to say to it
+                    pass
 
             self._feeder = threading.Thread(target=feed, daemon=True)
             self._feeder.start()
