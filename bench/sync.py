@@ -149,6 +149,7 @@ def main() -> None:
                     help="time the baseline on this many children and scale to N (default: all)")
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
+    ap.add_argument("--first-only", action="store_true", help="stop after the first sync")
     args = ap.parse_args()
 
     env_home = tempfile.mkdtemp(prefix="bench-home-")
@@ -169,6 +170,8 @@ def main() -> None:
         assert all(c["result"] == "updated" for c in doc["children"]), doc
         figures["first sync"] = t
         print(f"first sync        {t:7.2f} s   (cpu {CPU['last']:.1f} s)", flush=True)
+        if args.first_only:
+            return
 
         new_migration(parent, 5)
         t, doc, _ = cli(parent, "sync", jobs=args.jobs)

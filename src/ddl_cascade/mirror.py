@@ -27,6 +27,8 @@ Public API (stable; `validate --children` builds on it):
 from __future__ import annotations
 
 import re
+import shutil
+import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
@@ -40,12 +42,15 @@ from ddl_cascade.errors import CascadeError
 # Git must not run housekeeping in the middle of a parallel fetch, and must not touch the user's FETCH_HEAD.
 # fetch.unpackLimit=1 keeps every fetch as one pack (index-pack): about three times cheaper than exploding it into loose
 # objects (unpack-objects); `maintain` then indexes or merges the packs.
-_QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.unpackLimit=1", "fetch", "--quiet", "--no-tags",
+_QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.unpackLimit=1",
+                "-c", "advice.fetchShowForcedUpdates=false", "fetch", "--quiet", "--no-tags",
                 "--no-write-fetch-head", "--no-auto-gc", "--no-recurse-submodules", "--no-show-forced-updates"]
 
 
-# Above this many packs in the cache, `maintain` merges them into one.
-MERGE_PACKS_AT = 256
+# Above this many packs in the cache, `maintain` merges them into one (a multi-pack-index keeps lookups fast below it).
+MERGE_PACKS_AT = 2048
+# During a run, the multi-pack-index is rewritten after this many fetches.
+INDEX_PACKS_EVERY = 32
 
 
 @dataclass(frozen=True)
@@ -88,6 +93,7 @@ class Mirror:
         self._delivery: str | None = None
         self._pending: dict[str, str] = {}
         self.transferred = False  # some fetch of this run brought objects (a new pack)
+        self._packs_since_index = 0
         self._pending_lock = threading.Lock()
         self._ensure()
 
@@ -108,6 +114,8 @@ class Mirror:
         if not alternates.is_file() or alternates.read_text() != wanted:
             alternates.parent.mkdir(parents=True, exist_ok=True)
             alternates.write_text(wanted)
+        self._scratch_root = self.path / "fetching"
+        self._scratch_root.mkdir(exist_ok=True)
         out = git.run_text(["for-each-ref", "--format=%(objectname) %(refname)", "refs/children/"], self.path)
         self._tips = {ref: oid for oid, ref in (line.split(" ", 1) for line in out.splitlines() if line)}
 
@@ -141,7 +149,7 @@ class Mirror:
         """Bring the cache up to date with one child; never raises for a child's own failure.
 
         A child seen before costs one `ls-remote` when it has not moved. A child never seen is fetched directly.
-        `reader` (an ObjectReader on `self.path`) saves a process when resolving the fetched tip.
+        `reader` is accepted for callers that hold one; the tip is read from the fetch itself.
         """
         ref = child_ref(child)
         cached = self.cached_tip(child)
@@ -152,26 +160,54 @@ class Mirror:
                     return Fetched(child, None)
                 if remote == cached:
                     return Fetched(child, remote)
-            # Offer as "have" only this child's last tip and the delivery branch: with no negotiation tip, git
-            # would walk and offer every commit of every other child in the cache (quadratic in children).
-            tips = [t for t in (cached, self._delivery_tip()) if t]
-            negotiation = [f"--negotiation-tip={t}" for t in tips]
-            try:
-                git.run([*_QUIET_FETCH, *negotiation, "--end-of-options", child.url,
-                         f"+refs/heads/{child.branch}:{ref}"], self.path)
-            except git.GitError as exc:
-                if "couldn't find remote ref" in exc.stderr:  # reachable, but the branch does not exist yet
-                    return Fetched(child, None)
-                raise
-            # The child may have moved since ls-remote; the ref holds what was actually fetched.
-            answer = reader.read(ref) if reader is not None else None
-            tip = answer[0] if answer is not None else git.rev_parse(self.path, ref)
-            if tip:
-                self._tips[ref] = tip
+            tip = self._fetch_into_scratch(child, cached)
+            if tip is None:  # reachable, but the branch does not exist yet
+                return Fetched(child, None)
+            self.record(child, tip)
             self.transferred = True
+            self._new_pack()
             return Fetched(child, tip, transferred=True)
         except git.GitError as exc:
             return Fetched(child, None, error=_first_line(str(exc)) or "git failed")
+
+    def _fetch_into_scratch(self, child: Child, cached: str | None) -> str | None:
+        """Fetch the child's branch into the shared object store through a throwaway git directory; its tip.
+
+        Why not fetch straight into this repository: after every fetch git checks connectivity with
+        `rev-list --objects --not --all`, which walks the tree of every ref in the repository. With one ref per
+        child, a first sync of N children would cost O(N^2). The scratch git directory holds one ref (the child's
+        cached tip, so the check stops there) and borrows this repository's objects (GIT_OBJECT_DIRECTORY), so the
+        fetched pack lands here all the same.
+        """
+        scratch = Path(tempfile.mkdtemp(prefix="fetch-", dir=self._scratch_root))
+        try:
+            (scratch / "refs" / "heads").mkdir(parents=True)
+            (scratch / "HEAD").write_text("ref: refs/heads/tip\n")
+            (scratch / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tbare = true\n")
+            if cached:
+                (scratch / "refs" / "heads" / "cached").write_text(cached + "\n")
+            # Offer as "have" only this child's last tip and the delivery branch: with no negotiation tip, git
+            # would walk and offer every commit it can reach.
+            negotiation = [f"--negotiation-tip={t}" for t in (cached, self._delivery_tip()) if t]
+            try:
+                git.run(["--git-dir", str(scratch), *_QUIET_FETCH, *negotiation, "--end-of-options", child.url,
+                         f"+refs/heads/{child.branch}:refs/heads/tip"], self.path,
+                        env={"GIT_OBJECT_DIRECTORY": str(self.path / "objects")})
+            except git.GitError as exc:
+                if "couldn't find remote ref" in exc.stderr:
+                    return None
+                raise
+            # The child may have moved since ls-remote; the ref holds what was actually fetched.
+            loose = scratch / "refs" / "heads" / "tip"
+            text = loose.read_text().strip() if loose.is_file() else ""
+            if re.fullmatch(r"[0-9a-f]{40}", text):
+                return text
+            tip = git.rev_parse(scratch, "refs/heads/tip")
+            if tip is None:
+                raise git.GitError(["fetch"], 1, "the fetched branch left no tip")
+            return tip
+        finally:
+            shutil.rmtree(scratch, ignore_errors=True)
 
     def fetch(self, children: Iterable[Child], jobs: int | None = None,
               on_done: Callable[[Fetched], None] | None = None) -> dict[str, Fetched]:
@@ -183,6 +219,7 @@ class Mirror:
                 results[fetched.name] = fetched
                 if on_done:
                     on_done(fetched)
+        self.flush()  # the fetched tips become refs here, which keeps their objects safe from any repack
         return results
 
     def record(self, child: Child, tip: str) -> None:
@@ -202,6 +239,19 @@ class Mirror:
         if pending:
             script = "".join(f"update {ref} {tip}\n" for ref, tip in pending.items())
             git.run(["update-ref", "--stdin"], self.path, input=script.encode())
+
+    def _new_pack(self) -> None:
+        """Every fetch adds a pack, and a lookup scans each pack a multi-pack-index does not cover: past a few dozen
+        new packs, index them again, or a first sync of N children costs O(N^2) (every fetch checks every ref)."""
+        with self._pending_lock:
+            self._packs_since_index += 1
+            if self._packs_since_index < INDEX_PACKS_EVERY:
+                return
+            self._packs_since_index = 0
+        try:
+            git.run(["multi-pack-index", "write", "--no-progress"], self.path)
+        except git.GitError:
+            pass  # another thread is writing it; only a speed-up
 
     def maintain(self) -> None:
         """Keep object lookups fast as packs accumulate (one per fetch): after a run that fetched, index all packs
