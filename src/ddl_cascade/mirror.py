@@ -31,9 +31,10 @@ import shutil
 import tempfile
 import threading
 from concurrent.futures import ThreadPoolExecutor
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import Callable, Iterable, Iterator
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
@@ -179,20 +180,13 @@ class Mirror:
         cached tip, so the check stops there) and borrows this repository's objects (GIT_OBJECT_DIRECTORY), so the
         fetched pack lands here all the same.
         """
-        scratch = Path(tempfile.mkdtemp(prefix="fetch-", dir=self._scratch_root))
-        try:
-            (scratch / "refs" / "heads").mkdir(parents=True)
-            (scratch / "HEAD").write_text("ref: refs/heads/tip\n")
-            (scratch / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tbare = true\n")
-            if cached:
-                (scratch / "refs" / "heads" / "cached").write_text(cached + "\n")
+        with self.scratch(cached) as (scratch, env):
             # Offer as "have" only this child's last tip and the delivery branch: with no negotiation tip, git
             # would walk and offer every commit it can reach.
             negotiation = [f"--negotiation-tip={t}" for t in (cached, self._delivery_tip()) if t]
             try:
                 git.run(["--git-dir", str(scratch), *_QUIET_FETCH, *negotiation, "--end-of-options", child.url,
-                         f"+refs/heads/{child.branch}:refs/heads/tip"], self.path,
-                        env={"GIT_OBJECT_DIRECTORY": str(self.path / "objects")})
+                         f"+refs/heads/{child.branch}:refs/heads/tip"], self.path, env=env)
             except git.GitError as exc:
                 if "couldn't find remote ref" in exc.stderr:
                     return None
@@ -206,6 +200,22 @@ class Mirror:
             if tip is None:
                 raise git.GitError(["fetch"], 1, "the fetched branch left no tip")
             return tip
+
+    @contextmanager
+    def scratch(self, base: str | None = None) -> Iterator[tuple[Path, dict[str, str]]]:
+        """A throwaway git directory that uses this cache's object store and holds no ref but `base` (if given).
+
+        Yields (git dir, environment for git). Git commands that look at every local ref (a fetch's connectivity
+        check, a push listing local heads) cost O(1) there instead of O(children).
+        """
+        scratch = Path(tempfile.mkdtemp(prefix="scratch-", dir=self._scratch_root))
+        try:
+            (scratch / "refs" / "heads").mkdir(parents=True)
+            (scratch / "HEAD").write_text("ref: refs/heads/tip\n")
+            (scratch / "config").write_text("[core]\n\trepositoryformatversion = 0\n\tbare = true\n")
+            if base:
+                (scratch / "refs" / "heads" / "base").write_text(base + "\n")
+            yield scratch, {"GIT_OBJECT_DIRECTORY": str(self.path / "objects")}
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
 

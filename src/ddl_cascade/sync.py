@@ -348,7 +348,9 @@ def push(mirror: Mirror, child: Child, refspecs: list[tuple[str, str, str | None
     for _, ref, old in refspecs:
         args.append(f"--force-with-lease={ref}:{old or ''}")
     args += ["--end-of-options", child.url] + [f"{new}:{ref}" for new, ref, _ in refspecs]
-    proc = git.run_result(args, mirror.path)
+    # From a scratch git dir: `git push` reads every local ref, and the cache holds one per child.
+    with mirror.scratch() as (scratch, env):
+        proc = git.run_result(["--git-dir", str(scratch), *args], mirror.path, env=env)
     # --porcelain: "<flag>\t<from>:<to>\t<summary>" per ref; "=" up to date, "!" rejected.
     flags, rejected = [], []
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
