@@ -48,10 +48,11 @@ _QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.
                 "--no-write-fetch-head", "--no-auto-gc", "--no-recurse-submodules", "--no-show-forced-updates"]
 
 
-# Above this many packs in the cache, `maintain` merges them into one (a multi-pack-index keeps lookups fast below it).
-MERGE_PACKS_AT = 2048
-# During a run, the multi-pack-index is rewritten after this many fetches.
+# Above this many packs at the end of a run, `maintain` merges them into one (a multi-pack-index covers fewer).
+MERGE_PACKS_AT = 64
+# During a run: the multi-pack-index is rewritten after this many fetches, and the packs merged after this many.
 INDEX_PACKS_EVERY = 32
+MERGE_PACKS_EVERY = 256
 
 
 @dataclass(frozen=True)
@@ -95,6 +96,8 @@ class Mirror:
         self._pending: dict[str, str] = {}
         self.transferred = False  # some fetch of this run brought objects (a new pack)
         self._packs_since_index = 0
+        self._packs_since_merge = 0
+        self._merging = False
         self._pending_lock = threading.Lock()
         self._ensure()
 
@@ -251,17 +254,35 @@ class Mirror:
             git.run(["update-ref", "--stdin"], self.path, input=script.encode())
 
     def _new_pack(self) -> None:
-        """Every fetch adds a pack, and a lookup scans each pack a multi-pack-index does not cover: past a few dozen
-        new packs, index them again, or a first sync of N children costs O(N^2) (every fetch checks every ref)."""
+        """Every fetch adds a pack. A lookup scans each pack a multi-pack-index does not cover, and `git push`'s
+        pack-objects scans every pack for each object it sends: past a few dozen new packs, index them again, and
+        past a few hundred merge them, or a first sync of N children costs O(N^2)."""
         with self._pending_lock:
             self._packs_since_index += 1
-            if self._packs_since_index < INDEX_PACKS_EVERY:
-                return
-            self._packs_since_index = 0
+            self._packs_since_merge += 1
+            merge = self._packs_since_merge >= MERGE_PACKS_EVERY and not self._merging
+            index = self._packs_since_index >= INDEX_PACKS_EVERY
+            if merge:
+                self._packs_since_merge, self._packs_since_index, self._merging = 0, 0, True
+            elif index:
+                self._packs_since_index = 0
         try:
-            git.run(["multi-pack-index", "write", "--no-progress"], self.path)
+            if merge:
+                self._merge_packs()
+            elif index:
+                git.run(["multi-pack-index", "write", "--no-progress"], self.path)
         except git.GitError:
-            pass  # another thread is writing it; only a speed-up
+            pass  # another process is writing it; only a speed-up
+        finally:
+            if merge:
+                with self._pending_lock:
+                    self._merging = False
+
+    def _merge_packs(self) -> None:
+        # --keep-unreachable: nothing is ever dropped, so objects fetched or built by threads still running (not yet
+        # under a ref) are safe; -l: the parent's objects stay in the parent.
+        git.run(["-c", "gc.auto=0", "repack", "-a", "-d", "-l", "-q", "--keep-unreachable", "--write-midx"],
+                self.path)
 
     def maintain(self) -> None:
         """Keep object lookups fast as packs accumulate (one per fetch): after a run that fetched, index all packs
@@ -272,7 +293,7 @@ class Mirror:
         packs = sum(1 for p in (self.path / "objects" / "pack").glob("*.pack"))
         try:
             if packs > MERGE_PACKS_AT:
-                git.run(["-c", "gc.auto=0", "repack", "-a", "-d", "-l", "-q", "--write-midx"], self.path)
+                self._merge_packs()
             elif packs > 1:
                 git.run(["multi-pack-index", "write", "--no-progress"], self.path)
         except git.GitError:
