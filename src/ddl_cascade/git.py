@@ -40,8 +40,18 @@ class GitError(Exception):
         super().__init__(self.stderr or f"git {' '.join(self.git_args)} exited with {returncode}")
 
 
+# Set by git for hooks (a pre-commit hook runs with GIT_DIR and GIT_INDEX_FILE of the repository being committed to):
+# inherited, they would redirect every call here to that repository, whatever `cwd` says.
+_REPO_LOCATING = (
+    "GIT_DIR", "GIT_WORK_TREE", "GIT_INDEX_FILE", "GIT_OBJECT_DIRECTORY", "GIT_ALTERNATE_OBJECT_DIRECTORIES",
+    "GIT_COMMON_DIR", "GIT_NAMESPACE", "GIT_PREFIX",
+)
+
+
 def environ(extra: Mapping[str, str] | None = None) -> dict[str, str]:
-    env = dict(os.environ)
+    """The environment for a git call: the user's (credentials, SSH agent, askpass), minus inherited repository
+    pointers, plus settings that keep git from ever waiting on a person; `extra` last."""
+    env = {k: v for k, v in os.environ.items() if k not in _REPO_LOCATING}
     env.update(_BASE_ENV)
     if extra:
         env.update(extra)
@@ -228,31 +238,8 @@ def commit_bytes(tree: str, parents: Iterable[str], author: str, committer: str,
 
 
 def write_objects(repo: Path, objects: Iterable[tuple[str, bytes]]) -> list[str]:
-    """Store (kind, body) objects as loose objects in the bare repository `repo`; returns their ids.
-
-    An object already present is left alone. Each file is written under a temporary name and renamed, as git does, so
-    a reader never sees half an object.
-    """
-    import hashlib
-    import tempfile
-    import zlib
-
-    objdir = Path(repo) / "objects"
-    ids = []
-    for kind, body in objects:
-        raw = f"{kind} {len(body)}\0".encode() + body
-        oid = hashlib.sha1(raw).hexdigest()
-        ids.append(oid)
-        target = objdir / oid[:2] / oid[2:]
-        if target.exists():
-            continue
-        target.parent.mkdir(exist_ok=True)
-        fd, tmp = tempfile.mkstemp(dir=target.parent, prefix="tmp_obj_")
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(zlib.compress(raw, 1))
-        os.chmod(tmp, 0o444)
-        os.replace(tmp, target)
-    return ids
+    """Store (kind, body) objects as loose objects in the bare repository `repo`; returns their ids."""
+    return write_loose(Path(repo) / "objects", objects)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -361,18 +348,22 @@ def write_pack(repo: Path, objects: list[tuple[str, bytes]]) -> None:
     run(["index-pack", "--stdin"], repo, input=data + hashlib.sha1(data).digest())
 
 
-def write_loose(objects_dir: Path, objects: list[tuple[str, bytes]]) -> None:
+def write_loose(objects_dir: Path, objects: Iterable[tuple[str, bytes]]) -> list[str]:
     """Store (kind, body) objects as loose files under `objects_dir` (`git rev-parse --git-path objects`).
 
-    For a handful of objects this is cheaper than starting `index-pack`. Temporary name, then rename, as git does.
+    Returns their ids. An object already present is left alone. For a handful of objects this is cheaper than
+    starting `index-pack`. Each file is written under a temporary name and renamed, as git does, so a reader never
+    sees half an object.
     """
     import hashlib
     import tempfile
     import zlib
 
+    ids = []
     for kind, body in objects:
         raw = f"{kind} {len(body)}\0".encode() + body
         oid = hashlib.sha1(raw).hexdigest()
+        ids.append(oid)
         target = Path(objects_dir) / oid[:2] / oid[2:]
         if target.exists():
             continue
@@ -382,3 +373,4 @@ def write_loose(objects_dir: Path, objects: list[tuple[str, bytes]]) -> None:
             fh.write(zlib.compress(raw, 1))
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
+    return ids
