@@ -53,3 +53,17 @@ def test_waiter_gets_the_lock_when_released(tmp_path):
         blocked = subprocess.run([sys.executable, "-c", code.replace("timeout=10", "timeout=0.2")],
                                  capture_output=True, text=True)
     assert blocked.returncode != 0 and "LockTimeout" in blocked.stderr and "got it" not in blocked.stdout
+
+
+def test_validate_children_does_not_touch_the_cache_while_a_sync_holds_the_lock(tmp_path, cli):
+    # `validate --children` fetches through the same cache as sync, so it must wait for the lock like sync does.
+    world = make_world(tmp_path, {"a": "squash"})
+    config = world.config()
+    with parent_lock(config):
+        out = cli("validate", "--children", "--config", str(world.config_path),
+                  env={"DDL_CASCADE_LOCK_TIMEOUT": "0.5"})
+        assert out.code == 2, out
+        assert "another ddl-cascade run holds the lock" in out.stderr
+    out = cli("validate", "--children", "--config", str(world.config_path), env={"DDL_CASCADE_LOCK_TIMEOUT": "5"})
+    assert out.code in (0, 1), out  # it ran: findings or none, but no lock error
+    assert "holds the lock" not in out.stderr

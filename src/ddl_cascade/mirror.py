@@ -224,15 +224,21 @@ class Mirror:
 
     def fetch(self, children: Iterable[Child], jobs: int | None = None,
               on_done: Callable[[Fetched], None] | None = None) -> dict[str, Fetched]:
-        """Fetch many children in parallel (`jobs` at a time); one child's failure never stops the others."""
+        """Fetch many children in parallel (`jobs` at a time); one child's failure never stops the others.
+
+        Holds the parent lock (re-entrant, so sync and status, which already hold it, are unaffected): callers such
+        as `validate --children` and `db --child` write to the cache too and must not race a sync.
+        """
+        from ddl_cascade.lock import parent_lock
+
         children = list(children)
         results: dict[str, Fetched] = {}
-        with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
+        with parent_lock(self.config), ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
             for fetched in pool.map(self.fetch_one, children):
                 results[fetched.name] = fetched
                 if on_done:
                     on_done(fetched)
-        self.flush()  # the fetched tips become refs here, which keeps their objects safe from any repack
+            self.flush()  # the fetched tips become refs here, which keeps their objects safe from any repack
         return results
 
     def record(self, child: Child, tip: str) -> None:
