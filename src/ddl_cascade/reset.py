@@ -26,10 +26,10 @@ from ddl_cascade.sync import (
     Run,
     SyncReport,
     _each,
+    after_rejection,
     push,
     result_of,
 )
-from ddl_cascade.mirror import _first_line
 
 BACKUP_PREFIX = "ddl-cascade/backup/"
 
@@ -78,12 +78,9 @@ def reset_child(run: Run, child, backup: str) -> ChildResult:
             result = result_of(plan, Result.UPDATED, plan.new_tip, attempts)
             result.backup = backup if status.tip else None
             return result
-        try:
-            moved = run.mirror.remote_tip(child) != status.tip
-        except git.GitError as exc:
-            return result_of(plan, Result.FAILED, status.tip, attempts, error=_first_line(str(exc)))
-        if not moved:
-            return result_of(plan, Result.FAILED, status.tip, attempts, error=outcome.error)
+        final = after_rejection(run, child, plan, status.tip, attempts, outcome.error)
+        if final is not None:
+            return final
     return ChildResult(child.name, Result.FAILED, State.DRIFTED, None,
                        error=f"the child kept moving; gave up after {attempts} attempts", attempts=attempts)
 

@@ -415,6 +415,19 @@ class Run:
         return SyncReport(self.config.source.delivery_branch, self.delivery.tip, self.delivery.tip_tree, self.dry_run)
 
 
+def after_rejection(run, child: Child, plan: ChildPlan, expected: str | None, attempts: int,
+                    error: str | None) -> ChildResult | None:
+    """After a rejected push: None when the child moved since we read it (a lost race: read it again and retry),
+    else the final failure. Any other rejection is final, so a retry never hides a real refusal."""
+    try:
+        moved = run.mirror.remote_tip(child) != expected
+    except git.GitError as exc:
+        return result_of(plan, Result.FAILED, expected, attempts, error=_first_line(str(exc)))
+    if not moved:
+        return result_of(plan, Result.FAILED, expected, attempts, error=error)
+    return None
+
+
 def result_of(plan: ChildPlan, result: Result, commit: str | None, attempts: int, error: str | None = None,
               planned: str | None = None) -> ChildResult:
     return ChildResult(plan.name, result, plan.state, commit, old=plan.old_tip, planned=planned,
@@ -476,13 +489,9 @@ def sync_child(run: Run, child: Child, fetched: Fetched | None = None) -> ChildR
             done.state, done.old, done.commits, done.behind_by = State.IN_SYNC, plan.new_tip, [], None
             return done
         last_error = outcome.error
-        # Retry only when the child really moved since we fetched it (a lost race); any other rejection is final.
-        try:
-            moved = run.mirror.remote_tip(child) != plan.old_tip
-        except git.GitError as exc:
-            return result_of(plan, Result.FAILED, plan.old_tip, attempts, error=_first_line(str(exc)))
-        if not moved:
-            return result_of(plan, Result.FAILED, plan.old_tip, attempts, error=outcome.error)
+        final = after_rejection(run, child, plan, plan.old_tip, attempts, outcome.error)
+        if final is not None:
+            return final
         fetched = None
     assert plan is not None
     return result_of(plan, Result.FAILED, plan.old_tip, attempts,
