@@ -46,7 +46,7 @@ def test_incremental_runs_match_the_script(tmp_path):
 
 def test_rewritten_branch(tmp_path):
     commits = history(10)
-    ids = build(tmp_path, commits, {"main": 9})
+    build(tmp_path, commits, {"main": 9})
     split.run(tmp_path, "main", P)
     # Rewrite: main goes back to commit 4 and grows a different line.
     rewritten = commits + [Commit(parents=[4], files={"README": b"new", f"{P}/v0.sql": b"changed"},

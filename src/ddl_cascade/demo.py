@@ -149,7 +149,7 @@ def _child_files(name: str) -> dict[str, str]:
         local = {
             f"local-flyway-files/sql/V1001__create_{table}_readers.sql":
                 f"CREATE TABLE {table}_readers (\n    id BIGSERIAL PRIMARY KEY,\n    role_name TEXT NOT NULL UNIQUE\n);\n",
-            f"local-flyway-files/sql/V1002__grant_read_on_orders.sql":
+            "local-flyway-files/sql/V1002__grant_read_on_orders.sql":
                 "GRANT SELECT ON customers, products, orders TO PUBLIC;\n",
         }
     return {

@@ -155,7 +155,6 @@ class Mirror:
         A child seen before costs one `ls-remote` when it has not moved. A child never seen is fetched directly.
         `reader` is accepted for callers that hold one; the tip is read from the fetch itself.
         """
-        ref = child_ref(child)
         cached = self.cached_tip(child)
         try:
             if cached is not None:
