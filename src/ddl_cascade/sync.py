@@ -415,6 +415,11 @@ class Run:
         return SyncReport(self.config.source.delivery_branch, self.delivery.tip, self.delivery.tip_tree, self.dry_run)
 
 
+def _paths(paths: list[str] | None) -> str:
+    n = len(paths or [])
+    return "1 changed path" if n == 1 else f"{n} changed paths"
+
+
 def after_rejection(run, child: Child, plan: ChildPlan, expected: str | None, attempts: int,
                     error: str | None) -> ChildResult | None:
     """After a rejected push: None when the child moved since we read it (a lost race: read it again and retry),
@@ -469,8 +474,8 @@ def sync_child(run: Run, child: Child, fetched: Fetched | None = None) -> ChildR
             return result_of(plan, Result.FAILED, None, attempts)
         if plan.action is Action.REFUSE:
             return result_of(plan, Result.REFUSED, plan.old_tip, attempts,
-                             error=f"'{child.prefix}/' was edited in the child ({len(plan.changed_paths or [])} "
-                                   "changed paths); nothing pushed")
+                             error=f"'{child.prefix}/' was edited in the child ({_paths(plan.changed_paths)}); "
+                                   "nothing pushed")
         if plan.action is Action.NONE:
             return result_of(plan, Result.UNCHANGED, plan.old_tip, attempts)
         if run.dry_run:

@@ -78,7 +78,7 @@ def render_status(report) -> None:
     total = len(report.children)
     bad = sum(1 for c in report.children if c.state is not State.IN_SYNC)
     if bad == 0:
-        console.print(f"All {total} children in sync.", highlight=False)
+        console.print("The child is in sync." if total == 1 else f"All {total} children in sync.", highlight=False)
     else:
         console.print(f"{bad} of {total} children not in sync.", highlight=False)
 
@@ -155,7 +155,8 @@ def render_sync(report, verb: str = "sync") -> None:
                               highlight=False, markup=False, soft_wrap=True)
         if child.changed_paths and child.result is Result.REFUSED:
             for path in child.changed_paths[:10]:
-                console.print(f"  {'':<{width}}  {'':<14}   changed: {path}", highlight=False, markup=False)
+                console.print(f"  {'':<{width}}  {'':<14}   changed: {path}", highlight=False, markup=False,
+                              soft_wrap=True)
             if len(child.changed_paths) > 10:
                 console.print(f"  {'':<{width}}  {'':<14}   … and {len(child.changed_paths) - 10} more",
                               highlight=False, markup=False)
