@@ -28,3 +28,14 @@ def test_written_objects_have_git_ids_and_read_back(make_repo):
     assert repo.git("rev-parse", f"{ids[1]}^{{tree}}") == git.EMPTY_TREE
     # Writing again is a no-op that returns the same ids.
     assert git.write_objects(repo.path, [("commit", body)]) == [ids[1]]
+
+
+def test_common_dir_is_the_shared_git_dir_and_a_no_is_not_remembered(tmp_path, make_repo):
+    plain = tmp_path / "later"
+    plain.mkdir()
+    assert git.common_dir(plain) is None
+    repo = make_repo("later")  # the same folder becomes a repository
+    assert git.common_dir(repo.path) == (repo.path / ".git").resolve()
+    repo.commit({"a": "a"})
+    repo.git("worktree", "add", "-q", str(tmp_path / "wt"))
+    assert git.common_dir(tmp_path / "wt") == (repo.path / ".git").resolve()

@@ -103,9 +103,22 @@ def toplevel(path: Path) -> Path | None:
     return Path(proc.stdout.decode("utf-8", "surrogateescape").strip())
 
 
-def git_dir(repo: Path) -> Path:
-    """The repository's git directory (`.git` of a work tree, or the bare repository itself), absolute."""
-    return Path(run_text(["rev-parse", "--absolute-git-dir"], repo))
+_common_dirs: dict[Path, Path] = {}
+
+
+def common_dir(repo: Path) -> Path | None:
+    """The absolute git directory shared by all of `repo`'s worktrees, or None outside a repository.
+
+    Remembered once found: several modules ask for it in one run (the lock, the cache of children). A "no" is not
+    remembered, since the folder may become a repository later in the same process.
+    """
+    key = Path(repo).resolve()
+    if key not in _common_dirs:
+        out = run_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], key, check=False)
+        if not out:
+            return None
+        _common_dirs[key] = Path(out)
+    return _common_dirs[key]
 
 
 def rev_parse(repo: Path, rev: str) -> str | None:

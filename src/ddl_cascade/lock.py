@@ -29,13 +29,18 @@ class LockTimeout(CascadeError):
     """Another ddl-cascade run holds the parent lock."""
 
 
-def lock_path(config) -> Path:
+def state_dir(config) -> Path:
+    """`<parent git dir>/ddl-cascade`: where the lock and the cache of children live."""
     from ddl_cascade import git
 
-    common = git.run_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], config.root, check=False)
-    if not common:
+    common = git.common_dir(config.root)
+    if common is None:
         raise CascadeError(f"{config.root} (the parent, where {config.file.name} lives) is not a git repository.")
-    return Path(common) / "ddl-cascade" / "lock"
+    return common / "ddl-cascade"
+
+
+def lock_path(config) -> Path:
+    return state_dir(config) / "lock"
 
 
 def _timeout(value: float | None) -> float:

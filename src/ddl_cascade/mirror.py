@@ -38,7 +38,6 @@ from typing import Callable, Iterable, Iterator
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
-from ddl_cascade.errors import CascadeError
 
 # Git must not run housekeeping in the middle of a parallel fetch, and must not touch the user's FETCH_HEAD.
 # fetch.unpackLimit=1 keeps every fetch as one pack (index-pack): about three times cheaper than exploding it into loose
@@ -86,11 +85,11 @@ class Mirror:
 
     def __init__(self, config: Config) -> None:
         self.config = config
-        common = git.run_text(["rev-parse", "--path-format=absolute", "--git-common-dir"], config.root, check=False)
-        if not common:
-            raise CascadeError(f"{config.root} (the parent, where {config.file.name} lives) is not a git repository.")
-        self.parent_git_dir = Path(common)
-        self.path = self.parent_git_dir / "ddl-cascade" / "mirror.git"
+        from ddl_cascade.lock import state_dir
+
+        state = state_dir(config)
+        self.parent_git_dir = state.parent
+        self.path = state / "mirror.git"
         self._tips: dict[str, str] = {}
         self._delivery: str | None = None
         self._pending: dict[str, str] = {}
