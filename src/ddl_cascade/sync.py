@@ -169,10 +169,15 @@ class Builder:
         return git.run_text(["log", "--no-walk=unsorted", "--format=%h", *commits], self.config.root).split()
 
     def squash_message(self, prefix: str, old_split: str | None, new_split: str) -> str:
+        # Built under the lock: every child usually needs the same message, and the first thread's three `git log`
+        # calls serve them all instead of each worker thread running its own.
         key = (prefix, old_split or "", new_split)
         with self._lock:
-            if key in self._messages:
-                return self._messages[key]
+            if key not in self._messages:
+                self._messages[key] = self._build_squash_message(prefix, old_split, new_split)
+            return self._messages[key]
+
+    def _build_squash_message(self, prefix: str, old_split: str | None, new_split: str) -> str:
         if old_split:
             old_short, new_short = self._short(old_split, new_split)
             forward = git.run(["log", "--no-show-signature", "--pretty=tformat:%h %s", f"{old_split}..{new_split}"],
@@ -183,10 +188,7 @@ class Builder:
         else:
             (new_short,) = self._short(new_split)
             text = f"Squashed '{prefix}/' content from commit {new_short}\n"
-        text += f"\ngit-subtree-dir: {prefix}\ngit-subtree-split: {new_split}\n"
-        with self._lock:
-            self._messages[key] = text
-        return text
+        return text + f"\ngit-subtree-dir: {prefix}\ngit-subtree-split: {new_split}\n"
 
     @staticmethod
     def merge_message(commit: str, branch: str) -> str:
