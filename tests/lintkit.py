@@ -6,7 +6,7 @@ from typing import Any
 
 import pglast
 
-from ddl_cascade.sqlscript import Statement, split_statements
+from ddl_cascade.flyway.sqlscript import Statement, split_statements
 from ddl_cascade.validate.lint import LintContext, lint, remember
 from ddl_cascade.validate.model import Finding
 

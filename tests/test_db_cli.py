@@ -257,7 +257,7 @@ def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server, mon
     # A wrong password: the child's database is reported unreachable, without the secret (in-process: same code).
     from ddl_cascade import config as config_module
     from ddl_cascade.db.report import attach
-    from ddl_cascade.status import status as repository_status
+    from ddl_cascade.cascade.state import status as repository_status
 
     monkeypatch.setenv("DDLC_PW", "not-the-password")
     cfg = config_module.load(world.config_path)

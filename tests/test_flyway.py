@@ -20,13 +20,14 @@ from ddl_cascade.flyway import (
     checksum_text,
     default_placeholders,
     find_placeholders,
-    is_non_transactional,
     parse_name,
     parse_script_config,
     parse_version,
     replace_placeholders,
     resolve,
 )
+
+from ddl_cascade.flyway.sqlscript import is_non_transactional  # noqa: E402
 
 VECTORS = Path(__file__).parent / "fixtures" / "flyway" / "checksum_vectors"
 
@@ -573,7 +574,7 @@ def test_alter_type_add_value_by_server_version(sql, version, expected):
 )
 def test_transaction_mode(script, conf, mixed, in_transaction, error_line):
     from ddl_cascade.flyway import transaction_mode
-    from ddl_cascade.sqlscript import split_statements
+    from ddl_cascade.flyway.sqlscript import split_statements
 
     config = parse_script_config(conf) if conf else None
     mode = transaction_mode(split_statements(script), config, mixed=mixed)

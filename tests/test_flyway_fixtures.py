@@ -18,7 +18,7 @@ import pglast
 import pytest
 
 from ddl_cascade import flyway
-from ddl_cascade.sqlscript import split_statements
+from ddl_cascade.flyway.sqlscript import split_statements
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flyway"
 PROJECTS = ["shop", "ledger", "platform", "crm"]
@@ -53,7 +53,7 @@ def load_project(name: str) -> Project:
         callbacks = settings.get("callbackLocations")
         return Project(root, [_strip(x) for x in settings["locations"]],
                        [_strip(x) for x in callbacks] if callbacks else None, dict(settings.get("placeholders", {})))
-    props = dict(flyway._properties((root / "flyway.conf").read_text()))
+    props = dict(flyway.parse_properties((root / "flyway.conf").read_text()))
     callbacks = props.get("flyway.callbackLocations")
     return Project(
         root,

@@ -16,7 +16,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ddl_cascade.flyway import FlywayError, Version, _utf16, checksum_text
+from ddl_cascade.flyway import FlywayError, Version, checksum_text
+from ddl_cascade.flyway.migrations import _utf16
 
 ORACLE = r"""
 import java.io.*;

@@ -6,7 +6,7 @@ from pathlib import Path
 
 from ddl_cascade import config as cfgmod
 from ddl_cascade import git
-from ddl_cascade.mirror import Mirror, child_ref
+from ddl_cascade.cascade.cache import Mirror, child_ref
 
 
 def _config(parent: Path, children: list[tuple[str, str]]) -> cfgmod.Config:
@@ -70,7 +70,7 @@ def test_child_ref_encodes_odd_names():
 
 
 def test_packs_are_indexed_then_merged_and_stay_readable(make_repo, monkeypatch):
-    import ddl_cascade.mirror as mirror_mod
+    import ddl_cascade.cascade.cache as mirror_mod
 
     parent = make_repo("parent")
     parent.commit({"read-write-flyway-files/a": "a\n"}, "a")

@@ -7,7 +7,7 @@ import shutil
 import subprocess
 from pathlib import Path
 
-from ddl_cascade import split
+from ddl_cascade.cascade import split
 from splitkit import Commit, build, oracle
 
 P = "db"

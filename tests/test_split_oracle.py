@@ -16,7 +16,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ddl_cascade import split
+from ddl_cascade.cascade import split
 from ddl_cascade.errors import CascadeError
 from splitkit import Commit, build, git, oracle
 

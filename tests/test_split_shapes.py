@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from ddl_cascade import split
+from ddl_cascade.cascade import split
 from ddl_cascade.errors import CascadeError
 from splitkit import Commit, build, oracle
 

@@ -11,7 +11,7 @@ import subprocess
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddl_cascade.split import sh_read, verify_utf8
+from ddl_cascade.cascade.split import sh_read, verify_utf8
 
 ALPHABET = [b"a", b"b", b" ", b"\t", b"\\", b"\n", b"\0", b"\x81", b"\x88", b"\xc3\xa9", b"x"]
 

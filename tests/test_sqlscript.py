@@ -5,7 +5,7 @@ from __future__ import annotations
 import pglast
 import pytest
 
-from ddl_cascade.sqlscript import split_statements
+from ddl_cascade.flyway.sqlscript import split_statements
 
 
 def sqls(text):
@@ -87,7 +87,7 @@ def test_each_statement_parses_with_pglast(text):
 
 def test_only_postgresql_whitespace_separates_tokens():
     # U+00A0 is an identifier character for PostgreSQL's lexer, not whitespace.
-    from ddl_cascade.sqlscript import tokenize
+    from ddl_cascade.flyway.sqlscript import tokenize
 
     assert [t.kind for t in tokenize("a\xa0b c")] == ["word", "word"]
     assert [t.kind for t in tokenize("a\u2028b\fc\vd")] == ["word", "word", "word"]

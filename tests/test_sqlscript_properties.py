@@ -13,7 +13,7 @@ import pglast.stream
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddl_cascade.sqlscript import line_starts, position, split_statements
+from ddl_cascade.flyway.sqlscript import line_starts, position, split_statements
 
 EXPRESSIONS = [
     "1",

@@ -15,7 +15,7 @@ import subprocess
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from ddl_cascade.sqlscript import split_statements, tokenize
+from ddl_cascade.flyway.sqlscript import split_statements, tokenize
 
 TOKENS = [";", "'", "''", "$$", "$a$", "/*", "*/", "--", "\n", "\r", " ", "select", "1", "(", ")", "begin",
           "atomic", "end", "case", "create", "function", "f()", "returns", "int", "language", "sql", '"', "E'",

@@ -6,7 +6,7 @@ import json
 
 from cascade_world import PREFIX, make_world
 
-from ddl_cascade.status import State, status
+from ddl_cascade.cascade.state import State, status
 from ddl_cascade.sync import sync
 
 

@@ -11,7 +11,7 @@ import time
 
 from cascade_world import PREFIX, make_world
 
-from ddl_cascade.status import State, status
+from ddl_cascade.cascade.state import State, status
 from ddl_cascade.sync import Result, sync
 
 SECRET_URL = "https://x-access-token:s3cret@127.0.0.1:9/x.git"

@@ -10,7 +10,7 @@ from __future__ import annotations
 import pytest
 from cascade_world import PREFIX, make_world
 
-from ddl_cascade.status import State, status
+from ddl_cascade.cascade.state import State, status
 from ddl_cascade.sync import Result, sync
 
 

@@ -10,7 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sync_interop import assert_twins, real_subtree
 
-from ddl_cascade.status import status
+from ddl_cascade.cascade.state import status
 from ddl_cascade.sync import Result, sync
 
 _counter = itertools.count()

@@ -12,7 +12,7 @@ from __future__ import annotations
 import psycopg
 import pytest
 
-from ddl_cascade.sqlscript import line_starts, position, split_statements
+from ddl_cascade.flyway.sqlscript import line_starts, position, split_statements
 from ddl_cascade.validate.engine import check_script
 from ddl_cascade.validate.files import MIGRATION, ScriptFile
 

@@ -8,8 +8,9 @@ import re
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ddl_cascade.sqlscript import split_statements
-from ddl_cascade.validate import placeholders, render, suppress
+from ddl_cascade.flyway.sqlscript import split_statements
+from ddl_cascade.render import validate as render
+from ddl_cascade.validate import placeholders, suppress
 from ddl_cascade.validate.model import Finding, Severity
 
 # --- placeholders -----------------------------------------------------------------------------------------------------

@@ -52,7 +52,7 @@ def _publish(config: str | None, json: bool, push: bool, force: bool) -> int:
         from pathlib import Path
 
         from ddl_cascade import config as config_module
-        from ddl_cascade.publish import publish
+        from ddl_cascade.cascade.publish import publish
 
         result = publish(config_module.load(Path(config) if config else None), push=push, force=force)
     except CascadeError as exc:

@@ -16,7 +16,7 @@ from typing import Callable
 
 from ddl_cascade import git
 from ddl_cascade.config import Config
-from ddl_cascade.status import State, classify
+from ddl_cascade.cascade.state import State, classify
 from ddl_cascade.sync import (
     MAX_ATTEMPTS,
     Action,

@@ -42,8 +42,8 @@ from typing import Callable
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
-from ddl_cascade.mirror import Fetched, Mirror, _first_line, default_jobs
-from ddl_cascade.status import ChildStatus, Delivery, State, classify, commit_tree, subtree, tree_entries
+from ddl_cascade.cascade.cache import Fetched, Mirror, _first_line, default_jobs
+from ddl_cascade.cascade.state import ChildStatus, Delivery, State, classify, commit_tree, subtree, tree_entries
 
 MAX_ATTEMPTS = 4
 _DEFAULT_BRANCHES = ("main", "master")  # git's merge.suppressDest default: no " into <branch>" for these

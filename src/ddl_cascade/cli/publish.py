@@ -18,7 +18,7 @@ def publish(
     json: JsonOpt = False,
 ) -> None:
     """Update the delivery branch from the source branch (the same commits `git subtree split` makes)."""
-    from ddl_cascade.publish import publish as run_publish
+    from ddl_cascade.cascade.publish import publish as run_publish
 
     cfg = load_config(config)
     result = run_publish(cfg, push=push, force=force)

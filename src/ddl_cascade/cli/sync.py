@@ -50,7 +50,7 @@ def render_status(report) -> None:
     from rich.table import Table
 
     from ddl_cascade.cli.common import stdout_console
-    from ddl_cascade.status import State
+    from ddl_cascade.cascade.state import State
 
     console = stdout_console()
     console.print("STATUS CHECK", style="bold", highlight=False)
@@ -93,7 +93,7 @@ def status(
     json: JsonOpt = False,
 ) -> None:
     """The state of each child (in_sync, behind, drifted, not_added, unreachable) by tree ids; changes nothing."""
-    from ddl_cascade.status import status as run_status
+    from ddl_cascade.cascade.state import status as run_status
 
     cfg = load_config(config)
     with _progress(_count(cfg, names, tag), "status", not json) as tick:
@@ -203,7 +203,7 @@ def full(
 ) -> None:
     """Publish (update the delivery branch), then sync the children."""
     from ddl_cascade.lock import parent_lock
-    from ddl_cascade.publish import publish as run_publish
+    from ddl_cascade.cascade.publish import publish as run_publish
 
     cfg = load_config(config)
     with parent_lock(cfg):

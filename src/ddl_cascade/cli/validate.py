@@ -31,7 +31,7 @@ def validate(
     json: JsonOpt = False,
 ) -> None:
     """Check the parent's migrations: Flyway naming, versions, delivered history, SQL syntax, risky DDL."""
-    from ddl_cascade.validate import render
+    from ddl_cascade.render import validate as render
     from ddl_cascade.validate.engine import all_docs, all_rules
     from ddl_cascade.validate.engine import validate as run_validate
 

@@ -31,7 +31,7 @@ from ddl_cascade import flyway
 from ddl_cascade.db.history import SchemaHistory, current_user
 from ddl_cascade.db.info import Info, Resolved, compute
 from ddl_cascade.db.plan import Plan, Script
-from ddl_cascade.sqlscript import Statement, split_statements
+from ddl_cascade.flyway.sqlscript import Statement, split_statements
 
 
 @dataclass

@@ -2,7 +2,7 @@
 
 - Without a child, the parent's working tree under `source.path`: `flyway.sql_paths` are the migration locations and
   `flyway.callback_paths` the callback locations (Flyway's `callbackLocations`: callbacks are read only there).
-- With `--child NAME`, the child's branch as the sync cache (`ddl_cascade.mirror`) fetched it, read through the
+- With `--child NAME`, the child's branch as the sync cache (`ddl_cascade.cascade.cache`) fetched it, read through the
   child's own Flyway configuration exactly as `validate --children` reads it: the `filesystem:` locations of its
   `flyway.toml` or `flyway.conf` when it has one, else `local_paths` plus the delivered folder
   (`<prefix>/<sql_paths>`, `<prefix>/<callback_paths>`). Callbacks are read from `callbackLocations` when set, else
@@ -160,7 +160,7 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
     the cache already holds, e.g. from the fetch `status` just made). Its locations are decided exactly as for
     `validate --children` (`ddl_cascade.validate.children.child_locations`)."""
     from ddl_cascade import git
-    from ddl_cascade.mirror import Mirror
+    from ddl_cascade.cascade.cache import Mirror
     from ddl_cascade.validate.children import child_locations
     from ddl_cascade.validate.files import read_tree
 

@@ -1,6 +1,6 @@
 """`validate --children`: check the shared migrations against each child's own, as that child's Flyway sees them.
 
-Each child is fetched through the same cache `sync` uses (`ddl_cascade.mirror`), and read from git objects at its
+Each child is fetched through the same cache `sync` uses (`ddl_cascade.cascade.cache`), and read from git objects at its
 branch tip; nothing is checked out. The child is modelled as it will be after the next sync: its own files, with
 its read-only folder (the child's prefix) replaced by the parent's source folder as this pull request has it.
 
@@ -29,7 +29,7 @@ from ddl_cascade.validate.model import Finding
 
 
 def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list[Finding], list[str]]:
-    from ddl_cascade.mirror import Mirror
+    from ddl_cascade.cascade.cache import Mirror
 
     mirror = Mirror(config)
     fetched = mirror.fetch(config.children, jobs=jobs)

@@ -24,7 +24,7 @@ from typing import Any
 from ddl_cascade import flyway, git
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.sqlscript import Statement, line_starts, position, split_statements
+from ddl_cascade.flyway.sqlscript import Statement, line_starts, position, split_statements
 from ddl_cascade.validate import files as files_mod
 from ddl_cascade.validate import placeholders, suppress, syntax
 from ddl_cascade.validate.files import CALLBACK, Files, ScriptFile

@@ -16,7 +16,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
-from ddl_cascade.sqlscript import Statement, line_starts, position
+from ddl_cascade.flyway.sqlscript import Statement, line_starts, position
 from ddl_cascade.validate.model import Finding
 
 _DIRECTIVE = re.compile(r"--[ \t]*ddl-cascade:[ \t]*(ignore-file|ignore)\b([^\r\n]*)")

@@ -49,7 +49,7 @@ from ddl_cascade.validate.model import Finding, RuleInfo
 if TYPE_CHECKING:
     from types import ModuleType
 
-    from ddl_cascade.sqlscript import Statement
+    from ddl_cascade.flyway.sqlscript import Statement
 
 __all__ = ["MODULES", "RULES", "Hit", "LintContext", "lint", "remember"]
 

@@ -253,7 +253,7 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
            jobs: int | None = None, on_child: Callable[[ChildStatus], None] | None = None) -> StatusReport:
     """Fetch each selected child into the cache and classify it. Changes nothing but the cache."""
     from ddl_cascade.lock import parent_lock
-    from ddl_cascade.mirror import Mirror
+    from ddl_cascade.cascade.cache import Mirror
 
     children = list({c.name: c for c in config.select(names, tag)}.values())  # each child once
     with parent_lock(config):

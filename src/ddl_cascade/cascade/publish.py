@@ -45,7 +45,7 @@ def publish(config, push: bool = False, force: bool = False) -> PublishResult:
 
 
 def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
-    from ddl_cascade import split
+    from ddl_cascade.cascade import split
 
     source = config.source
     ref = f"refs/heads/{source.delivery_branch}"

@@ -42,16 +42,12 @@ __all__ = [
     "ScriptConfig",
     "parse_script_config",
     "parse_properties",
+    "decode_script",
     "ResolvedMigration",
     "Problem",
     "Resolution",
     "resolve",
     "migration_sort_key",
-    "is_non_transactional",
-    "is_non_transactional_keywords",
-    "non_transactional_simplified",
-    "TransactionMode",
-    "transaction_mode",
 ]
 
 
@@ -460,8 +456,9 @@ _CONF_KEYS = {
 _BOOLEAN_KEYS = {"executeInTransaction", "placeholderReplacement"}
 
 
-def _properties(text: str) -> list[tuple[str, str]]:
-    """Java-properties pairs: `#`/`!` comments, `key=value`, `key: value` or `key value`, `\\` continuations."""
+def parse_properties(text: str) -> list[tuple[str, str]]:
+    """The (key, value) pairs of a Java-properties text such as `flyway.conf` or a `.sql.conf`: `#`/`!` comments,
+    `key=value`, `key: value` or `key value`, `\\` continuations."""
     pairs = []
     lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
     index = 0
@@ -479,15 +476,10 @@ def _properties(text: str) -> list[tuple[str, str]]:
     return pairs
 
 
-def parse_properties(text: str) -> list[tuple[str, str]]:
-    """The (key, value) pairs of a Java-properties text such as `flyway.conf` (added for `validate --children`)."""
-    return _properties(text)
-
-
 def parse_script_config(text: str, name: str = "") -> ScriptConfig:
     """Parse a `<script>.conf`; an unknown key or a bad boolean raises `FlywayError` with Flyway's message."""
     values: dict[str, object] = {}
-    for key, value in _properties(text):
+    for key, value in parse_properties(text):
         if key not in _CONF_KEYS:
             raise FlywayError(f"Unknown configuration property: {key}. Please check your script config files")
         if key in _BOOLEAN_KEYS:
@@ -657,79 +649,3 @@ def _duplicate_callbacks(callbacks: list[ResolvedMigration]) -> list[Problem]:
         for stem, group in by_name.items()
         if len(group) > 1
     ]
-
-
-# ---------------------------------------------------------------------------------------------------------------
-# Non-transactional statements (§9.2)
-
-_NON_TRANSACTIONAL = [
-    re.compile(r"^(CREATE|DROP) (DATABASE|TABLESPACE|SUBSCRIPTION)\b"),
-    re.compile(r"^ALTER SYSTEM\b"),
-    re.compile(r"^(CREATE|DROP)( UNIQUE)? INDEX CONCURRENTLY\b"),
-    re.compile(r"^REINDEX( VERBOSE)? (SCHEMA|DATABASE|SYSTEM)\b"),
-    re.compile(r"^VACUUM\b"),
-    re.compile(r"^DISCARD ALL\b"),
-]
-_ALTER_TYPE_ADD_VALUE = re.compile(r"^ALTER TYPE( .*)? ADD VALUE\b")
-
-
-def is_non_transactional_keywords(keywords: list[str], server_version_num: int = 150000) -> bool:
-    """Flyway's test on the simplified statement: the first <= 10 upper-cased keywords at parenthesis depth 0."""
-    return non_transactional_simplified(" ".join(keywords[:10]), server_version_num)
-
-
-def non_transactional_simplified(simplified: str, server_version_num: int = 150000) -> bool:
-    """Flyway's test on a simplified statement (up to 10 upper-cased keywords joined by single spaces)."""
-    if any(p.match(simplified) for p in _NON_TRANSACTIONAL):
-        return True
-    return server_version_num < 120000 and bool(_ALTER_TYPE_ADD_VALUE.match(simplified))
-
-
-def is_non_transactional(sql: str, server_version_num: int = 150000) -> bool:
-    """Whether Flyway would run this one statement outside a transaction (its simplified-statement detection)."""
-    from ddl_cascade.sqlscript import split_statements
-
-    statements = split_statements(sql, server_version_num=server_version_num)
-    return bool(statements) and statements[0].non_transactional
-
-
-@dataclass(frozen=True)
-class TransactionMode:
-    """How Flyway runs one script: in one transaction, or statement by statement in auto-commit.
-
-    `error` is Flyway's refusal when a script mixes transactional and non-transactional statements while
-    `mixed=false` and no script config decides; `line` is the offending statement's line.
-    """
-
-    in_transaction: bool
-    error: str | None = None
-    line: int = 0
-
-
-def transaction_mode(
-    statements: Iterable,
-    config: ScriptConfig | None = None,
-    *,
-    mixed: bool = False,
-    execute_in_transaction: bool = True,
-) -> TransactionMode:
-    """Decide a script's transaction mode from its statements (`sqlscript.Statement`s) as Flyway does (§9.2).
-
-    A script config's `executeInTransaction` wins over detection; otherwise a script with any non-transactional
-    statement runs in auto-commit, and one that also has transactional statements is an error unless `mixed`.
-    """
-    if config is not None and config.execute_in_transaction is not None:
-        return TransactionMode(config.execute_in_transaction)
-    statements = list(statements)
-    non_transactional = [s for s in statements if s.non_transactional]
-    if not non_transactional:
-        return TransactionMode(execute_in_transaction)
-    if not mixed and len(non_transactional) < len(statements):
-        offender = non_transactional[0]
-        return TransactionMode(
-            False,
-            "Detected both transactional and non-transactional statements within the same migration (even though "
-            f"mixed is false). Offending statement found at line {offender.line}: {offender.sql}",
-            offender.line,
-        )
-    return TransactionMode(False)

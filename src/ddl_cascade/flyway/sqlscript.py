@@ -25,6 +25,8 @@ import bisect
 import re
 from dataclasses import dataclass
 
+from ddl_cascade.flyway.transactions import non_transactional_simplified
+
 __all__ = ["Statement", "Token", "split_statements", "tokenize", "line_starts", "position"]
 
 
@@ -153,7 +155,6 @@ _COPY_FROM_STDIN = re.compile(r"^COPY( .*)? FROM STDIN\b")
 
 def split_statements(text: str, *, server_version_num: int = 150000) -> list[Statement]:
     """Split a script into statements (see the module docstring for the rules)."""
-    from ddl_cascade.flyway import non_transactional_simplified
 
     locate = _Locator(text)
     statements: list[Statement] = []
@@ -259,3 +260,9 @@ def _copy_block(text: str, after_semicolon: int) -> tuple[str, int]:
 
 # A line that is `\\.` once Java's String.trim() has removed every char <= U+0020 around it.
 _COPY_END = re.compile(r"^[\x00-\x09\x0b-\x20]*\\\.[\x00-\x09\x0b-\x20]*$", re.MULTILINE)
+
+
+def is_non_transactional(sql: str, server_version_num: int = 150000) -> bool:
+    """Whether Flyway would run this one statement outside a transaction (its simplified-statement detection)."""
+    statements = split_statements(sql, server_version_num=server_version_num)
+    return bool(statements) and statements[0].non_transactional
