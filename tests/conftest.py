@@ -72,9 +72,36 @@ def cli():
             capture_output=True,
             text=True,
         )
+        if prints_json(list(args)) and proc.stdout.strip():
+            hold_to_schema(list(args), proc.stdout)
         return CliResult(proc)
 
     return run
+
+
+def prints_json(args: list[str]) -> bool:
+    formats = [b.lower() for a, b in zip(args, args[1:]) if a == "--format"]
+    formats += [a.split("=", 1)[1].lower() for a in args if a.startswith("--format=")]
+    return "--json" in args or "json" in formats
+
+
+def json_command(args: list[str]) -> str:
+    """The command whose document `args` print: `sync`, `db status`, ..."""
+    words = [a for a in args if not a.startswith("-")]
+    return " ".join(words[:2]) if words[:1] == ["db"] else words[0]
+
+
+def hold_to_schema(args: list[str], stdout: str) -> None:
+    """Every `--json` document any test makes is held to the schema shipped for its command."""
+    import json
+
+    import jsonschema
+
+    from ddl_cascade.render.schema import shipped
+
+    command = json_command(args)
+    jsonschema.validate(json.loads(stdout), json.loads(shipped(command)),
+                        format_checker=jsonschema.Draft202012Validator.FORMAT_CHECKER)
 
 
 # --- PostgreSQL (database tests): one real server per xdist worker, a fresh database per test -----------------------

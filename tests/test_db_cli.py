@@ -35,7 +35,7 @@ def test_verify_on_a_throwaway_server_json(make_repo, cli):
     result = cli("db", "verify", "--json", cwd=repo.path)
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"migrations", "ok"} and data["ok"] is True
+    assert set(data) == {"schema_version", "migrations", "ok"} and data["ok"] is True
     assert all(set(m) == {"version", "description", "type", "script", "checksum", "execution_time", "success"}
                for m in data["migrations"])
     sql = FIXTURES / "shop" / "sql"
@@ -89,7 +89,7 @@ def test_migrate_env_expands_variables_and_reruns_as_no_op(make_repo, cli, pg_db
     rows = pg_db.query("SELECT count(*), bool_and(success) FROM flyway_schema_history")
     assert rows == [(14, True)]
     again = cli("db", "migrate", "--env", "dev", "--json", cwd=repo.path, env=env)
-    assert again.code == 0 and json.loads(again.stdout) == {"migrations": [], "ok": True}
+    assert again.code == 0 and json.loads(again.stdout) == {"schema_version": 1, "migrations": [], "ok": True}
 
     status = cli("db", "status", "--env", "dev", "--json", cwd=repo.path, env=env)
     assert status.code == 0, status.stderr
@@ -257,7 +257,7 @@ def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server, mon
     # A wrong password: the child's database is reported unreachable, without the secret (in-process: same code).
     from ddl_cascade import config as config_module
     from ddl_cascade.db.report import attach
-    from ddl_cascade.cascade.state import status as repository_status
+    from ddl_cascade.cascade.commands import status as repository_status
 
     monkeypatch.setenv("DDLC_PW", "not-the-password")
     cfg = config_module.load(world.config_path)

@@ -6,8 +6,9 @@ import json
 
 from cascade_world import PREFIX, make_world
 
-from ddl_cascade.cascade.state import status
-from ddl_cascade.sync import Result, sync
+from ddl_cascade.cascade.commands import status
+from ddl_cascade.cascade.commands import sync
+from ddl_cascade.cascade.results import Result
 
 
 def _drift(world, name):

@@ -6,8 +6,9 @@ import json
 
 from cascade_world import PREFIX, make_world
 
-from ddl_cascade.cascade.state import State, status
-from ddl_cascade.sync import sync
+from ddl_cascade.cascade.commands import status
+from ddl_cascade.cascade.state import State
+from ddl_cascade.cascade.commands import sync
 
 
 def _push_edit(world, name, files, message="edit"):

@@ -11,8 +11,10 @@ import time
 
 from cascade_world import PREFIX, make_world
 
-from ddl_cascade.cascade.state import State, status
-from ddl_cascade.sync import Result, sync
+from ddl_cascade.cascade.commands import status
+from ddl_cascade.cascade.state import State
+from ddl_cascade.cascade.commands import sync
+from ddl_cascade.cascade.results import Result
 
 SECRET_URL = "https://x-access-token:s3cret@127.0.0.1:9/x.git"
 

@@ -10,8 +10,10 @@ from __future__ import annotations
 import pytest
 from cascade_world import PREFIX, make_world
 
-from ddl_cascade.cascade.state import State, status
-from ddl_cascade.sync import Result, sync
+from ddl_cascade.cascade.commands import status
+from ddl_cascade.cascade.state import State
+from ddl_cascade.cascade.commands import sync
+from ddl_cascade.cascade.results import Result
 
 
 def twin_world(tmp_path, mode, branch="main"):

@@ -10,8 +10,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from test_sync_interop import assert_twins, real_subtree
 
-from ddl_cascade.cascade.state import status
-from ddl_cascade.sync import Result, sync
+from ddl_cascade.cascade.commands import status
+from ddl_cascade.cascade.commands import sync
+from ddl_cascade.cascade.results import Result
 
 _counter = itertools.count()
 

@@ -54,7 +54,7 @@ def test_json_shape_and_exit_1(make_repo, cli):
     result = cli("validate", "--json", cwd=repo.path)
     assert result.code == 1, result
     doc = json.loads(result.stdout)
-    assert list(doc) == ["findings", "files"]
+    assert list(doc) == ["schema_version", "findings", "files"]
     assert doc["files"] == 5
     (f,) = doc["findings"]
     assert list(f) == KEYS

@@ -63,8 +63,11 @@ def test_text_colour_only_when_asked():
 
 
 def test_json_is_exactly_the_documented_shape():
-    doc = render.to_json([F1], 4)
-    assert doc == {"findings": [{"rule": "sql/syntax", "severity": "error", "path": "rw/sql/V1__a:b,c.sql", "line": 3,
+    from ddl_cascade.render.json import document
+    from ddl_cascade.validate.model import ValidateReport
+
+    doc = document(ValidateReport([F1], 4))
+    assert doc == {"schema_version": 1, "findings": [{"rule": "sql/syntax", "severity": "error", "path": "rw/sql/V1__a:b,c.sql", "line": 3,
                                  "column": 7, "message": "bad\nthing 100%", "hint": "fix it"}], "files": 4}
 
 

@@ -280,3 +280,23 @@ def run(directory: Path | None, say: Callable[[str], None] = print) -> DemoResul
     say(f"  children: {root / 'remotes'}")
     say(f"  try:      cd {parent} && ddl-cascade status --json")
     return result
+
+
+@dataclass
+class DemoStep:
+    command: str
+    exit_code: int
+
+
+@dataclass
+class DemoReport:
+    """`demo --json`: where the playground is, and each command the demo ran with its exit code."""
+
+    root: str
+    parent: str
+    ok: bool
+    steps: list[DemoStep]
+
+    @classmethod
+    def of(cls, result: DemoResult) -> "DemoReport":
+        return cls(str(result.root), str(result.parent), result.ok, [DemoStep(c, code) for c, code in result.steps])

@@ -62,12 +62,9 @@ def _publish(config: str | None, json: bool, push: bool, force: bool) -> int:
         print("ddl-cascade: interrupted.", file=sys.stderr)
         return 130
     if json:
-        import dataclasses
-        import json as json_module
+        from ddl_cascade.render.json import dumps
 
-        from ddl_cascade.redact import redact_data
-
-        sys.stdout.write(json_module.dumps(redact_data(dataclasses.asdict(result)), indent=2, ensure_ascii=False) + "\n")
+        sys.stdout.write(dumps(result))
     else:
         print(result.summary())
     sys.stdout.flush()

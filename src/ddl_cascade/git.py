@@ -387,3 +387,152 @@ def write_loose(objects_dir: Path, objects: Iterable[tuple[str, bytes]]) -> list
         os.chmod(tmp, 0o444)
         os.replace(tmp, target)
     return ids
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# --- Questions the cache of children, the delivery history and the deliveries ask ---
+
+
+def telling_line(text: str) -> str:
+    """git's most telling line of an error output: the first `fatal:`/`error:` line, else the first line."""
+    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    for line in lines:
+        if line.startswith(("fatal:", "error:")):
+            return line
+    return lines[0] if lines else ""
+
+
+def commit_graph(repo: Path, tip: str) -> list[tuple[str, str, list[str]]]:
+    """(commit, tree, parents) for every commit reachable from `tip`, newest first (`git log` order)."""
+    rows = []
+    for line in run_text(["log", "--format=%H %T %P", tip, "--"], repo).splitlines():
+        parts = line.split()
+        rows.append((parts[0], parts[1], parts[2:]))
+    return rows
+
+
+def short_ids(repo: Path, commits: list[str]) -> list[str]:
+    """The abbreviations `git rev-parse --short` would print, for many commits with one process."""
+    return run_text(["log", "--no-walk=unsorted", "--format=%h", *commits, "--"], repo).split()
+
+
+def subject_lines(repo: Path, revisions: str, prefix: str = "") -> str:
+    """`<prefix>%h %s` per commit of `revisions` (a range such as `a..b`), one per line, as git-subtree writes them
+    into a squash message; bytes git cannot decode are kept (surrogateescape)."""
+    out = run(["log", "--no-show-signature", f"--pretty=tformat:{prefix}%h %s", revisions, "--"], repo)
+    return out.decode("utf-8", "surrogateescape")
+
+
+def messages_matching(repo: Path, tip: str, pattern: str, limit: int) -> Iterator[tuple[str, str]]:
+    """(commit, full message) of the newest `limit` commits from `tip` whose message matches the regex `pattern`
+    (`git log --grep`, newest first)."""
+    out = run(["log", f"--grep={pattern}", "--no-show-signature", "-n", str(limit),
+               "--pretty=format:START %H%n%B%nEND%n", tip, "--"], repo)
+    for block in out.decode("utf-8", "surrogateescape").split("START ")[1:]:
+        commit, _, text = block.partition("\n")
+        yield commit.strip(), text
+
+
+def list_refs(repo: Path, prefix: str) -> dict[str, str]:
+    """ref name -> object id for every ref under `prefix` (e.g. `refs/children/`)."""
+    out = run_text(["for-each-ref", "--format=%(objectname) %(refname)", prefix], repo)
+    return {ref: oid for oid, ref in (line.split(" ", 1) for line in out.splitlines() if line)}
+
+
+def update_refs(repo: Path, refs: Mapping[str, str]) -> None:
+    """Move many refs at once (one `git update-ref --stdin` transaction)."""
+    if refs:
+        script = "".join(f"update {ref} {oid}\n" for ref, oid in refs.items())
+        run(["update-ref", "--stdin"], repo, input=script.encode())
+
+
+def init_bare(path: Path, settings: Mapping[str, str], cwd: Path) -> None:
+    """Create a bare repository at `path` with these `git config` settings."""
+    run(["init", "--quiet", "--bare", str(path)], cwd)
+    for key, value in settings.items():
+        run(["config", key, value], path)
+
+
+def remote_branch_tip(repo: Path, url: str, branch: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The tip of `branch` at `url` as the remote reports it now (`git ls-remote`); None when it has no such branch."""
+    out = run_text(["ls-remote", "--end-of-options", url, f"refs/heads/{branch}"], repo, env=env)
+    for line in out.splitlines():
+        oid, _, ref = line.partition("\t")
+        if ref == f"refs/heads/{branch}":
+            return oid
+    return None
+
+
+class NoSuchBranch(GitError):
+    """The remote was reached but has no such branch."""
+
+
+# Git must not run housekeeping in the middle of a parallel fetch, and must not touch the user's FETCH_HEAD.
+# fetch.unpackLimit=1 keeps every fetch as one pack (index-pack): about three times cheaper than exploding it into loose
+# objects (unpack-objects); the cache of children then indexes or merges the packs itself.
+_QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.unpackLimit=1",
+                "-c", "advice.fetchShowForcedUpdates=false", "fetch", "--quiet", "--no-tags",
+                "--no-write-fetch-head", "--no-auto-gc", "--no-recurse-submodules", "--no-show-forced-updates"]
+
+
+def fetch_branch(git_dir: Path, url: str, branch: str, into: str, negotiation_tips: Iterable[str],
+                 env: Mapping[str, str] | None = None) -> None:
+    """Fetch `branch` of `url` into the ref `into` of `git_dir`, offering only `negotiation_tips` as "have"s, with no
+    housekeeping and no FETCH_HEAD. Raises NoSuchBranch when the remote lacks the branch, GitError otherwise."""
+    negotiation = [f"--negotiation-tip={t}" for t in negotiation_tips if t]
+    try:
+        run(["--git-dir", str(git_dir), *_QUIET_FETCH, *negotiation, "--end-of-options", url,
+             f"+refs/heads/{branch}:{into}"], git_dir, env=env)
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.stderr:
+            raise NoSuchBranch(exc.git_args, exc.returncode, exc.stderr) from None
+        raise
+
+
+def write_multi_pack_index(repo: Path) -> None:
+    run(["multi-pack-index", "write", "--no-progress"], repo)
+
+
+def repack_local(repo: Path) -> None:
+    """Merge the repository's own packs into one, dropping nothing (--keep-unreachable: objects written by a run
+    still going are safe) and leaving alternates' objects where they are (-l)."""
+    run(["-c", "gc.auto=0", "repack", "-a", "-d", "-l", "-q", "--keep-unreachable", "--write-midx"], repo)
+
+
+class PushOutcome:
+    """What `git push` did to a compare-and-swap update.
+
+    ok: every ref was updated (or already there: `up_to_date`); rejected: the remote refused a ref (a lease that no
+    longer holds, a hook, a protected branch: `error` says which); otherwise `error` is git's telling line.
+    """
+
+    __slots__ = ("ok", "up_to_date", "rejected", "error")
+
+    def __init__(self, ok: bool, up_to_date: bool = False, rejected: bool = False, error: str | None = None) -> None:
+        self.ok, self.up_to_date, self.rejected, self.error = ok, up_to_date, rejected, error
+
+    def __repr__(self) -> str:
+        return f"PushOutcome(ok={self.ok}, up_to_date={self.up_to_date}, rejected={self.rejected}, error={self.error!r})"
+
+
+def push_with_lease(git_dir: Path, url: str, updates: list[tuple[str, str, str | None]],
+                    env: Mapping[str, str] | None = None) -> PushOutcome:
+    """Push (new commit, ref, expected old tip or None for "must not exist yet") as compare-and-swap updates
+    (`--force-with-lease=<ref>:<expected>`), without running local hooks."""
+    args = ["--git-dir", str(git_dir), "push", "--porcelain", "--no-verify"]
+    args += [f"--force-with-lease={ref}:{old or ''}" for _, ref, old in updates]
+    args += ["--end-of-options", url] + [f"{new}:{ref}" for new, ref, _ in updates]
+    proc = run_result(args, git_dir, env=env)
+    # --porcelain: "<flag>\t<from>:<to>\t<summary>" per ref; "=" up to date, "!" rejected.
+    flags, rejected = [], []
+    for line in proc.stdout.decode("utf-8", "replace").splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and len(parts[0]) == 1:
+            flags.append(parts[0])
+            if parts[0] == "!":
+                rejected.append(f"{parts[1].split(':')[-1]} {parts[2]}")
+    if proc.returncode == 0:
+        return PushOutcome(True, up_to_date=bool(flags) and all(f == "=" for f in flags))
+    if rejected:
+        return PushOutcome(False, rejected=True, error=redact(rejected[0]))
+    return PushOutcome(False, error=telling_line(redact(proc.stderr.decode("utf-8", "replace"))) or "git push failed")

@@ -4,7 +4,7 @@ Why a cache: `sync`, `status`, `reset` and `validate --children` all need to rea
 sync needs somewhere to build new commits. Cloning each child into a working tree (the seed's method) costs a checkout
 per child per run. Instead every child branch is fetched, incrementally, into one bare repository:
 
-    <parent git dir>/ddl-cascade/mirror.git
+    <parent git dir>/ddl-cascade/children.git
         objects/info/alternates -> the parent's objects (delivered trees and commits are never copied)
         refs/children/<name>    -> the child's branch tip as last seen (or as we last pushed it)
 
@@ -13,15 +13,15 @@ per child. All transport goes through the `git` command (credential helpers, SSH
 
 Public API (stable; `validate --children` builds on it):
 
-    mirror = Mirror(config)                  # creates the cache on first use
-    fetched = mirror.fetch(children, jobs=8) # dict: child name -> Fetched
+    cache = ChildCache(config)               # creates the cache on first use
+    fetched = cache.fetch(children, jobs=8)  # dict: child name -> Fetched
     f = fetched["flyway-1-pipeline"]
-    f.tip     # the child's branch tip (a commit id in mirror.path), None if the branch does not exist or on error
+    f.tip     # the child's branch tip (a commit id in cache.path), None if the branch does not exist or on error
     f.error   # None, or why the child could not be read (credentials redacted): the child is unreachable
-    with git.ObjectReader(mirror.path) as reader:   # read any child's (or the parent's) objects
+    with git.ObjectReader(cache.path) as reader:   # read any child's (or the parent's) objects
         reader.read(f"{f.tip}:read-only-flyway-files/sql")
 
-`Mirror.delivery_tip()` is the parent's delivery branch tip (readable in the cache through the alternates).
+`ChildCache.delivery_tip()` is the parent's delivery branch tip (readable in the cache through the alternates).
 """
 
 from __future__ import annotations
@@ -38,14 +38,6 @@ from typing import Callable, Iterable, Iterator
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
-
-# Git must not run housekeeping in the middle of a parallel fetch, and must not touch the user's FETCH_HEAD.
-# fetch.unpackLimit=1 keeps every fetch as one pack (index-pack): about three times cheaper than exploding it into loose
-# objects (unpack-objects); `maintain` then indexes or merges the packs.
-_QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.unpackLimit=1",
-                "-c", "advice.fetchShowForcedUpdates=false", "fetch", "--quiet", "--no-tags",
-                "--no-write-fetch-head", "--no-auto-gc", "--no-recurse-submodules", "--no-show-forced-updates"]
-
 
 # Above this many packs at the end of a run, `maintain` merges them into one (a multi-pack-index covers fewer).
 MERGE_PACKS_AT = 64
@@ -80,7 +72,7 @@ def child_ref(child: Child | str) -> str:
     return f"refs/children/x-{name.encode('utf-8').hex()}"
 
 
-class Mirror:
+class ChildCache:
     """The bare cache repository of children under the parent's git directory (see the module docstring)."""
 
     def __init__(self, config: Config) -> None:
@@ -89,7 +81,7 @@ class Mirror:
 
         state = state_dir(config)
         self.parent_git_dir = state.parent
-        self.path = state / "mirror.git"
+        self.path = state / "children.git"
         self._tips: dict[str, str] = {}
         self._delivery: str | None = None
         self._pending: dict[str, str] = {}
@@ -105,13 +97,10 @@ class Mirror:
     def _ensure(self) -> None:
         if not (self.path / "HEAD").is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            git.run(["init", "--quiet", "--bare", str(self.path)], self.parent_git_dir)
-            settings = {
+            git.init_bare(self.path, {
                 "gc.auto": "0",  # the parent's own gc (or ours, explicitly) decides when to pack
                 "core.logAllRefUpdates": "false",
-            }
-            for key, value in settings.items():
-                git.run(["config", key, value], self.path)
+            }, cwd=self.parent_git_dir)
         alternates = self.path / "objects" / "info" / "alternates"
         wanted = str(self.parent_git_dir / "objects") + "\n"
         if not alternates.is_file() or alternates.read_text() != wanted:
@@ -119,8 +108,7 @@ class Mirror:
             alternates.write_text(wanted)
         self._scratch_root = self.path / "fetching"
         self._scratch_root.mkdir(exist_ok=True)
-        out = git.run_text(["for-each-ref", "--format=%(objectname) %(refname)", "refs/children/"], self.path)
-        self._tips = {ref: oid for oid, ref in (line.split(" ", 1) for line in out.splitlines() if line)}
+        self._tips = git.list_refs(self.path, "refs/children/")
 
     # -- the parent ----------------------------------------------------------------------------------------------------
 
@@ -141,12 +129,7 @@ class Mirror:
 
     def remote_tip(self, child: Child) -> str | None:
         """The child's branch tip as the child reports it now (`git ls-remote`); None if the branch is absent."""
-        out = git.run_text(["ls-remote", "--end-of-options", child.url, f"refs/heads/{child.branch}"], self.path)
-        for line in out.splitlines():
-            oid, _, ref = line.partition("\t")
-            if ref == f"refs/heads/{child.branch}":
-                return oid
-        return None
+        return git.remote_branch_tip(self.path, child.url, child.branch)
 
     def fetch_one(self, child: Child, reader: git.ObjectReader | None = None) -> Fetched:
         """Bring the cache up to date with one child; never raises for a child's own failure.
@@ -170,7 +153,7 @@ class Mirror:
             self._new_pack()
             return Fetched(child, tip, transferred=True)
         except git.GitError as exc:
-            return Fetched(child, None, error=_first_line(str(exc)) or "git failed")
+            return Fetched(child, None, error=git.telling_line(str(exc)) or "git failed")
 
     def _fetch_into_scratch(self, child: Child, cached: str | None) -> str | None:
         """Fetch the child's branch into the shared object store through a throwaway git directory; its tip.
@@ -184,14 +167,11 @@ class Mirror:
         with self.scratch(cached) as (scratch, env):
             # Offer as "have" only this child's last tip and the delivery branch: with no negotiation tip, git
             # would walk and offer every commit it can reach.
-            negotiation = [f"--negotiation-tip={t}" for t in (cached, self._delivery_tip()) if t]
             try:
-                git.run(["--git-dir", str(scratch), *_QUIET_FETCH, *negotiation, "--end-of-options", child.url,
-                         f"+refs/heads/{child.branch}:refs/heads/tip"], self.path, env=env)
-            except git.GitError as exc:
-                if "couldn't find remote ref" in exc.stderr:
-                    return None
-                raise
+                git.fetch_branch(scratch, child.url, child.branch, "refs/heads/tip", (cached, self._delivery_tip()),
+                                 env=env)
+            except git.NoSuchBranch:
+                return None
             # The child may have moved since ls-remote; the ref holds what was actually fetched.
             loose = scratch / "refs" / "heads" / "tip"
             text = loose.read_text().strip() if loose.is_file() else ""
@@ -219,6 +199,14 @@ class Mirror:
             yield scratch, {"GIT_OBJECT_DIRECTORY": str(self.path / "objects")}
         finally:
             shutil.rmtree(scratch, ignore_errors=True)
+
+    def push(self, child: Child, updates: list[tuple[str, str, str | None]]) -> git.PushOutcome:
+        """Push (new commit, ref, expected old tip or None) to the child as compare-and-swap updates.
+
+        From a scratch git dir: `git push` reads every local ref, and the cache holds one per child.
+        """
+        with self.scratch() as (scratch, env):
+            return git.push_with_lease(scratch, child.url, updates, env=env)
 
     def fetch(self, children: Iterable[Child], jobs: int | None = None,
               on_done: Callable[[Fetched], None] | None = None) -> dict[str, Fetched]:
@@ -253,9 +241,7 @@ class Mirror:
     def flush(self) -> None:
         with self._pending_lock:
             pending, self._pending = self._pending, {}
-        if pending:
-            script = "".join(f"update {ref} {tip}\n" for ref, tip in pending.items())
-            git.run(["update-ref", "--stdin"], self.path, input=script.encode())
+        git.update_refs(self.path, pending)
 
     def _new_pack(self) -> None:
         """Every fetch adds a pack. A lookup scans each pack a multi-pack-index does not cover, and `git push`'s
@@ -274,7 +260,7 @@ class Mirror:
             if merge:
                 self._merge_packs()
             elif index:
-                git.run(["multi-pack-index", "write", "--no-progress"], self.path)
+                git.write_multi_pack_index(self.path)
         except git.GitError:
             pass  # another process is writing it; only a speed-up
         finally:
@@ -285,8 +271,7 @@ class Mirror:
     def _merge_packs(self) -> None:
         # --keep-unreachable: nothing is ever dropped, so objects fetched or built by threads still running (not yet
         # under a ref) are safe; -l: the parent's objects stay in the parent.
-        git.run(["-c", "gc.auto=0", "repack", "-a", "-d", "-l", "-q", "--keep-unreachable", "--write-midx"],
-                self.path)
+        git.repack_local(self.path)
 
     def maintain(self) -> None:
         """Keep object lookups fast as packs accumulate (one per fetch): after a run that fetched, index all packs
@@ -299,16 +284,8 @@ class Mirror:
             if packs > MERGE_PACKS_AT:
                 self._merge_packs()
             elif packs > 1:
-                git.run(["multi-pack-index", "write", "--no-progress"], self.path)
+                git.write_multi_pack_index(self.path)
         except git.GitError:
             pass  # only a speed-up; the next run tries again
         self.transferred = False
 
-
-def _first_line(text: str) -> str:
-    """git's most telling line: the first `fatal:`/`error:` line, else the first line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return line
-    return lines[0] if lines else ""

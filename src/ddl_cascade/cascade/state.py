@@ -1,29 +1,31 @@
-"""The state of each child, decided by tree ids alone: in_sync, behind, drifted, not_added or unreachable.
+"""Where sync decides a child's state: by tree ids alone, against the child's target delivered commit.
 
 A child's state is read from the tree id of its prefix folder, compared with the delivered trees: the trees of the
-delivery branch's commits, read with one `git log` in the parent. No state file and no commit trailer is consulted,
-so a child updated by `git subtree`, by ddl-cascade, or by a squash-merged pull request that lost every trailer reads
-the same way:
+delivery branch's commits, read with one `git log` in the parent. The target is the delivered commit the child
+should hold (today the delivery tip; later its channel's commit or its pin). No state file and no commit trailer is
+consulted, so a child updated by `git subtree`, by ddl-cascade, or by a squash-merged pull request that lost every
+trailer reads the same way:
 
 - not_added:   the child has no prefix folder (or no branch yet);
-- in_sync:     the folder's tree equals the delivery tip's tree;
-- behind:      it equals an older delivered tree; behind_by counts the delivery commits since;
+- in_sync:     the folder's tree equals the target's tree;
+- behind:      it equals an older delivered tree; behind_by counts the delivery commits up to the target;
+- ahead:       it equals a delivered tree newer than the target (a channel that has not reached it yet);
 - drifted:     it equals no delivered tree; changed_paths lists what differs from the nearest delivered tree
-               (the last delivered tree in the child's own history, or the delivery tip's, whichever is closer);
+               (the last delivered tree in the child's own history, or the target's, whichever is closer);
 - unreachable: the child could not be fetched; error says why.
 
-`classify` is pure reading through an ObjectReader on the cache (no process per child), so `status` costs one
-`ls-remote` per child plus a fetch for the children that moved.
+`classify` is pure reading through an ObjectReader on the cache of children (no process per child), so `status`
+costs one `ls-remote` per child plus a fetch for the children that moved.
 """
 
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass, field
-from typing import Any, Callable
+from dataclasses import dataclass
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
+from ddl_cascade.db.report import DatabaseState
 from ddl_cascade.errors import CascadeError
 
 # How far back in a drifted child's own history to look for the tree it was last delivered.
@@ -32,6 +34,7 @@ _HISTORY_LOOKBACK = 200
 
 class State(str, enum.Enum):
     IN_SYNC = "in_sync"
+    AHEAD = "ahead"
     BEHIND = "behind"
     DRIFTED = "drifted"
     NOT_ADDED = "not_added"
@@ -40,33 +43,22 @@ class State(str, enum.Enum):
 
 @dataclass
 class ChildStatus:
-    """One child's state. A plain dataclass so later issues (e.g. `status --db`) can add fields."""
+    """One child's state (`status --json` children[])."""
 
     name: str
     state: State
     tip: str | None = None  # the child's branch tip
     tree: str | None = None  # tree id of the child's prefix folder
-    behind_by: int | None = None  # for behind: delivery commits the child lacks
+    behind_by: int | None = None  # for behind: delivery commits the child lacks up to its target
     changed_paths: list[str] | None = None  # for drifted: paths (from the child's root) that differ
     error: str | None = None  # for unreachable: why
     prefix: str = ""
     branch: str = ""
-    database: Any = None  # `status --db`: a ddl_cascade.db.report.DatabaseState for children with an environment
+    target: str | None = None  # the delivered commit the child is judged against
+    database: DatabaseState | None = None  # `status --db`, for a child with an environment
 
 
-@dataclass
-class StatusReport:
-    delivery_branch: str
-    delivery_tip: str
-    delivered_tree: str
-    children: list[ChildStatus] = field(default_factory=list)
-
-    @property
-    def ok(self) -> bool:
-        return all(c.state is State.IN_SYNC for c in self.children)
-
-
-class Delivery:
+class DeliveryHistory:
     """The delivery branch's history as the classification needs it: each commit's tree and parents."""
 
     def __init__(self, tip: str, rows: list[tuple[str, str, list[str]]]) -> None:
@@ -77,51 +69,62 @@ class Delivery:
         self.commits_with_tree: dict[str, list[str]] = {}
         for commit, tree, _ in rows:
             self.commits_with_tree.setdefault(tree, []).append(commit)
-        self._ancestors_of_tip = len(rows)
-        self._behind: dict[str, int] = {}
+        self._ancestors: dict[str, set[str]] = {}
+        self._behind: dict[tuple[str, str], int] = {}
 
     @property
     def tip_tree(self) -> str:
         return self.tree_of[self.tip]
 
     @classmethod
-    def load(cls, config: Config) -> "Delivery":
+    def load(cls, config: Config) -> "DeliveryHistory":
         branch = config.source.delivery_branch
         tip = git.rev_parse(config.root, f"refs/heads/{branch}^{{commit}}")
         if tip is None:
             raise CascadeError(
                 f"the parent {config.root} has no delivery branch '{branch}' yet; run `ddl-cascade publish` first."
             )
-        out = git.run_text(["log", "--format=%H %T %P", tip], config.root)
-        rows = []
-        for line in out.splitlines():
-            parts = line.split()
-            rows.append((parts[0], parts[1], parts[2:]))
-        return cls(tip, rows)
+        return cls(tip, git.commit_graph(config.root, tip))
 
     def is_delivered(self, tree: str) -> bool:
         return tree in self.commits_with_tree
 
-    def behind_by(self, tree: str) -> int:
-        """Delivery commits reachable from the tip but not from the newest commit carrying `tree`."""
-        if tree in self._behind:
-            return self._behind[tree]
-        best = None
-        for commit in self.commits_with_tree.get(tree, []):
-            count = self._ancestors_of_tip - self._ancestor_count(commit)
-            best = count if best is None else min(best, count)
-        self._behind[tree] = best if best is not None else 0
-        return self._behind[tree]
+    def is_delivered_commit(self, commit: str) -> bool:
+        return commit in self.tree_of
 
-    def _ancestor_count(self, commit: str) -> int:
-        seen = {commit}
-        stack = [commit]
-        while stack:
-            for parent in self.parents.get(stack.pop(), []):
-                if parent not in seen:
-                    seen.add(parent)
-                    stack.append(parent)
-        return len(seen)
+    def position(self, tree: str, target: str) -> tuple[str, int]:
+        """Where a delivered `tree` stands against the `target` commit: ("in_sync", 0), ("behind", delivery commits
+        reachable from the target but not from the newest commit carrying the tree) or ("ahead", the other way)."""
+        if tree == self.tree_of[target]:
+            return "in_sync", 0
+        key = (tree, target)
+        if key not in self._behind:
+            best: int | None = None
+            for commit in self.commits_with_tree.get(tree, []):
+                if commit in self.ancestors(target):
+                    count = len(self.ancestors(target)) - len(self.ancestors(commit))
+                    best = count if best is None else min(best, count)
+            if best is None:  # no commit with this tree is behind the target: the tree is newer
+                ahead = min((len(self.ancestors(c)) - len(self.ancestors(target))
+                             for c in self.commits_with_tree.get(tree, []) if target in self.ancestors(c)),
+                            default=0)
+                best = -ahead
+            self._behind[key] = best
+        count = self._behind[key]
+        return ("behind", count) if count >= 0 else ("ahead", -count)
+
+    def ancestors(self, commit: str) -> set[str]:
+        """`commit` and every delivery commit it reaches."""
+        if commit not in self._ancestors:
+            seen = {commit}
+            stack = [commit]
+            while stack:
+                for parent in self.parents.get(stack.pop(), []):
+                    if parent not in seen:
+                        seen.add(parent)
+                        stack.append(parent)
+            self._ancestors[commit] = seen
+        return self._ancestors[commit]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -192,10 +195,13 @@ def changed_paths(reader: git.ObjectReader, a: str | None, b: str | None, base: 
 # Classification
 
 
-def classify(reader: git.ObjectReader, delivery: Delivery, child: Child, tip: str | None,
-             error: str | None = None) -> ChildStatus:
-    """The state of `child` whose branch tip (in the cache) is `tip`."""
-    status = ChildStatus(child.name, State.NOT_ADDED, tip=tip, prefix=child.prefix, branch=child.branch)
+def classify(reader: git.ObjectReader, history: DeliveryHistory, child: Child, tip: str | None,
+             error: str | None = None, target: str | None = None) -> ChildStatus:
+    """The state of `child`, whose branch tip (in the cache of children) is `tip`, against `target` (a delivered
+    commit; default: the delivery tip)."""
+    target = target or history.tip
+    status = ChildStatus(child.name, State.NOT_ADDED, tip=tip, prefix=child.prefix, branch=child.branch,
+                         target=target)
     if error is not None:
         status.state, status.error = State.UNREACHABLE, error
         return status
@@ -211,21 +217,22 @@ def classify(reader: git.ObjectReader, delivery: Delivery, child: Child, tip: st
         status.changed_paths = [child.prefix]
         return status
     status.tree = tree
-    if tree == delivery.tip_tree:
-        status.state = State.IN_SYNC
-    elif delivery.is_delivered(tree):
-        status.state, status.behind_by = State.BEHIND, delivery.behind_by(tree)
+    if history.is_delivered(tree):
+        where, count = history.position(tree, target)
+        status.state = {"in_sync": State.IN_SYNC, "behind": State.BEHIND, "ahead": State.AHEAD}[where]
+        status.behind_by = count if where == "behind" else None
     else:
         status.state = State.DRIFTED
-        status.changed_paths = drift(reader, delivery, child, tip, tree)
+        status.changed_paths = drift(reader, history, child, tip, tree, history.tree_of[target])
     return status
 
 
-def drift(reader: git.ObjectReader, delivery: Delivery, child: Child, tip: str, tree: str) -> list[str]:
-    """changed_paths of a drifted folder against the nearest delivered tree."""
-    candidates = [delivery.tip_tree]
-    last = last_delivered_tree(reader, delivery, child, tip)
-    if last is not None and last != delivery.tip_tree:
+def drift(reader: git.ObjectReader, history: DeliveryHistory, child: Child, tip: str, tree: str,
+          target_tree: str) -> list[str]:
+    """changed_paths of a drifted folder against the nearest delivered tree (its last delivered one or the target's)."""
+    candidates = [target_tree]
+    last = last_delivered_tree(reader, history, child, tip)
+    if last is not None and last != target_tree:
         candidates.insert(0, last)
     best: list[str] | None = None
     for candidate in candidates:
@@ -235,7 +242,7 @@ def drift(reader: git.ObjectReader, delivery: Delivery, child: Child, tip: str, 
     return best or []
 
 
-def last_delivered_tree(reader: git.ObjectReader, delivery: Delivery, child: Child, tip: str) -> str | None:
+def last_delivered_tree(reader: git.ObjectReader, history: DeliveryHistory, child: Child, tip: str) -> str | None:
     """The newest delivered tree the prefix folder had along the child's first-parent history."""
     commit: str | None = tip
     for _ in range(_HISTORY_LOOKBACK):
@@ -243,32 +250,8 @@ def last_delivered_tree(reader: git.ObjectReader, delivery: Delivery, child: Chi
             return None
         root, parents = commit_tree(reader, commit)
         entry = subtree(reader, root, child.prefix)
-        if entry is not None and delivery.is_delivered(entry[1]):
+        if entry is not None and history.is_delivered(entry[1]):
             return entry[1]
         commit = parents[0] if parents else None
     return None
 
-
-def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None,
-           jobs: int | None = None, on_child: Callable[[ChildStatus], None] | None = None) -> StatusReport:
-    """Fetch each selected child into the cache and classify it. Changes nothing but the cache."""
-    from ddl_cascade.lock import parent_lock
-    from ddl_cascade.cascade.cache import Mirror
-
-    children = list({c.name: c for c in config.select(names, tag)}.values())  # each child once
-    with parent_lock(config):
-        delivery = Delivery.load(config)
-        mirror = Mirror(config)
-        report = StatusReport(config.source.delivery_branch, delivery.tip, delivery.tip_tree)
-        with git.ObjectReader(mirror.path) as reader:
-            def done(fetched) -> None:
-                st = classify(reader, delivery, fetched.child, fetched.tip, fetched.error)
-                report.children.append(st)
-                if on_child:
-                    on_child(st)
-
-            mirror.fetch(children, jobs=jobs, on_done=done)
-        mirror.maintain()
-    order = {c.name: i for i, c in enumerate(children)}
-    report.children.sort(key=lambda s: order[s.name])
-    return report

@@ -43,7 +43,9 @@ def _report_run(result, json: bool, what: str) -> None:
     if json:
         # engine.Applied holds exactly the documented keys: version, description, type, script, checksum,
         # execution_time, success.
-        emit_json({"migrations": result.migrations, "ok": result.ok})
+        from ddl_cascade.db.results import MigrationRun
+
+        emit_json(MigrationRun(result.migrations, result.ok))
     if result.refused:
         _err(f"refusing to {what}: the schema history does not match the migrations (as Flyway's validate):")
         for problem in result.refused:
@@ -150,8 +152,9 @@ def status(
             raise CascadeError(str(exc.failure)) from None
     ok = not info.failed and not info.mismatches
     if json:
-        emit_json({"target": tgt.display, "environment": tgt.environment, "migrations": info.migrations,
-                   "problems": info.problems, "ok": ok})
+        from ddl_cascade.db.results import HistoryStatus
+
+        emit_json(HistoryStatus(tgt.display, tgt.environment, info.migrations, info.problems, ok))
     else:
         _print_info(tgt.display, info)
     if not ok:

@@ -27,6 +27,7 @@ def demo(
     say = (lambda line: print(line, file=sys.stderr)) if json else (lambda line: print(line, flush=True))
     result = run(directory, say)
     if json:
-        emit_json({"root": result.root, "parent": result.parent, "ok": result.ok,
-                   "steps": [{"command": c, "exit_code": code} for c, code in result.steps]})
+        from ddl_cascade.demo import DemoReport
+
+        emit_json(DemoReport.of(result))
     raise typer.Exit(0 if result.ok else 1)

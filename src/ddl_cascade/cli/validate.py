@@ -51,8 +51,10 @@ def validate(
             print(f"ddl-cascade: note: {redact(note)}", file=sys.stderr)
 
     if format == "json":
-        out = json_mod.dumps(redact_data(render.to_json(report.findings, report.files)), indent=2, ensure_ascii=False)
-        sys.stdout.write(out + "\n")
+        from ddl_cascade.render.json import emit
+        from ddl_cascade.validate.model import ValidateReport
+
+        emit(ValidateReport(report.findings, report.files))
     elif format == "sarif":
         log = render.sarif(report.findings, all_rules(), all_docs())
         sys.stdout.write(json_mod.dumps(redact_data(log), indent=2, ensure_ascii=False) + "\n")

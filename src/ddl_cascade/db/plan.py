@@ -2,7 +2,7 @@
 
 - Without a child, the parent's working tree under `source.path`: `flyway.sql_paths` are the migration locations and
   `flyway.callback_paths` the callback locations (Flyway's `callbackLocations`: callbacks are read only there).
-- With `--child NAME`, the child's branch as the sync cache (`ddl_cascade.cascade.cache`) fetched it, read through the
+- With `--child NAME`, the child's branch as the cache of children (`ddl_cascade.cascade.cache`) fetched it, read through the
   child's own Flyway configuration exactly as `validate --children` reads it: the `filesystem:` locations of its
   `flyway.toml` or `flyway.conf` when it has one, else `local_paths` plus the delivered folder
   (`<prefix>/<sql_paths>`, `<prefix>/<callback_paths>`). Callbacks are read from `callbackLocations` when set, else
@@ -160,20 +160,20 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
     the cache already holds, e.g. from the fetch `status` just made). Its locations are decided exactly as for
     `validate --children` (`ddl_cascade.validate.children.child_locations`)."""
     from ddl_cascade import git
-    from ddl_cascade.cascade.cache import Mirror
+    from ddl_cascade.cascade.cache import ChildCache
     from ddl_cascade.validate.children import child_locations
     from ddl_cascade.validate.files import read_tree
 
     child = cfg.child(name)
-    mirror = Mirror(cfg)
+    cache = ChildCache(cfg)
     if tip is None:
-        fetched = mirror.fetch_one(child)
+        fetched = cache.fetch_one(child)
         if fetched.error:
             raise CascadeError(f"child '{name}' is unreachable: {fetched.error}")
         if fetched.tip is None:
             raise CascadeError(f"child '{name}' has no branch '{child.branch}' at {child.url}.")
         tip = fetched.tip
-    with git.ObjectReader(mirror.path) as reader:
+    with git.ObjectReader(cache.path) as reader:
         root = reader.read(f"{tip}^{{tree}}")
         if root is None:
             raise CascadeError(f"child '{name}': commit {tip} is not in the cache; run it again to fetch.")

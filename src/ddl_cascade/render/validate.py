@@ -14,25 +14,6 @@ from ddl_cascade.validate.model import Finding, RuleInfo, Severity
 FORMATS = ("text", "json", "github", "sarif")
 
 
-def to_json(findings: list[Finding], files: int) -> dict[str, Any]:
-    """Exactly `{"findings": [{rule, severity, path, line, column, message, hint}], "files": N}`."""
-    return {
-        "findings": [
-            {
-                "rule": f.rule,
-                "severity": f.severity.value,
-                "path": f.path,
-                "line": f.line,
-                "column": f.column,
-                "message": f.message,
-                "hint": f.hint,
-            }
-            for f in findings
-        ],
-        "files": files,
-    }
-
-
 def summary(findings: list[Finding], files: int) -> str:
     errors = sum(1 for f in findings if f.severity is Severity.ERROR)
     warnings = len(findings) - errors

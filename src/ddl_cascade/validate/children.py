@@ -29,16 +29,16 @@ from ddl_cascade.validate.model import Finding
 
 
 def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list[Finding], list[str]]:
-    from ddl_cascade.cascade.cache import Mirror
+    from ddl_cascade.cascade.cache import ChildCache
 
-    mirror = Mirror(config)
-    fetched = mirror.fetch(config.children, jobs=jobs)
+    cache = ChildCache(config)
+    fetched = cache.fetch(config.children, jobs=jobs)
     config_path = _relative(config)
     source = config.source.path.rstrip("/") + "/"
     shared = sorted({f.path[len(source):] for f in current.scripts + current.others})
     findings: list[Finding] = []
     checked: list[str] = []
-    with git.ObjectReader(mirror.path) as reader:
+    with git.ObjectReader(cache.path) as reader:
         for child in config.children:
             result = fetched.get(child.name)
             if result is None or result.error is not None:

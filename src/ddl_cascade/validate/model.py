@@ -31,3 +31,11 @@ class RuleInfo:
     id: str
     severity: Severity  # the default; [validate.rules] in cascade.toml may change it or turn it "off"
     summary: str
+
+
+@dataclass
+class ValidateReport:
+    """`validate --json`: every finding, in the order they are printed, and how many files were checked."""
+
+    findings: list[Finding]
+    files: int

@@ -1,0 +1,94 @@
+"""`status`, `sync`, `reset` and `full`: thin compositions of plan (plan.py) and apply (apply.py).
+
+    status = plan without commits, reported as states
+    sync   = plan, then apply with PushDelivery (a dry run reports the plan)
+    reset  = plan with reset actions, then apply with ResetDelivery (without --yes: the plan)
+    full   = publish, then sync, under one hold of the parent lock
+
+Each holds the parent lock for the whole run (lock.py), keeps the cache of children tidy at the end, and returns a
+typed document (results.py).
+"""
+
+from __future__ import annotations
+
+from typing import Callable, Mapping
+
+from ddl_cascade.cascade.apply import apply, dry_run_report
+from ddl_cascade.cascade.deliveries import Delivery, PushDelivery, ResetDelivery
+from ddl_cascade.cascade.plan import ChildPlan, Planner, Selection, plan
+from ddl_cascade.cascade.results import CascadeReport, ChildResult, FullReport, StatusReport
+from ddl_cascade.cascade.state import ChildStatus
+from ddl_cascade.config import Child, Config
+from ddl_cascade.lock import parent_lock
+
+
+def _selection(names, tag) -> Selection:
+    return Selection(tuple(names or ()), tag)
+
+
+def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None,
+           jobs: int | None = None, on_child: Callable[[ChildStatus], None] | None = None) -> StatusReport:
+    """Fetch each selected child into the cache and classify it against its target. Changes nothing else."""
+    with parent_lock(config):
+        planner = Planner(config, build=False)
+        try:
+            decided = plan(config, _selection(names, tag), jobs=jobs, planner=planner,
+                           on_child=(lambda p: on_child(p.status)) if on_child else None)
+        finally:
+            planner.close()
+        planner.cache.maintain()
+    report = StatusReport(decided.delivery_branch, decided.delivery_tip, decided.delivered_tree,
+                          children=[p.status for p in decided.children])
+    report.ok = report.in_sync
+    return report
+
+
+def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: bool, dry_run: bool,
+         targets: Mapping[str, str] | None, jobs: int | None, on_child, before_push) -> CascadeReport:
+    with parent_lock(config):
+        # A run that will push plans on the cache's tips where that is safe (see plan.py); a dry run asks each child.
+        planner = Planner(config, reset=reset, targets=targets, assume_cached=not dry_run and not reset)
+        try:
+            decided = plan(config, selection, jobs=jobs, planner=planner)
+            if dry_run:
+                report = dry_run_report(decided)
+                if on_child:
+                    for child in report.children:
+                        on_child(child)
+            else:
+                report = apply(decided, delivery, jobs=jobs, on_child=on_child, before_push=before_push)
+        finally:
+            planner.close()
+            planner.cache.flush()
+            planner.cache.maintain()
+    return report
+
+
+def sync(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None, dry_run: bool = False,
+         jobs: int | None = None, on_child: Callable[[ChildResult], None] | None = None,
+         before_push: Callable[[Child, ChildPlan], None] | None = None,
+         targets: Mapping[str, str] | None = None) -> CascadeReport:
+    """Bring the selected children to their targets; drifted children are refused."""
+    return _run(config, _selection(names, tag), PushDelivery(), reset=False, dry_run=dry_run, targets=targets,
+                jobs=jobs, on_child=on_child, before_push=before_push)
+
+
+def reset(config: Config, names: list[str] | tuple[str, ...] = (), apply: bool = False, jobs: int | None = None,
+          on_child: Callable[[ChildResult], None] | None = None, before_push=None,
+          targets: Mapping[str, str] | None = None) -> CascadeReport:
+    """Reset the named children (all when none are) to their targets, backup first; with apply=False only plan."""
+    return _run(config, _selection(names, None), ResetDelivery(), reset=True, dry_run=not apply, targets=targets,
+                jobs=jobs, on_child=on_child, before_push=before_push)
+
+
+def full(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None, jobs: int | None = None,
+         on_published=None, on_child: Callable[[ChildResult], None] | None = None) -> FullReport:
+    """Publish, then sync, holding the parent lock across both."""
+    from ddl_cascade.cascade.publish import publish
+
+    with parent_lock(config):
+        published = publish(config)
+        if on_published:
+            on_published(published)
+        report = sync(config, names, tag, jobs=jobs, on_child=on_child)
+    return FullReport(published, report)

@@ -1,0 +1,90 @@
+"""The documents the cascade commands print: typed, and exactly what `--json` serialises (render/json.py).
+
+`status` → StatusReport; `sync`, `reset` and a dry run of either → CascadeReport (one ChildResult per child, the one
+per-child result type); `full` → FullReport; `publish` → PublishResult (publish.py). Their JSON Schemas are generated
+from these classes (render/schema.py), so a field added here is a field documented there.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+from ddl_cascade.cascade.commits import NewCommit
+from ddl_cascade.cascade.plan import Action, ChildPlan
+from ddl_cascade.cascade.publish import PublishResult
+from ddl_cascade.cascade.state import ChildStatus, State
+
+
+class Result(str, enum.Enum):
+    UPDATED = "updated"
+    UNCHANGED = "unchanged"
+    REFUSED = "refused"
+    FAILED = "failed"
+
+
+@dataclass
+class ChildResult:
+    """The outcome for one child (`sync --json`, `reset --json` children[]). In a dry run, what a real run would do:
+    `planned` is the tip it would push and `commit` the child's tip now."""
+
+    name: str
+    result: Result
+    state: State  # the state the child was in before this run
+    action: Action  # what the plan decided
+    target: str | None  # the delivered commit the child should hold
+    commit: str | None  # the child's tip after the run (its current tip when nothing was pushed)
+    old: str | None = None  # the tip before the run
+    planned: str | None = None  # with --dry-run: the tip a real run would push
+    commits: list[NewCommit] = field(default_factory=list)
+    behind_by: int | None = None
+    changed_paths: list[str] | None = None
+    error: str | None = None
+    attempts: int = 0
+    backup: str | None = None  # reset only: the backup branch pushed first
+
+    @classmethod
+    def of(cls, plan: ChildPlan, result: Result, commit: str | None, attempts: int, error: str | None = None,
+           planned: str | None = None, backup: str | None = None) -> "ChildResult":
+        return cls(plan.name, result, plan.state, plan.action, plan.target, commit, old=plan.old, planned=planned,
+                   commits=plan.commits, behind_by=plan.behind_by, changed_paths=plan.changed_paths,
+                   error=error if error is not None else plan.error, attempts=attempts, backup=backup)
+
+
+@dataclass
+class CascadeReport:
+    """`sync --json` and `reset --json`: the delivery branch and every selected child's result."""
+
+    delivery_branch: str
+    delivery_tip: str
+    delivered_tree: str
+    dry_run: bool
+    ok: bool = True
+    children: list[ChildResult] = field(default_factory=list)
+
+    def finish(self) -> "CascadeReport":
+        self.ok = all(c.result in (Result.UPDATED, Result.UNCHANGED) for c in self.children)
+        return self
+
+
+@dataclass
+class StatusReport:
+    """`status --json`: every selected child's state against its target."""
+
+    delivery_branch: str
+    delivery_tip: str
+    delivered_tree: str
+    ok: bool = True
+    children: list[ChildStatus] = field(default_factory=list)
+
+    @property
+    def in_sync(self) -> bool:
+        return all(c.state is State.IN_SYNC for c in self.children)
+
+
+@dataclass
+class FullReport:
+    """`full --json`: what publish did, then the sync."""
+
+    publish: PublishResult
+    sync: CascadeReport
