@@ -10,8 +10,8 @@ re-exports the public names of `migrations` and `transactions`, so `from ddl_cas
 `flyway.parse_name(...)` reads as the domain does.
 """
 
+from ddl_cascade.flyway import migrations
 from ddl_cascade.flyway.migrations import *  # noqa: F401,F403
-from ddl_cascade.flyway.migrations import __all__ as _migrations
 from ddl_cascade.flyway.transactions import (  # noqa: F401
     TransactionMode,
     is_non_transactional_keywords,
@@ -19,5 +19,5 @@ from ddl_cascade.flyway.transactions import (  # noqa: F401
     transaction_mode,
 )
 
-__all__ = [*_migrations, "TransactionMode", "is_non_transactional_keywords", "non_transactional_simplified",
+__all__ = [*migrations.__all__, "TransactionMode", "is_non_transactional_keywords", "non_transactional_simplified",
            "transaction_mode"]
