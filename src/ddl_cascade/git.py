@@ -536,3 +536,27 @@ def push_with_lease(git_dir: Path, url: str, updates: list[tuple[str, str, str |
     if rejected:
         return PushOutcome(False, rejected=True, error=redact(rejected[0]))
     return PushOutcome(False, error=telling_line(redact(proc.stderr.decode("utf-8", "replace"))) or "git push failed")
+
+
+class Commit:
+    """A raw commit object, parsed: its tree, parents, committer time and message (bytes git cannot decode are kept
+    with surrogateescape)."""
+
+    __slots__ = ("tree", "parents", "committer_time", "message")
+
+    def __init__(self, raw: bytes) -> None:
+        headers, _, message = raw.partition(b"\n\n")
+        self.tree = ""
+        self.parents: list[str] = []
+        self.committer_time = 0
+        for line in headers.split(b"\n"):
+            if line.startswith(b"tree "):
+                self.tree = line[5:].decode()
+            elif line.startswith(b"parent "):
+                self.parents.append(line[7:].decode())
+            elif line.startswith(b"committer "):
+                try:
+                    self.committer_time = int(line.rsplit(b" ", 2)[1])
+                except (IndexError, ValueError):
+                    self.committer_time = 0
+        self.message = message.decode("utf-8", "surrogateescape")

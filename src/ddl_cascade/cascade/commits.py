@@ -62,17 +62,7 @@ def _split_trailers(message: str) -> tuple[str | None, str] | None:
 
 def _commit_time(reader: git.ObjectReader, commit: str) -> int:
     answer = reader.read(commit)
-    if answer is None:
-        return 0
-    for line in answer[2].split(b"\n"):
-        if line.startswith(b"committer "):
-            try:
-                return int(line.rsplit(b" ", 2)[1])
-            except (IndexError, ValueError):
-                return 0
-        if not line:
-            break
-    return 0
+    return git.Commit(answer[2]).committer_time if answer is not None else 0
 
 
 class Builder:
@@ -169,19 +159,17 @@ class Builder:
             answer = reader.read(commit)
             if answer is None:
                 break
-            headers, _, message = answer[2].partition(b"\n\n")
-            text = message.decode("utf-8", "surrogateescape")
+            parsed = git.Commit(answer[2])
+            text = parsed.message
             if pattern.search(text):
                 found = _split_trailers(text)
                 if found is not None:
                     mainline, split = found
                     return self._squash_of(reader, commit, mainline, split)
-            for line in headers.split(b"\n"):
-                if line.startswith(b"parent "):
-                    parent = line[7:].decode()
-                    if parent not in seen:
-                        seen.add(parent)
-                        heapq.heappush(heap, (-_commit_time(reader, parent), parent))
+            for parent in parsed.parents:
+                if parent not in seen:
+                    seen.add(parent)
+                    heapq.heappush(heap, (-_commit_time(reader, parent), parent))
         for commit, text in git.messages_matching(self.cache.path, tip, f"^git-subtree-dir: {prefix}/*$", 50):
             found = _split_trailers(text)
             if found is not None:

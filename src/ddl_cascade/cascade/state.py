@@ -136,15 +136,8 @@ def commit_tree(reader: git.ObjectReader, commit: str) -> tuple[str, list[str]]:
     answer = reader.read(commit)
     if answer is None or answer[1] != "commit":
         raise CascadeError(f"commit {commit} is missing from the cache of children.")
-    tree, parents = "", []
-    for line in answer[2].split(b"\n"):
-        if not line:
-            break
-        if line.startswith(b"tree "):
-            tree = line[5:].decode()
-        elif line.startswith(b"parent "):
-            parents.append(line[7:].decode())
-    return tree, parents
+    parsed = git.Commit(answer[2])
+    return parsed.tree, parsed.parents
 
 
 def tree_entries(reader: git.ObjectReader, tree: str) -> dict[bytes, tuple[str, str]]:
