@@ -39,6 +39,7 @@ import copy
 import json
 import os
 import re
+import textwrap
 import tomllib
 from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
@@ -163,7 +164,7 @@ def _author(value: Any, at: _At) -> Author:
 
 
 STRING = Type("string", _string)
-TEXT = Type("string (may be empty)", _instance(str, "a string"))
+TEXT = Type("string", _instance(str, "a string"))  # may be empty
 PATH = Type("relative path", _path)
 URL = Type("git URL", _url)
 AUTHOR = Type("string `Name <email>`", _author)
@@ -469,3 +470,65 @@ def _check_references(config: Config) -> None:
                 f"{config.file}: child '{child.name}' names environment '{child.environment}', "
                 "which no [environments.*] table defines."
             )
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The reference page, docs/config.md
+
+_INTRO = (
+    "`cascade.toml` sits at the root of the parent repository (or is named with `--config PATH`). Only `[source]` is "
+    "required: a parent with no children yet can still publish and validate. Each `[[children]]` entry takes every "
+    "`[defaults]` key it does not set itself. A relative path names a folder inside a repository: not absolute, no "
+    "`..`. A key that no table below declares, a value of the wrong type, or one outside the allowed values is a "
+    "config error (exit 2) that names the dotted key and the file."
+)
+
+
+def reference_markdown() -> str:
+    """docs/config.md: one table per cascade.toml table, one row per key, all read from the declaration."""
+    out = [
+        "# `cascade.toml` reference",
+        "",
+        "<!-- Generated from the declaration in src/ddl_cascade/config.py by `scripts/config-docs`; "
+        "edit the declaration, not this file. -->",
+        "",
+        textwrap.fill(_INTRO, width=118),
+    ]
+    for name, spec in tables():
+        if spec.defaults:
+            out += _reference_table(f"[{spec.defaults}]", f"What every `[[{name}]]` entry takes unless it sets the "
+                                    "key itself.", inherited_keys(spec.cls), inherits_from=None)
+        heading = f"[[{name}]]" if spec.array else f"[{name}.NAME]" if spec.named else f"[{name}]"
+        out += _reference_table(heading, spec.doc + (" Required." if spec.required else ""), keys(spec.cls),
+                                inherits_from=spec.defaults)
+    return "\n".join(out) + "\n"
+
+
+def _reference_table(heading: str, doc: str, declared: list[tuple[str, Key]], inherits_from: str | None) -> list[str]:
+    out = ["", f"## `{heading}`", "", doc, "", "| key | type | default | allowed | what it does |", "|---|---|---|---|---|"]
+    for name, spec in declared:
+        if spec.default is REQUIRED:
+            default = "required"
+        elif spec.inherit and inherits_from:
+            default = f"from `[{inherits_from}]`"
+        elif spec.default is None:
+            default = "none"
+        else:
+            default = f"`{_toml(spec.default)}`"
+        allowed = ", ".join(f"`{json.dumps(v)}`" for v in spec.type.allowed)
+        cells = [f"`{name}`", spec.type.name, default, allowed, spec.doc]
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return out
+
+
+def _toml(value: Any) -> str:
+    """A default as it would be written in cascade.toml."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value)
