@@ -217,6 +217,12 @@ class Key:
     doc: str
     inherit: bool = False
 
+    def default_value(self) -> Any:
+        """The default as the Python value a parsed Config holds (None when unset)."""
+        if self.default is None or self.default is REQUIRED:
+            return None
+        return self.type.convert(self.default, _At(Path(CONFIG_NAME), "default"))
+
 
 @dataclass(frozen=True)
 class Table:
@@ -240,7 +246,7 @@ def key(kind: Type, default: Any, doc: str, *, inherit: bool = False) -> Any:
     meta = {_KEY: spec}
     if default is REQUIRED:
         return field(metadata=meta)
-    value = None if default is None else kind.convert(default, _At(Path(CONFIG_NAME), "default"))
+    value = spec.default_value()
     if isinstance(value, (dict, list)):
         return field(default_factory=lambda: copy.deepcopy(value), metadata=meta)
     return field(default=value, metadata=meta)
