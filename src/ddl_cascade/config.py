@@ -11,11 +11,13 @@ gives a key, its check and its default on one line. Here a key is one dataclass 
   `PATH` comes back normalised, a `URL` resolved against the parent's root, an `AUTHOR` as an `Author`); the values
   a type allows, if it has a fixed set (`one_of(...)`), are listed by the docs and by the error. DEFAULT is written
   as it would be in TOML (`REQUIRED` when the key must be given, `None` when unset means "none"), and the field's
-  Python default is that value converted. `inherit=True` marks a `[[children]]` key that `[defaults]` may set for
-  every child: `[defaults]` is not declared apart, it is the inheritable keys of `[[children]]`.
+  Python default is that value converted. `inherit=True` marks a key of an array's entries that its table of
+  defaults may set for every entry (a `[[children]]` key that `[defaults]` may set for every child).
 - `table(CLASS, DOC)` declares a table as a field of `Config`, in the order the docs list them: `[name]`, or
   `[[name]]` with `array=True`, or `[name.NAME]` with `named=True` (NAME fills the dataclass's `name` field).
-  `required=True` makes the table itself mandatory.
+  `required=True` makes the table itself mandatory. `defaults="defaults"` on `[[children]]` accepts a `[defaults]`
+  table, which is not declared apart: its keys are the `inherit=True` keys of `Child`, and each child takes them key
+  by key unless it sets them itself.
 
 Every table is checked for unknown keys, so a typo is an error that names the key and the file instead of a setting
 silently ignored. Checks that span tables (unique child names, a child's environment that exists) follow the
@@ -511,7 +513,8 @@ def reference_markdown() -> str:
 
 
 def _reference_table(heading: str, doc: str, declared: list[tuple[str, Key]], inherits_from: str | None) -> list[str]:
-    out = ["", f"## `{heading}`", "", doc, "", "| key | type | default | allowed | what it does |", "|---|---|---|---|---|"]
+    out = ["", f"## `{heading}`", "", doc, ""]
+    out += ["| key | type | default | allowed | what it does |", "|---|---|---|---|---|"]
     for name, spec in declared:
         if spec.default is REQUIRED:
             default = "required"
