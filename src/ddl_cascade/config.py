@@ -1,18 +1,51 @@
 """cascade.toml: its schema, its defaults, and the one clear error for each way it can be wrong.
 
-Only `[source]` is required. Every table is checked for unknown keys, so a typo is an error that names the key and the
-file instead of a setting silently ignored. Children inherit `[defaults]` key by key. A child `url` that is a relative
-path is taken relative to the parent's root, as PRODUCT.md says.
+The schema is declared once, in the dataclasses below, and everything else is read from that declaration: the
+parser, its error messages, and the reference page docs/config.md (`reference_markdown()`, written by
+`scripts/config-docs`). pre-commit's clientlib is the model, where `cfgv.Optional('files', check_string_regex, '')`
+gives a key, its check and its default on one line. Here a key is one dataclass field:
+
+    branch: str = key(STRING, "main", "the child branch that is updated", inherit=True)
+
+- `key(TYPE, DEFAULT, DOC)` declares a key named after its field. TYPE checks the TOML value and converts it (a
+  `PATH` comes back normalised, a `URL` resolved against the parent's root, an `AUTHOR` as an `Author`); the values
+  a type allows, if it has a fixed set (`one_of(...)`), are listed by the docs and by the error. DEFAULT is written
+  as it would be in TOML (`REQUIRED` when the key must be given, `None` when unset means "none"), and the field's
+  Python default is that value converted. `inherit=True` marks a key of an array's entries that its table of
+  defaults may set for every entry (a `[[children]]` key that `[defaults]` may set for every child).
+- `table(CLASS, DOC)` declares a table as a field of `Config`, in the order the docs list them: `[name]`, or
+  `[[name]]` with `array=True`, or `[name.NAME]` with `named=True` (NAME fills the dataclass's `name` field).
+  `required=True` makes the table itself mandatory. `defaults="defaults"` on `[[children]]` accepts a `[defaults]`
+  table, which is not declared apart: its keys are the `inherit=True` keys of `Child`, and each child takes them key
+  by key unless it sets them itself.
+
+Every table is checked for unknown keys, so a typo is an error that names the key and the file instead of a setting
+silently ignored. Checks that span tables (unique child names, a child's environment that exists) follow the
+declarative parse in `_check_references`.
+
+Adding a key, e.g. a per-child `create_branch`, is one line in `Child` (and, for a type not below, one line for
+the type, e.g. `BOOL = Type("boolean", _instance(bool, "true or false"))`):
+
+    create_branch: bool = key(BOOL, False, "create the child's branch when it does not exist yet")
+
+Adding a table, e.g. `[forge]`, is a frozen dataclass whose fields are `key(...)`s, and one field of `Config`:
+
+    forge: Forge = table(Forge, "the forge that pull-request delivery talks to")
+
+Then run `scripts/config-docs`: tests/test_config_docs.py fails until docs/config.md shows the new key.
 """
 
 from __future__ import annotations
 
+import copy
+import json
 import os
 import re
+import textwrap
 import tomllib
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path, PurePosixPath
-from typing import Any
+from typing import Any, Callable
 
 from ddl_cascade.errors import ConfigError
 
@@ -21,26 +54,11 @@ MODES = ("squash", "merge")
 SEVERITIES = ("error", "warning", "off")
 DEFAULT_AUTHOR = "ddl-cascade <ddl-cascade@localhost>"
 _AUTHOR_RE = re.compile(r"^(?P<name>[^<>]+?)\s*<(?P<email>[^<>]*)>$")
+_BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
-@dataclass(frozen=True)
-class Source:
-    path: str
-    branch: str = "main"
-    delivery_branch: str = "ro-shared-ddl"
-    remote: str | None = None
-
-
-@dataclass(frozen=True)
-class Child:
-    name: str
-    url: str
-    prefix: str = "read-only-flyway-files"
-    branch: str = "main"
-    mode: str = "squash"
-    tags: tuple[str, ...] = ()
-    local_paths: tuple[str, ...] = ()
-    environment: str | None = None
+# ---------------------------------------------------------------------------------------------------------------------
+# Values that are more than a string
 
 
 @dataclass(frozen=True)
@@ -52,31 +70,286 @@ class Author:
         return f"{self.name} <{self.email}>"
 
 
+def parse_author(text: str, file: Path, dotted: str = "sync.author") -> Author:
+    m = _AUTHOR_RE.match(text.strip())
+    if not m:
+        raise ConfigError(f"{file}: {dotted} must look like \"Name <email>\", not {text!r}.")
+    return Author(m["name"], m["email"])
+
+
+def resolve_url(url: str, root: Path) -> str:
+    """A relative local path becomes absolute against the parent's root; any other git URL is kept as written."""
+    if "://" in url or os.path.isabs(url):
+        return url
+    colon, slash = url.find(":"), url.find("/")
+    if colon > 0 and (slash < 0 or colon < slash):  # scp-like: host:path
+        return url
+    return str((root / url).resolve())
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The declarative layer: where a value sits, the types a key may have, and `key` / `table`
+
+
+@dataclass(frozen=True)
+class _At:
+    """Where a value sits: the file and the value's dotted key, which every error names."""
+
+    file: Path
+    dotted: str = ""
+
+    def key(self, name: str) -> _At:
+        quoted = name if _BARE_KEY.match(name) else json.dumps(name)
+        return _At(self.file, f"{self.dotted}.{quoted}" if self.dotted else quoted)
+
+    def index(self, i: int) -> _At:
+        return _At(self.file, f"{self.dotted}[{i}]")
+
+    def fail(self, message: str) -> ConfigError:
+        return ConfigError(f"{self.file}: {message}")
+
+
+@dataclass(frozen=True)
+class Type:
+    """How a TOML value is checked and what it becomes. `name` and `allowed` are what docs/config.md shows."""
+
+    name: str
+    convert: Callable[[Any, _At], Any]  # returns the Python value, or raises `at.fail(...)` naming `at.dotted`
+    allowed: tuple[str, ...] = ()
+
+
+class _Required:
+    def __repr__(self) -> str:
+        return "REQUIRED"
+
+
+REQUIRED: Any = _Required()  # the default of a key that must be given
+
+
+def _instance(kind: type, what: str) -> Callable[[Any, _At], Any]:
+    """A check that the value is a `kind` (a bool is no integer here), for one-line types."""
+
+    def convert(value: Any, at: _At) -> Any:
+        if not isinstance(value, kind) or (kind is not bool and isinstance(value, bool)):
+            raise at.fail(f"'{at.dotted}' must be {what}, not {value!r}.")
+        return value
+
+    return convert
+
+
+def _string(value: Any, at: _At) -> str:
+    if not isinstance(value, str) or not value.strip():
+        raise at.fail(f"'{at.dotted}' must be a non-empty string.")
+    return value
+
+
+def _path(value: Any, at: _At) -> str:
+    """A folder inside a repository: relative, no `..`, normalised to `a/b` form."""
+    value = _string(value, at)
+    posix = PurePosixPath(value.replace("\\", "/"))
+    if posix.is_absolute() or re.match(r"^[A-Za-z]:", value):
+        raise at.fail(f"'{at.dotted}' must be a relative path inside the repository, not {value!r}.")
+    if ".." in posix.parts:
+        raise at.fail(f"'{at.dotted}' must not climb out of the repository with '..': {value!r}.")
+    normal = "/".join(p for p in posix.parts if p != ".")
+    if not normal:
+        raise at.fail(f"'{at.dotted}' must name a folder, not {value!r}.")
+    return normal
+
+
+def _url(value: Any, at: _At) -> str:
+    return resolve_url(_string(value, at), at.file.parent)
+
+
+def _author(value: Any, at: _At) -> Author:
+    return parse_author(_string(value, at), at.file, at.dotted)
+
+
+STRING = Type("string", _string)
+TEXT = Type("string", _instance(str, "a string"))  # may be empty
+PATH = Type("relative path", _path)
+URL = Type("git URL", _url)
+AUTHOR = Type("string `Name <email>`", _author)
+
+
+def _alternatives(values: tuple[str, ...]) -> str:
+    quoted = [json.dumps(v) for v in values]
+    return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
+
+
+def one_of(*values: str) -> Type:
+    """A string from a fixed set; the docs and the error list the set."""
+
+    def convert(value: Any, at: _At) -> str:
+        if value not in values:
+            raise at.fail(f"'{at.dotted}' must be {_alternatives(values)}, not {value!r}.")
+        return value
+
+    return Type("string", convert, values)
+
+
+def array_of(item: Type) -> Type:
+    """A TOML array whose every element is an `item`; it becomes a tuple."""
+
+    def convert(value: Any, at: _At) -> tuple[Any, ...]:
+        if not isinstance(value, list):
+            raise at.fail(f"'{at.dotted}' must be an array of {item.name}s.")
+        return tuple(item.convert(v, at.index(i)) for i, v in enumerate(value))
+
+    return Type(f"array of {item.name}s", convert, item.allowed)
+
+
+def table_of(item: Type) -> Type:
+    """A TOML table of free keys whose every value is an `item`; it becomes a dict."""
+
+    def convert(value: Any, at: _At) -> dict[str, Any]:
+        if not isinstance(value, dict):
+            raise at.fail(f"'{at.dotted}' must be a table.")
+        return {k: item.convert(v, at.key(k)) for k, v in value.items()}
+
+    return Type(f"table of {item.name}s", convert, item.allowed)
+
+
+@dataclass(frozen=True)
+class Key:
+    """One cascade.toml key, as `key()` declares it; its name is its field's name."""
+
+    type: Type
+    default: Any  # as written in TOML; REQUIRED, or None for unset
+    doc: str
+    inherit: bool = False
+
+    def default_value(self) -> Any:
+        """The default as the Python value a parsed Config holds (None when unset)."""
+        if self.default is None or self.default is REQUIRED:
+            return None
+        return self.type.convert(self.default, _At(Path(CONFIG_NAME), "default"))
+
+
+@dataclass(frozen=True)
+class Table:
+    """One cascade.toml table, as `table()` declares it; its name is its `Config` field's name."""
+
+    cls: type
+    doc: str
+    required: bool = False
+    array: bool = False
+    named: bool = False
+    defaults: str | None = None  # an array's table of defaults: its `inherit=True` keys, which every entry takes
+
+
+_KEY = "ddl_cascade.config.key"
+_TABLE = "ddl_cascade.config.table"
+
+
+def key(kind: Type, default: Any, doc: str, *, inherit: bool = False) -> Any:
+    """A dataclass field that is a cascade.toml key (see the module docstring)."""
+    spec = Key(kind, default, doc, inherit)
+    meta = {_KEY: spec}
+    if default is REQUIRED:
+        return field(metadata=meta)
+    value = spec.default_value()
+    if isinstance(value, (dict, list)):
+        return field(default_factory=lambda: copy.deepcopy(value), metadata=meta)
+    return field(default=value, metadata=meta)
+
+
+def table(cls: type, doc: str, *, required: bool = False, array: bool = False, named: bool = False,
+          defaults: str | None = None) -> Any:
+    """A `Config` field that is a cascade.toml table of `cls` (see the module docstring)."""
+    meta = {_TABLE: Table(cls, doc, required, array, named, defaults)}
+    if required:
+        return field(metadata=meta)
+    empty: Callable[[], Any] = tuple if array else dict if named else cls
+    return field(default_factory=empty, metadata=meta)
+
+
+def keys(cls: type) -> list[tuple[str, Key]]:
+    """The cascade.toml keys of a table's dataclass, in declaration order."""
+    return [(f.name, f.metadata[_KEY]) for f in fields(cls) if _KEY in f.metadata]
+
+
+def inherited_keys(cls: type) -> list[tuple[str, Key]]:
+    """The keys of an array's table of defaults: those its entries may inherit."""
+    return [(name, spec) for name, spec in keys(cls) if spec.inherit]
+
+
+def tables() -> list[tuple[str, Table]]:
+    """The cascade.toml tables, in the order `Config` declares them."""
+    return [(f.name, f.metadata[_TABLE]) for f in fields(Config) if _TABLE in f.metadata]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The schema
+
+
+@dataclass(frozen=True)
+class Source:
+    path: str = key(PATH, REQUIRED, "the folder that is the source of truth")
+    branch: str = key(STRING, "main", "the parent branch that `publish` splits")
+    delivery_branch: str = key(STRING, "ro-shared-ddl", "the branch that receives the split history")
+    remote: str | None = key(STRING, None, "where `publish --push` sends the delivery branch")
+
+
+@dataclass(frozen=True)
+class Child:
+    name: str = key(STRING, REQUIRED, "the child's name, unique; commands select children by it")
+    url: str = key(URL, REQUIRED, "any git URL; a relative path is relative to the parent's root")
+    prefix: str = key(PATH, "read-only-flyway-files", "the read-only folder in the child", inherit=True)
+    branch: str = key(STRING, "main", "the child branch that is updated", inherit=True)
+    mode: str = key(one_of(*MODES), "squash",
+                    "`squash`: like `git subtree pull --squash`; `merge`: like `git subtree pull`", inherit=True)
+    tags: tuple[str, ...] = key(array_of(STRING), [], "labels that `--tag T` selects children by")
+    local_paths: tuple[str, ...] = key(array_of(STRING), [],
+                                       "the child's own migration folders, checked for collisions", inherit=True)
+    environment: str | None = key(STRING, None, "the `[environments.NAME]` whose database the child migrates")
+
+
+@dataclass(frozen=True)
+class SyncSettings:
+    author: Author = key(AUTHOR, DEFAULT_AUTHOR, "author and committer of the commits `sync` makes in children")
+
+
 @dataclass(frozen=True)
 class FlywaySettings:
-    sql_paths: tuple[str, ...] = ("sql",)
-    callback_paths: tuple[str, ...] = ("callbacks",)
-    placeholders: dict[str, str] = field(default_factory=dict)
-    encoding: str = "utf-8"
-    dialect: str = "postgres"
+    sql_paths: tuple[str, ...] = key(array_of(PATH), ["sql"], "migration folders, relative to `source.path`")
+    callback_paths: tuple[str, ...] = key(array_of(PATH), ["callbacks"],
+                                          "Flyway callback folders, relative to `source.path`")
+    placeholders: dict[str, str] = key(table_of(TEXT), {}, "Flyway placeholders: `${name}` and its value")
+    encoding: str = key(STRING, "utf-8", "the encoding of the SQL files")
+    dialect: str = key(STRING, "postgres", "the SQL dialect; another sqlglot dialect turns the PostgreSQL lint off")
+
+
+@dataclass(frozen=True)
+class ValidateSettings:
+    rules: dict[str, str] = key(table_of(one_of(*SEVERITIES)), {},
+                                "severity per rule id, e.g. `\"lint/drop-table\" = \"error\"`")
 
 
 @dataclass(frozen=True)
 class Environment:
-    name: str
-    url: str
+    name: str  # the NAME of [environments.NAME]
+    url: str = key(STRING, REQUIRED, "the database's URL; `${VAR}` is replaced from the environment")
 
 
 @dataclass(frozen=True)
 class Config:
     file: Path
     root: Path
-    source: Source
-    children: tuple[Child, ...] = ()
-    author: Author = Author("ddl-cascade", "ddl-cascade@localhost")
-    flyway: FlywaySettings = field(default_factory=FlywaySettings)
-    rules: dict[str, str] = field(default_factory=dict)
-    environments: dict[str, Environment] = field(default_factory=dict)
+    source: Source = table(Source, "Where the source of truth lives and where its split history goes.", required=True)
+    children: tuple[Child, ...] = table(Child, "One entry per child repository.", array=True, defaults="defaults")
+    sync: SyncSettings = table(SyncSettings, "How `sync` writes to children.")
+    flyway: FlywaySettings = table(FlywaySettings, "How Flyway reads the source folder.")
+    validate: ValidateSettings = table(ValidateSettings, "What `validate` reports.")
+    environments: dict[str, Environment] = table(Environment, "One table per database.", named=True)
+
+    @property
+    def author(self) -> Author:
+        return self.sync.author
+
+    @property
+    def rules(self) -> dict[str, str]:
+        return self.validate.rules
 
     def child(self, name: str) -> Child:
         for child in self.children:
@@ -94,12 +367,6 @@ class Config:
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Loading
-
-_SOURCE_KEYS = {"path", "branch", "delivery_branch", "remote"}
-_DEFAULT_KEYS = {"prefix", "branch", "mode", "local_paths"}
-_CHILD_KEYS = {"name", "url", "tags", "environment"} | _DEFAULT_KEYS
-_FLYWAY_KEYS = {"sql_paths", "callback_paths", "placeholders", "encoding", "dialect"}
-_TOP_KEYS = {"source", "defaults", "children", "sync", "flyway", "validate", "environments"}
 
 
 def find_config(start: Path | None = None) -> Path:
@@ -129,189 +396,148 @@ def load(path: Path | str | None = None) -> Config:
 
 
 def parse(data: dict[str, Any], file: Path) -> Config:
-    """Build a Config from already-parsed TOML; errors name `file`."""
-    chk = _Checker(file)
-    chk.keys(data, _TOP_KEYS, "")
+    """Build a Config from already-parsed TOML, as the declaration says; errors name `file` and the dotted key."""
+    top = _At(file)
+    declared = tables()
+    _check_keys(data, [n for name, spec in declared for n in (name, spec.defaults) if n], top)
+    values: dict[str, Any] = {}
+    for name, spec in declared:
+        at = top.key(name)
+        if spec.array:
+            inherited = {}
+            if spec.defaults:
+                raw_defaults = _table_data(data, spec.defaults, top, required=False)
+                inherited = _parse_keys(inherited_keys(spec.cls), raw_defaults, top.key(spec.defaults))
+            raw = data.get(name, [])
+            if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
+                raise at.fail(f"'{at.dotted}' must be an array of tables ([[{at.dotted}]]).")
+            values[name] = tuple(
+                spec.cls(**{**inherited, **_parse_keys(keys(spec.cls), item, at.index(i), label=True)})
+                for i, item in enumerate(raw)
+            )
+        elif spec.named:
+            entries = {}
+            for entry, raw in _table_data(data, name, top, required=spec.required).items():
+                if not isinstance(raw, dict):
+                    raise at.fail(f"'{at.key(entry).dotted}' must be a table.")
+                entries[entry] = spec.cls(name=entry, **_parse_keys(keys(spec.cls), raw, at.key(entry)))
+            values[name] = entries
+        elif name in data or spec.required:
+            values[name] = spec.cls(**_parse_keys(keys(spec.cls), _table_data(data, name, top, spec.required), at))
+    config = Config(file=file, root=file.parent, **values)
+    _check_references(config)
+    return config
 
-    source_data = chk.table(data, "source", required=True)
-    chk.keys(source_data, _SOURCE_KEYS, "source")
-    source = Source(
-        path=chk.relpath(chk.string(source_data, "path", "source", required=True), "source.path"),
-        branch=chk.string(source_data, "branch", "source") or "main",
-        delivery_branch=chk.string(source_data, "delivery_branch", "source") or "ro-shared-ddl",
-        remote=chk.string(source_data, "remote", "source"),
-    )
 
-    defaults_data = chk.table(data, "defaults")
-    chk.keys(defaults_data, _DEFAULT_KEYS, "defaults")
-    defaults = {
-        "prefix": chk.relpath(chk.string(defaults_data, "prefix", "defaults") or Child.prefix, "defaults.prefix"),
-        "branch": chk.string(defaults_data, "branch", "defaults") or Child.branch,
-        "mode": chk.mode(defaults_data, "defaults") or Child.mode,
-        "local_paths": chk.strings(defaults_data, "local_paths", "defaults") or (),
-    }
+def _table_data(data: dict[str, Any], name: str, top: _At, required: bool) -> dict[str, Any]:
+    at = top.key(name)
+    if name not in data:
+        if required:
+            raise at.fail(f"missing required table [{at.dotted}].")
+        return {}
+    value = data[name]
+    if not isinstance(value, dict):
+        raise at.fail(f"'{at.dotted}' must be a table.")
+    return value
 
-    children_data = data.get("children", [])
-    if not isinstance(children_data, list) or not all(isinstance(c, dict) for c in children_data):
-        raise ConfigError(f"{file}: 'children' must be an array of tables ([[children]]).")
-    children: list[Child] = []
+
+def _parse_keys(declared: list[tuple[str, Key]], raw: dict[str, Any], at: _At, label: bool = False) -> dict[str, Any]:
+    """The converted values of the keys `raw` gives: an unknown key or a missing required one is an error.
+
+    With `label`, an array entry's `name` (declared first) labels the entry in later errors: `children[0] ('a')`.
+    """
+    _check_keys(raw, [name for name, _ in declared], at)
+    values = {}
+    for name, spec in declared:
+        if name in raw:
+            values[name] = spec.type.convert(raw[name], at.key(name))
+        elif spec.default is REQUIRED:
+            raise at.fail(f"missing required key '{at.key(name).dotted}'.")
+        if label and name == "name" and name in values:
+            at = _At(at.file, f"{at.dotted} ('{values[name]}')")
+    return values
+
+
+def _check_keys(raw: dict[str, Any], allowed: list[str], at: _At) -> None:
+    for name in raw:
+        if name not in allowed:
+            raise at.fail(f"unknown key '{at.key(name).dotted}'.")
+
+
+def _check_references(config: Config) -> None:
+    """What one table's declaration cannot say: child names are unique, a child's environment exists."""
     seen: set[str] = set()
-    for i, raw in enumerate(children_data):
-        where = f"children[{i}]"
-        chk.keys(raw, _CHILD_KEYS, where)
-        name = chk.string(raw, "name", where, required=True)
-        where = f"children[{i}] ('{name}')"
-        if name in seen:
-            raise ConfigError(f"{file}: duplicate child name '{name}' at {where}.name.")
-        seen.add(name)
-        url = chk.string(raw, "url", where, required=True)
-        prefix = raw.get("prefix")
-        children.append(
-            Child(
-                name=name,
-                url=resolve_url(url, file.parent),
-                prefix=chk.relpath(chk.string(raw, "prefix", where), f"{where}.prefix") if prefix is not None
-                else defaults["prefix"],
-                branch=chk.string(raw, "branch", where) or defaults["branch"],
-                mode=chk.mode(raw, where) or defaults["mode"],
-                tags=chk.strings(raw, "tags", where) or (),
-                local_paths=chk.strings(raw, "local_paths", where) or defaults["local_paths"],
-                environment=chk.string(raw, "environment", where),
-            )
-        )
-
-    sync_data = chk.table(data, "sync")
-    chk.keys(sync_data, {"author"}, "sync")
-    author = parse_author(chk.string(sync_data, "author", "sync") or DEFAULT_AUTHOR, file)
-
-    flyway_data = chk.table(data, "flyway")
-    chk.keys(flyway_data, _FLYWAY_KEYS, "flyway")
-    placeholders = chk.table(flyway_data, "placeholders", where="flyway")
-    for key, value in placeholders.items():
-        if not isinstance(value, str):
-            raise ConfigError(f"{file}: flyway.placeholders.{key} must be a string.")
-    flyway = FlywaySettings(
-        sql_paths=tuple(chk.relpath(p, "flyway.sql_paths") for p in chk.strings(flyway_data, "sql_paths", "flyway")
-                        or FlywaySettings.sql_paths),
-        callback_paths=tuple(chk.relpath(p, "flyway.callback_paths")
-                             for p in chk.strings(flyway_data, "callback_paths", "flyway")
-                             or FlywaySettings.callback_paths),
-        placeholders=dict(placeholders),
-        encoding=chk.string(flyway_data, "encoding", "flyway") or "utf-8",
-        dialect=chk.string(flyway_data, "dialect", "flyway") or "postgres",
-    )
-
-    validate_data = chk.table(data, "validate")
-    chk.keys(validate_data, {"rules"}, "validate")
-    rules = chk.table(validate_data, "rules", where="validate")
-    for rule, severity in rules.items():
-        if severity not in SEVERITIES:
+    for i, child in enumerate(config.children):
+        if child.name in seen:
             raise ConfigError(
-                f"{file}: validate.rules.\"{rule}\" must be one of {', '.join(SEVERITIES)}, not {severity!r}."
+                f"{config.file}: duplicate child name '{child.name}' at children[{i}] ('{child.name}').name."
             )
-
-    environments: dict[str, Environment] = {}
-    for env_name, env_data in chk.table(data, "environments").items():
-        where = f"environments.{env_name}"
-        if not isinstance(env_data, dict):
-            raise ConfigError(f"{file}: {where} must be a table.")
-        chk.keys(env_data, {"url"}, where)
-        environments[env_name] = Environment(env_name, chk.string(env_data, "url", where, required=True))
-    for child in children:
-        if child.environment is not None and child.environment not in environments:
+        seen.add(child.name)
+        if child.environment is not None and child.environment not in config.environments:
             raise ConfigError(
-                f"{file}: child '{child.name}' names environment '{child.environment}', "
+                f"{config.file}: child '{child.name}' names environment '{child.environment}', "
                 "which no [environments.*] table defines."
             )
 
-    return Config(
-        file=file,
-        root=file.parent,
-        source=source,
-        children=tuple(children),
-        author=author,
-        flyway=flyway,
-        rules=dict(rules),
-        environments=environments,
-    )
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The reference page, docs/config.md
+
+_INTRO = (
+    "`cascade.toml` sits at the root of the parent repository (or is named with `--config PATH`). Only `[source]` is "
+    "required: a parent with no children yet can still publish and validate. Each `[[children]]` entry takes every "
+    "`[defaults]` key it does not set itself. A relative path names a folder inside a repository: not absolute, no "
+    "`..`. A key that no table below declares, a value of the wrong type, or one outside the allowed values is a "
+    "config error (exit 2) that names the dotted key and the file."
+)
 
 
-def parse_author(text: str, file: Path) -> Author:
-    m = _AUTHOR_RE.match(text.strip())
-    if not m:
-        raise ConfigError(f"{file}: sync.author must look like \"Name <email>\", not {text!r}.")
-    return Author(m["name"], m["email"])
+def reference_markdown() -> str:
+    """docs/config.md: one table per cascade.toml table, one row per key, all read from the declaration."""
+    out = [
+        "# `cascade.toml` reference",
+        "",
+        "<!-- Generated from the declaration in src/ddl_cascade/config.py by `scripts/config-docs`; "
+        "edit the declaration, not this file. -->",
+        "",
+        textwrap.fill(_INTRO, width=118),
+    ]
+    for name, spec in tables():
+        if spec.defaults:
+            out += _reference_table(f"[{spec.defaults}]", f"What every `[[{name}]]` entry takes unless it sets the "
+                                    "key itself.", inherited_keys(spec.cls), inherits_from=None)
+        heading = f"[[{name}]]" if spec.array else f"[{name}.NAME]" if spec.named else f"[{name}]"
+        out += _reference_table(heading, spec.doc + (" Required." if spec.required else ""), keys(spec.cls),
+                                inherits_from=spec.defaults)
+    return "\n".join(out) + "\n"
 
 
-def resolve_url(url: str, root: Path) -> str:
-    """A relative local path becomes absolute against the parent's root; any other git URL is kept as written."""
-    if "://" in url or os.path.isabs(url):
-        return url
-    colon, slash = url.find(":"), url.find("/")
-    if colon > 0 and (slash < 0 or colon < slash):  # scp-like: host:path
-        return url
-    return str((root / url).resolve())
+def _reference_table(heading: str, doc: str, declared: list[tuple[str, Key]], inherits_from: str | None) -> list[str]:
+    out = ["", f"## `{heading}`", "", doc, ""]
+    out += ["| key | type | default | allowed | what it does |", "|---|---|---|---|---|"]
+    for name, spec in declared:
+        if spec.default is REQUIRED:
+            default = "required"
+        elif spec.inherit and inherits_from:
+            default = f"from `[{inherits_from}]`"
+        elif spec.default is None:
+            default = "none"
+        else:
+            default = f"`{_toml(spec.default)}`"
+        allowed = ", ".join(f"`{json.dumps(v)}`" for v in spec.type.allowed)
+        cells = [f"`{name}`", spec.type.name, default, allowed, spec.doc]
+        out.append("| " + " | ".join(c.replace("|", "\\|") for c in cells) + " |")
+    return out
 
 
-class _Checker:
-    """Typed access to a TOML table that turns every mismatch into a ConfigError naming the file and key."""
-
-    def __init__(self, file: Path) -> None:
-        self.file = file
-
-    def fail(self, message: str) -> ConfigError:
-        return ConfigError(f"{self.file}: {message}")
-
-    def keys(self, table: dict[str, Any], allowed: set[str], where: str) -> None:
-        for key in table:
-            if key not in allowed:
-                dotted = f"{where}.{key}" if where else key
-                raise self.fail(f"unknown key '{dotted}'.")
-
-    def table(self, data: dict[str, Any], key: str, required: bool = False, where: str = "") -> dict[str, Any]:
-        dotted = f"{where}.{key}" if where else key
-        if key not in data:
-            if required:
-                raise self.fail(f"missing required table [{dotted}].")
-            return {}
-        value = data[key]
-        if not isinstance(value, dict):
-            raise self.fail(f"'{dotted}' must be a table.")
-        return value
-
-    def string(self, data: dict[str, Any], key: str, where: str, required: bool = False) -> str | None:
-        if key not in data:
-            if required:
-                raise self.fail(f"missing required key '{where}.{key}'.")
-            return None
-        value = data[key]
-        if not isinstance(value, str) or not value.strip():
-            raise self.fail(f"'{where}.{key}' must be a non-empty string.")
-        return value
-
-    def strings(self, data: dict[str, Any], key: str, where: str) -> tuple[str, ...] | None:
-        if key not in data:
-            return None
-        value = data[key]
-        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
-            raise self.fail(f"'{where}.{key}' must be an array of non-empty strings.")
-        return tuple(value)
-
-    def mode(self, data: dict[str, Any], where: str) -> str | None:
-        mode = self.string(data, "mode", where)
-        if mode is not None and mode not in MODES:
-            raise self.fail(f"'{where}.mode' must be \"squash\" or \"merge\", not {mode!r}.")
-        return mode
-
-    def relpath(self, value: str | None, dotted: str) -> str:
-        """A folder inside a repository: relative, no `..`, normalised to `a/b` form."""
-        assert value is not None
-        posix = PurePosixPath(value.replace("\\", "/"))
-        if posix.is_absolute() or re.match(r"^[A-Za-z]:", value):
-            raise self.fail(f"'{dotted}' must be a relative path inside the repository, not {value!r}.")
-        if ".." in posix.parts:
-            raise self.fail(f"'{dotted}' must not climb out of the repository with '..': {value!r}.")
-        normal = "/".join(p for p in posix.parts if p != ".")
-        if not normal:
-            raise self.fail(f"'{dotted}' must name a folder, not {value!r}.")
-        return normal
+def _toml(value: Any) -> str:
+    """A default as it would be written in cascade.toml."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return json.dumps(value)
+    if isinstance(value, (list, tuple)):
+        return "[" + ", ".join(_toml(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{k} = {_toml(v)}" for k, v in value.items()) + "}"
+    return str(value)
