@@ -651,3 +651,25 @@ class CopyTexts:
             self._proc.wait()
             self._proc = None
 
+def start_refs(repo: Path | str, refs: list[str]) -> Started:
+    """Where each of `refs` (full names) points: `result()` is {ref: oid} for those that exist; empty when git
+    fails (e.g. outside a repository, which the caller learns better elsewhere)."""
+
+    def parse(out: bytes) -> dict[str, str]:
+        return dict(line.split(" ") for line in out.decode().splitlines() if " " in line)
+
+    return Started(["for-each-ref", "--format=%(refname) %(objectname)", *refs], repo, parse, check=False)
+
+
+def rev_count(repo: Path | str, old: str | None, new: str) -> tuple[int, int]:
+    """(behind, ahead): commits `old` has that `new` lacks, and the reverse; with no `old`, (0, commits of `new`)."""
+    if old is None:
+        return 0, int(run_text(["rev-list", "--count", new, "--"], repo))
+    behind, ahead = run_text(["rev-list", "--left-right", "--count", f"{old}...{new}", "--"], repo).split()
+    return int(behind), int(ahead)
+
+
+def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False) -> None:
+    """Push `ref` (a full name) of `repo` to the same name on `remote` (a name or URL); `force` allows a rewrite."""
+    run(["push", "--quiet", remote, f"{'+' if force else ''}{ref}:{ref}"], repo)
+
