@@ -673,3 +673,15 @@ def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False) -> No
     """Push `ref` (a full name) of `repo` to the same name on `remote` (a name or URL); `force` allows a rewrite."""
     run(["push", "--quiet", remote, f"{'+' if force else ''}{ref}:{ref}"], repo)
 
+
+def init(path: Path | str, *, bare: bool = False, initial_branch: str = "main") -> None:
+    """Create a repository at `path` (and the folders leading to it)."""
+    target = Path(path).absolute()
+    cwd = next(p for p in target.parents if p.is_dir())
+    run(["init", "-q", *(["--bare"] if bare else []), f"--initial-branch={initial_branch}", str(target)], cwd)
+
+
+def commit_everything(repo: Path | str, message: str, env: Mapping[str, str] | None = None) -> None:
+    """Stage every change of the work tree and commit it, without hooks or signing; `env` can set the identity."""
+    run(["add", "-A"], repo, env=env)
+    run(["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message], repo, env=env)
