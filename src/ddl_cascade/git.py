@@ -463,7 +463,7 @@ def _parse_walk(out: bytes) -> list[tuple[str, list[str]]]:
 
 def start_topo_walk(repo: Path | str, tip: str, hide: Iterable[str] = ()) -> Started:
     """The commits of `tip` without the history of `hide`, parents first (`rev-list --topo-order --reverse`):
-    `result()` is a list of (commit, its parents)."""
+    `result()` is a list of (commit, its parents). Revisions that name no object are ignored."""
     return Started(_walk_args(tip, hide), repo, _parse_walk)
 
 
