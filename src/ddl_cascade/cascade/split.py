@@ -29,6 +29,10 @@ What the script does, and how we do the same thing in bulk:
 
 Trees only: nothing here reads a blob, so a `--filter=blob:none` partial clone works.
 
+The processes themselves are git.py's (its section "Questions the split engine and publish ask"): this module says
+what to ask and when, so that they overlap; git.py builds each command and parses what it prints. The two texts read
+here as the script reads them, with `sh_read`, are the script's own formats (find_existing_splits, copy_commit).
+
 The cache (`<git dir>/ddl-cascade/split/<key>`): the map from original commit to split commit depends only on the
 commit's own ancestry (and on the subtree trailers, which we record), so it survives a rewritten branch. Each run
 records the tips it processed; the next walks only `<rev> ^<old tips>`. A missing cache costs a full run; a corrupt
@@ -953,8 +957,7 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
                 return None
             return SplitOutcome(known, "cached", 0, 0)
         scan = git.start_subtree_trailer_log(r.path, prefix, tip, stored.tips)
-        walk_proc = git.start_topo_walk(r.path, tip, stored.tips)
-        walk = walk_proc.result()
+        walk = git.start_topo_walk(r.path, tip, stored.tips).result()
         trailers = _scan_output(scan.result(), info)
         if trailers.exclusions:  # e.g. a rejoin: do not walk the split history it merged in
             walk = git.start_topo_walk(r.path, tip, stored.tips + trailers.exclusions).result()
