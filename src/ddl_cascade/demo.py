@@ -187,10 +187,6 @@ class DemoResult:
         return all(code == 0 for _, code in self.steps)
 
 
-def _git(args: list[str], cwd: Path) -> str:
-    return git.run_text(args, cwd, env=IDENTITY)
-
-
 def _write(root: Path, files: dict[str, str]) -> None:
     for rel, text in files.items():
         path = root / rel
@@ -199,8 +195,7 @@ def _write(root: Path, files: dict[str, str]) -> None:
 
 
 def _commit(repo: Path, message: str) -> None:
-    _git(["add", "-A"], repo)
-    _git(["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message], repo)
+    git.commit_everything(repo, message, env=IDENTITY)
 
 
 def build(root: Path, say: Callable[[str], None]) -> Path:
@@ -208,7 +203,7 @@ def build(root: Path, say: Callable[[str], None]) -> Path:
     parent = root / "shared-flyway-ddl"
     remotes = root / "remotes"
     say(f"Building the playground in {root}")
-    _git(["init", "-q", "--initial-branch=main", str(parent)], root)
+    git.init(parent)
     _write(parent, {"README.md": "# shared-flyway-ddl\n\nThe shared DDL. Edit `read-write-flyway-files/` through "
                                  "pull requests; ddl-cascade delivers it to every child.\n",
                     "cascade.toml": _cascade_toml()})
@@ -224,12 +219,12 @@ def build(root: Path, say: Callable[[str], None]) -> Path:
 
     for name in CHILDREN:
         bare = remotes / f"{name}.git"
-        _git(["init", "-q", "--bare", "--initial-branch=main", str(bare)], root)
+        git.init(bare, bare=True)
         seed = root / ".seed" / name
-        _git(["init", "-q", "--initial-branch=main", str(seed)], root)
+        git.init(seed)
         _write(seed, _child_files(name))
         _commit(seed, f"{name}: README, flyway.toml and local migrations")
-        _git(["push", "-q", str(bare), "HEAD:main"], seed)
+        git.push_ref(seed, str(bare), "refs/heads/main")
         say(f"  child   remotes/{name}.git: README.md, flyway.toml, local-flyway-files/sql/V1001, V1002")
     import shutil
 

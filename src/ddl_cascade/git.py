@@ -560,3 +560,300 @@ class Commit:
                 except (IndexError, ValueError):
                     self.committer_time = 0
         self.message = message.decode("utf-8", "surrogateescape")
+
+
+# --- Questions the split engine and publish ask ---
+# Each function says which question it answers and returns parsed answers: no caller builds git's argv or reads its
+# output. Those the split engine runs side by side start a process and return a `Started`, whose `result()` waits.
+
+
+class Started:
+    """A git command running in the background: `result()` waits for it and returns its parsed answer.
+
+    With `check`, a failure raises GitError; without, the answer is parsed from whatever git printed.
+    """
+
+    def __init__(self, args: list[str], cwd: Path | str, parse, *, check: bool = True) -> None:
+        self._args, self._parse, self._check = args, parse, check
+        self._proc = popen(args, cwd)
+
+    def result(self):
+        if self._check:
+            return self._parse(finish(self._proc, self._args))
+        return self._parse(self._proc.communicate()[0])
+
+
+class RepoFacts:
+    """What the split engine needs to know about a repository before it walks."""
+
+    def __init__(self, shallow: bool, common_dir: Path, objects_dir: Path, commit_encoding: str | None,
+                 commit: str | None) -> None:
+        self.shallow = shallow
+        self.common_dir = common_dir
+        self.objects_dir = objects_dir
+        self.commit_encoding = commit_encoding  # i18n.commitEncoding as configured, None when unset
+        self.commit = commit  # the commit the rev asked about names, None when it names none
+
+
+def repo_facts(path: Path | str, rev: str) -> RepoFacts | None:
+    """The repository at `path` and the commit `rev` names, or None outside a repository; two processes, side by
+    side."""
+    config = popen(["config", "--get", "i18n.commitEncoding"], path)
+    out = run(["rev-parse", "--is-shallow-repository", "--path-format=absolute", "--git-common-dir",
+               "--git-path", "objects", "--verify", "--quiet", f"{rev}^{{commit}}"], path, check=False)
+    encoding = config.communicate()[0].decode().strip() or None
+    lines = out.decode("utf-8", "surrogateescape").splitlines()
+    if len(lines) < 3:
+        return None
+    return RepoFacts(lines[0] == "true", Path(lines[1]), Path(lines[2]), encoding,
+                     lines[3] if len(lines) > 3 else None)
+
+
+def ls_tree_quotes(repo: Path | str, name: str) -> bool:
+    """Whether `git ls-tree` prints `name` quoted: control characters, `"`, `\\`; non-ASCII unless core.quotePath
+    is false (only then is the configuration asked)."""
+    if any(c < " " or c in '"\\\x7f' for c in name):
+        return True
+    if name.isascii():
+        return False
+    out = run(["config", "--type=bool", "--get", "core.quotePath"], repo, check=False).decode().strip()
+    return out != "false"
+
+
+def _walk_args(tip: str, hide: Iterable[str]) -> list[str]:
+    return ["rev-list", "--topo-order", "--reverse", "--parents", "--ignore-missing", tip,
+            *[f"^{h}" for h in hide], "--"]
+
+
+def _parse_walk(out: bytes) -> list[tuple[str, list[str]]]:
+    walk = []
+    for line in out.decode("ascii").splitlines():
+        revs = line.split(" ")
+        walk.append((revs[0], revs[1:]))
+    return walk
+
+
+def start_topo_walk(repo: Path | str, tip: str, hide: Iterable[str] = ()) -> Started:
+    """The commits of `tip` without the history of `hide`, parents first (`rev-list --topo-order --reverse`):
+    `result()` is a list of (commit, its parents). Revisions that name no object are ignored."""
+    return Started(_walk_args(tip, hide), repo, _parse_walk)
+
+
+def topo_walk_with_path(repo: Path | str, tip: str, path: str
+                        ) -> tuple[list[tuple[str, list[str]]], dict[str, tuple[str, str] | None]]:
+    """The walk of `start_topo_walk(repo, tip)`, and `path` looked up in each commit's root tree while rev-list is
+    still producing them: {commit: (oid, type) of `<commit>:<path>`, or None when absent}.
+
+    rev-list prints each root tree (`--format=%T`), so cat-file asks `<tree>:<path>` and never parses the commit a
+    second time.
+    """
+    import threading
+
+    args = _walk_args(tip, [])
+    args.insert(1, "--format=%T")
+    walk = popen(args, repo)
+    check_args = ["cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"]
+    check = popen(check_args, repo, stdin=True)
+    assert walk.stdout is not None and check.stdin is not None and check.stdout is not None
+    lines: list[bytes] = []
+    suffix = b":" + path.encode("utf-8", "surrogateescape") + b"\n"
+
+    def feed() -> None:
+        try:
+            source = walk.stdout
+            for header in source:  # type: ignore[union-attr]
+                tree = source.readline()  # type: ignore[union-attr]
+                lines.append(header[7:])  # "commit <id> <parents>"
+                check.stdin.write(tree[:40] + suffix)  # type: ignore[union-attr]
+        finally:
+            check.stdin.close()  # type: ignore[union-attr]
+
+    feeder = threading.Thread(target=feed, daemon=True)
+    feeder.start()
+    out = check.stdout.read()
+    feeder.join()
+    check.stdin = None  # closed by the feeder; communicate() must not flush it
+    finish(check, check_args)
+    finish(walk, args)
+    answers: dict[str, tuple[str, str] | None] = {}
+    for line, answer in zip(lines, out.decode("utf-8", "surrogateescape").split("\n")):
+        parts = answer.split(" ")
+        answers[line[:40].decode()] = (parts[0], parts[1]) if len(parts) == 2 and parts[1] != "missing" else None
+    return _parse_walk(b"".join(lines)), answers
+
+
+def start_subtree_trailer_log(repo: Path | str, prefix: str, tip: str, hide: Iterable[str] = ()) -> Started:
+    """The commits of `tip` (without the history of `hide`) whose message has `git-subtree-dir: <prefix>`, as the
+    text `git subtree`'s find_existing_splits reads: `START <id>`, subject, blank line, body, `END`, per commit.
+
+    `result()` is that text (bytes): the script reads it with the shell's `read`, which the caller reproduces.
+    """
+    args = ["log", f"--grep=^git-subtree-dir: {prefix}/*$", "--no-show-signature",
+            "--pretty=format:START %H%n%s%n%n%b%nEND%n", tip, *[f"^{h}" for h in hide], "--"]
+    return Started(args, repo, lambda out: out)
+
+
+def has_commits_outside(repo: Path | str, revs: list[str], base: str) -> bool:
+    """Whether some commit reachable from `revs` is not reachable from `base`; GitError when one of them is gone."""
+    return bool(run(["rev-list", "--max-count=1", *revs, f"^{base}", "--"], repo).strip())
+
+
+class Objects(ObjectInfo):
+    """ObjectInfo asked in the words of its callers: trees, paths and parents instead of revision expressions."""
+
+    def commit(self, rev: str) -> str | None:
+        """The commit `rev` names (tags peeled), or None."""
+        found = self.lookup(rev + "^{commit}")
+        return found[0] if found else None
+
+    def first_parent(self, rev: str) -> str | None:
+        """The first parent of the commit `rev`, or None for a root or an unknown rev."""
+        found = self.lookup(rev + "^")
+        return found[0] if found else None
+
+    def path_in(self, rev: str, path: str) -> tuple[str, str] | None:
+        """(oid, type) of `path` in the commit `rev`, or None when absent."""
+        return self.lookup(f"{rev}:{path}")
+
+    def paths_in(self, revs: list[str], path: str) -> list[tuple[str, str] | None]:
+        """`path_in` for each of `revs`, in one round trip."""
+        return self.lookup_many([f"{r}:{path}" for r in revs])
+
+    def tree_of(self, rev: str) -> str | None:
+        """The root tree of the commit `rev`, or None when it is missing."""
+        found = self.lookup(rev + "^{tree}")
+        return found[0] if found else None
+
+    def trees_of(self, revs: list[str]) -> list[str | None]:
+        """`tree_of` for each of `revs`, in one round trip."""
+        return [a[0] if a else None for a in self.lookup_many([f"{r}^{{tree}}" for r in revs])]
+
+    def present(self, oids: list[str]) -> list[bool]:
+        """Whether each object of `oids` is in the repository."""
+        return [a is not None for a in self.lookup_many(oids)]
+
+
+def _header_lines(data: bytes, key: bytes) -> Iterator[int]:
+    i = 0
+    end = data.find(b"\n\n")
+    while i < end:
+        if data.startswith(key, i):
+            yield i
+        i = data.index(b"\n", i) + 1
+
+
+class CommitReader(ObjectReader):
+    """ObjectReader for the graph: the parents a commit object records."""
+
+    def parents(self, rev: str) -> list[str] | None:
+        """The parents of the commit `rev`, or None when it is missing or not a commit."""
+        found = self.read(rev)
+        if found is None or found[1] != "commit":
+            return None
+        data = found[2]
+        return [data[i + 7:i + 47].decode() for i in _header_lines(data, b"parent ")]
+
+
+class CopyTexts:
+    """The `%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B` text (what `git subtree`'s copy_commit reads) of each of `revs`, from
+    one `git log --no-walk --stdin`.
+
+    Read as it is produced, in the order asked, so git formats later commits while the caller uses earlier ones.
+    """
+
+    _ARGS = ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-show-signature",
+             "--pretty=format:%H%n%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B"]
+
+    def __init__(self, repo: Path | str, revs: list[str]) -> None:
+        import threading
+
+        self.ready: dict[str, bytes] = {}
+        self._pending = b""
+        self._proc = popen(self._ARGS, repo, stdin=True) if revs else None
+        if self._proc is not None:
+            payload = "".join(r + "\n" for r in revs).encode()
+            stdin = self._proc.stdin
+            assert stdin is not None
+
+            def feed() -> None:
+                try:
+                    stdin.write(payload)
+                    stdin.close()
+                except OSError:  # git log was stopped early (close()); nothing left to say to it
+                    pass
+
+            self._feeder = threading.Thread(target=feed, daemon=True)
+            self._feeder.start()
+
+    def get(self, rev: str) -> bytes | None:
+        """The text of `rev`, once (it is forgotten when given); None when git log did not show it."""
+        while rev not in self.ready:
+            if not self._more():
+                return None
+        return self.ready.pop(rev)
+
+    def _more(self) -> bool:
+        proc = self._proc
+        if proc is None:
+            return False
+        assert proc.stdout is not None
+        chunk = proc.stdout.read1(1 << 20)
+        if not chunk:
+            self._feeder.join()
+            proc.stdin = None
+            finish(proc, self._ARGS)
+            self._proc = None
+            if self._pending:
+                self._take(self._pending)
+                self._pending = b""
+            return bool(self.ready)
+        entries = (self._pending + chunk).split(b"\0")
+        self._pending = entries.pop()  # possibly incomplete: `-z` separates entries, the last has no NUL
+        for entry in entries:
+            self._take(entry)
+        return True
+
+    def _take(self, entry: bytes) -> None:
+        if entry:
+            self.ready[entry[:40].decode()] = entry[41:]
+
+    def close(self) -> None:
+        if self._proc is not None:
+            self._proc.kill()
+            self._proc.wait()
+            self._proc = None
+
+def start_refs(repo: Path | str, refs: list[str]) -> Started:
+    """Where each of `refs` (full names) points: `result()` is {ref: oid} for those that exist; empty when git
+    fails (e.g. outside a repository, which the caller learns better elsewhere)."""
+
+    def parse(out: bytes) -> dict[str, str]:
+        return dict(line.split(" ") for line in out.decode().splitlines() if " " in line)
+
+    return Started(["for-each-ref", "--format=%(refname) %(objectname)", *refs], repo, parse, check=False)
+
+
+def rev_count(repo: Path | str, old: str | None, new: str) -> tuple[int, int]:
+    """(behind, ahead): commits `old` has that `new` lacks, and the reverse; with no `old`, (0, commits of `new`)."""
+    if old is None:
+        return 0, int(run_text(["rev-list", "--count", new, "--"], repo))
+    behind, ahead = run_text(["rev-list", "--left-right", "--count", f"{old}...{new}", "--"], repo).split()
+    return int(behind), int(ahead)
+
+
+def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False) -> None:
+    """Push `ref` (a full name) of `repo` to the same name on `remote` (a name or URL); `force` allows a rewrite."""
+    run(["push", "--quiet", remote, f"{'+' if force else ''}{ref}:{ref}"], repo)
+
+
+def init(path: Path | str, *, bare: bool = False, initial_branch: str = "main") -> None:
+    """Create a repository at `path` (and the folders leading to it)."""
+    target = Path(path).absolute()
+    cwd = next(p for p in target.parents if p.is_dir())
+    run(["init", "-q", *(["--bare"] if bare else []), f"--initial-branch={initial_branch}", str(target)], cwd)
+
+
+def commit_everything(repo: Path | str, message: str, env: Mapping[str, str] | None = None) -> None:
+    """Stage every change of the work tree and commit it, without hooks or signing; `env` can set the identity."""
+    run(["add", "-A"], repo, env=env)
+    run(["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message], repo, env=env)

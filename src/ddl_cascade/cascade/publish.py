@@ -52,8 +52,7 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     # Read the delivery branch while the split runs (one process less on the path of an incremental publish). In a
     # fresh CI clone only the remote-tracking branch exists: it is then what the new split must fast-forward.
     tracking = f"refs/remotes/{source.remote}/{source.delivery_branch}" if source.remote else None
-    current = git.popen(["for-each-ref", "--format=%(refname) %(objectname)", ref, *([tracking] if tracking else [])],
-                        repo)
+    current = git.start_refs(repo, [ref, *([tracking] if tracking else [])])
     try:
         outcome = split.run(repo, source.branch, source.path)
     except split.NotARepository:
@@ -61,7 +60,7 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     except split.UnknownRevision:
         raise CascadeError(f"{config.file}: source.branch '{source.branch}' does not name a commit in {repo}.") from None
     finally:
-        refs = dict(line.split(" ") for line in current.communicate()[0].decode().splitlines() if " " in line)
+        refs = current.result()
     local = refs.get(ref)
     old = local or (refs.get(tracking) if tracking else None)
     new = outcome.tip
@@ -73,9 +72,8 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     if local != new:
         git.update_ref(repo, ref, new, local or "", message="ddl-cascade publish")
     if push:
-        spec = f"{'+' if force else ''}{ref}:{ref}"
         try:
-            git.run(["push", "--quiet", source.remote, spec], repo)
+            git.push_ref(repo, source.remote, ref, force)
         except git.GitError as exc:
             raise CascadeError(f"pushing {source.delivery_branch} to '{source.remote}' failed: {exc}") from None
     return PublishResult(source.delivery_branch, old, new, added)
@@ -88,15 +86,13 @@ def _added(repo: Path, old: str | None, new: str, force: bool, branch: str, crea
     known = _count_created(new, old, created)
     if known is not None:
         return known
-    if old is None:
-        return int(git.run_text(["rev-list", "--count", new, "--"], repo))
-    behind, ahead = git.run_text(["rev-list", "--left-right", "--count", f"{old}...{new}", "--"], repo).split()
-    if int(behind) and not force:
+    behind, ahead = git.rev_count(repo, old, new)
+    if behind and not force:
         raise CascadeError(
             f"the delivery branch '{branch}' ({old[:12]}) is not an ancestor of the new split {new[:12]}: someone "
             "rewrote it. Use --force to move it anyway."
         )
-    return int(ahead)
+    return ahead
 
 
 def _count_created(new: str, old: str | None, created: dict[str, list[str]]) -> int | None:

@@ -29,6 +29,10 @@ What the script does, and how we do the same thing in bulk:
 
 Trees only: nothing here reads a blob, so a `--filter=blob:none` partial clone works.
 
+The processes themselves are git.py's (its section "Questions the split engine and publish ask"): this module says
+what to ask and when, so that they overlap; git.py builds each command and parses what it prints. The two texts read
+here as the script reads them, with `sh_read`, are the script's own formats (find_existing_splits, copy_commit).
+
 The cache (`<git dir>/ddl-cascade/split/<key>`): the map from original commit to split commit depends only on the
 commit's own ancestry (and on the subtree trailers, which we record), so it survives a rewritten branch. Each run
 records the tips it processed; the next walks only `<rev> ^<old tips>`. A missing cache costs a full run; a corrupt
@@ -51,7 +55,6 @@ from ddl_cascade.errors import CascadeError
 NOTREE = "0" * 40  # the cache's value for a commit without the folder and without mapped parents
 CACHE_VERSION = b"ddl-cascade split cache 3\n"
 MAX_TIPS = 8
-_LOG_FORMAT = "--pretty=format:%H%n%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B"
 
 
 class SplitError(CascadeError):
@@ -311,10 +314,10 @@ class Trailers:
     """What the subtree trailers reachable from the tip tell the script: forced mappings and walk exclusions."""
 
     seeds: list[tuple[str, str]]
-    exclusions: list[str]
+    exclusions: list[str]  # commits whose history the walk leaves out (the script's `^<rev>^`)
 
 
-def _scan_output(out: bytes, info: git.ObjectInfo) -> Trailers:
+def _scan_output(out: bytes, info: git.Objects) -> Trailers:
     """find_existing_splits' `while read a b junk` loop over the `git log --grep` output, line for line."""
     seeds: list[tuple[str, str]] = []
     exclusions: list[str] = []
@@ -330,25 +333,21 @@ def _scan_output(out: bytes, info: git.ObjectInfo) -> Trailers:
         elif a == b"git-subtree-mainline:":
             main = word
         elif a == b"git-subtree-split:":
-            found = info.lookup(word + "^{commit}")
+            found = info.commit(word)
             if found is None:
                 raise SplitError(f"commit {sq} names split hash '{word}', which is not a commit in this repository.")
-            sub = found[0]
+            sub = found
         elif a == b"END":
             if not main and sub:
                 seeds.append((sq, sub))
             if main and sub:
                 seeds += [(main, sub), (sub, sub)]
                 for rev in (main, sub):
-                    if info.lookup(rev + "^") is not None:
-                        exclusions.append(f"^{rev}^")
+                    first_parent = info.first_parent(rev)
+                    if first_parent is not None:
+                        exclusions.append(first_parent)
             main = sub = ""
     return Trailers(seeds, exclusions)
-
-
-def _scan_args(prefix: str, revs: list[str]) -> list[str]:
-    return ["log", f"--grep=^git-subtree-dir: {prefix}/*$", "--no-show-signature",
-            "--pretty=format:START %H%n%s%n%n%b%nEND%n", *revs, "--"]
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -531,7 +530,7 @@ _UNKNOWN = object()
 
 
 class _Engine:
-    def __init__(self, repo: Path, prefix: str, encoding: str | None, info: git.ObjectInfo,
+    def __init__(self, repo: Path, prefix: str, encoding: str | None, info: git.Objects,
                  memo: dict[str, str], seeds: dict[str, str], gens: _Generations, incremental: bool) -> None:
         self.repo = repo
         self.prefix = prefix
@@ -548,7 +547,7 @@ class _Engine:
         self.trees: dict[str, str] = {}  # root tree of split-graph nodes
         self.node_parents: dict[str, list[str]] = {}  # parents of commits we create
         self.objects: dict[str, bytes] = {}
-        self._reader: git.ObjectReader | None = None
+        self._reader: git.CommitReader | None = None
         self._answers: dict[str, tuple[str, str] | None] = {}  # folder lookups made in bulk, not yet judged
 
     def close(self) -> None:
@@ -575,12 +574,10 @@ class _Engine:
         ps = self.parents.get(rev)
         if ps is None:
             if self._reader is None:
-                self._reader = git.ObjectReader(self.repo)
-            found = self._reader.read(rev)
-            if found is None or found[1] != "commit":
+                self._reader = git.CommitReader(self.repo)
+            ps = self._reader.parents(rev)
+            if ps is None:
                 raise _Stale() if self.incremental else SplitError(f"commit {rev} is missing from the repository.")
-            data = found[2]
-            ps = [data[i + 7:i + 47].decode() for i in _header_lines(data, b"parent ")]
             self.parents[rev] = ps
         return ps
 
@@ -592,12 +589,12 @@ class _Engine:
         return answer[0]
 
     def prefetch_subtrees(self, revs: list[str]) -> None:
-        self._answers.update(zip(revs, self.info.lookup_many([f"{r}:{self.prefix}" for r in revs])))
+        self._answers.update(zip(revs, self.info.paths_in(revs, self.prefix)))
 
     def _subtree(self, rev: str) -> str | None:
         """The folder's tree in `rev` (ls-tree), judged only for commits the script would look at."""
         if rev not in self.subtree:
-            answer = self._answers.pop(rev) if rev in self._answers else self.info.lookup(f"{rev}:{self.prefix}")
+            answer = self._answers.pop(rev) if rev in self._answers else self.info.path_in(rev, self.prefix)
             self.subtree[rev] = self._classify(rev, answer)
         return self.subtree[rev]
 
@@ -699,10 +696,10 @@ class _Engine:
                     outside.add(v)
             mapped_parents.append(mp)
         nodes = sorted(outside)
-        for node, answer in zip(nodes, self.info.lookup_many([f"{n}^{{tree}}" for n in nodes])):
-            if answer is None:  # e.g. a cached split commit that was pruned
+        for node, node_tree in zip(nodes, self.info.trees_of(nodes)):
+            if node_tree is None:  # e.g. a cached split commit that was pruned
                 raise _Stale() if self.incremental else SplitError(f"commit {node} is missing from the repository.")
-            trees[node] = answer[0]
+            trees[node] = node_tree
 
         def parent_tree(p: str) -> str:
             v = seeds[p] if p in seeds else value[p]
@@ -726,19 +723,20 @@ class _Engine:
         finally:
             bodies.close()
 
-    def _bodies(self, revs: list[str]) -> "_Bodies":
-        return _Bodies(self.repo, revs)
+    def _bodies(self, revs: list[str]) -> git.CopyTexts:
+        """The text copy_commit reads for each of `revs`, streamed while the copies are built."""
+        return git.CopyTexts(self.repo, revs)
 
     def _tree_of(self, node: str) -> str:
         t = self.trees.get(node)
         if t is None:
-            answer = self.info.lookup(node + "^{tree}")
-            if answer is None:
+            t = self.info.tree_of(node)
+            if t is None:
                 raise _Stale() if self.incremental else SplitError(f"commit {node} is missing from the repository.")
-            t = self.trees[node] = answer[0]
+            self.trees[node] = t
         return t
 
-    def _copy_or_skip(self, rev: str, tree: str, newparents: list[str], bodies: "_Bodies") -> str:
+    def _copy_or_skip(self, rev: str, tree: str, newparents: list[str], bodies: git.CopyTexts) -> str:
         identical = nonidentical = None
         copy = False
         got: list[str] = []
@@ -761,10 +759,13 @@ class _Engine:
             return identical
         return self._make(rev, tree, got, bodies)
 
-    def _make(self, rev: str, tree: str, parents: list[str], bodies: "_Bodies") -> str:
+    def _make(self, rev: str, tree: str, parents: list[str], bodies: git.CopyTexts) -> str:
         """copy_commit: the new commit object for `rev` (kept in memory until the run writes them all)."""
         got = parents
-        body = commit_body(bodies[rev], tree, got, self.encoding, rev)
+        text = bodies.get(rev)
+        if text is None:
+            raise SplitError(f"git log did not show commit {rev}.")
+        body = commit_body(text, tree, got, self.encoding, rev)
         oid = git.object_id("commit", body)
         self.objects[oid] = body
         self.trees[oid] = tree
@@ -820,82 +821,6 @@ class _Engine:
         return False
 
 
-class _Bodies:
-    """The `%an%n%ae%n%aD%n%cn%n%ce%n%cD%n%B` text of each commit to copy, from one `git log --no-walk --stdin`.
-
-    Read as it is produced, in the order asked, so git formats later commits while we build the earlier copies.
-    """
-
-    _ARGS = ["log", "--no-walk=unsorted", "--stdin", "-z", "--no-show-signature", _LOG_FORMAT]
-
-    def __init__(self, repo: Path, revs: list[str]) -> None:
-        import threading
-
-        self.ready: dict[str, bytes] = {}
-        self._pending = b""
-        self._proc = git.popen(self._ARGS, repo, stdin=True) if revs else None
-        if self._proc is not None:
-            payload = "".join(r + "\n" for r in revs).encode()
-            stdin = self._proc.stdin
-            assert stdin is not None
-
-            def feed() -> None:
-                try:
-                    stdin.write(payload)
-                    stdin.close()
-                except OSError:  # git log was stopped early (close()); nothing left to say to it
-                    pass
-
-            self._feeder = threading.Thread(target=feed, daemon=True)
-            self._feeder.start()
-
-    def __getitem__(self, rev: str) -> bytes:
-        while rev not in self.ready:
-            if not self._more():
-                raise SplitError(f"git log did not show commit {rev}.")
-        return self.ready.pop(rev)
-
-    def _more(self) -> bool:
-        proc = self._proc
-        if proc is None:
-            return False
-        assert proc.stdout is not None
-        chunk = proc.stdout.read1(1 << 20)
-        if not chunk:
-            self._feeder.join()
-            proc.stdin = None
-            git.finish(proc, self._ARGS)
-            self._proc = None
-            if self._pending:
-                self._take(self._pending)
-                self._pending = b""
-            return bool(self.ready)
-        entries = (self._pending + chunk).split(b"\0")
-        self._pending = entries.pop()  # possibly incomplete: `-z` separates entries, the last has no NUL
-        for entry in entries:
-            self._take(entry)
-        return True
-
-    def _take(self, entry: bytes) -> None:
-        if entry:
-            self.ready[entry[:40].decode()] = entry[41:]
-
-    def close(self) -> None:
-        if self._proc is not None:
-            self._proc.kill()
-            self._proc.wait()
-            self._proc = None
-
-
-def _header_lines(data: bytes, key: bytes):
-    i = 0
-    end = data.find(b"\n\n")
-    while i < end:
-        if data.startswith(key, i):
-            yield i
-        i = data.index(b"\n", i) + 1
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # Entry points
 
@@ -920,34 +845,20 @@ class _Repo:
 
     @classmethod
     def open(cls, path: Path, rev: str) -> "tuple[_Repo, str]":
-        """The repository at `path` and the commit `rev` names; two git processes, run side by side."""
-        config = git.popen(["config", "--get", "i18n.commitEncoding"], path)
-        out = git.run(["rev-parse", "--is-shallow-repository", "--path-format=absolute", "--git-common-dir",
-                       "--git-path", "objects", "--verify", "--quiet", f"{rev}^{{commit}}"], path, check=False)
-        enc = config.communicate()[0].decode().strip() or None
-        lines = out.decode("utf-8", "surrogateescape").splitlines()
-        if len(lines) < 3:
+        """The repository at `path` and the commit `rev` names."""
+        facts = git.repo_facts(path, rev)
+        if facts is None:
             raise NotARepository(f"{path} is not a git repository.")
-        if lines[0] == "true":
+        if facts.shallow:
             # The split of a cut-off history has other roots, hence other ids than the real one.
             raise ShallowRepository(f"{path} is a shallow clone; fetch the whole history (git fetch --unshallow) "
                                     "before splitting it.")
-        if len(lines) < 4:
+        if facts.commit is None:
             raise UnknownRevision(f"'{rev}' does not name a commit in {path}.")
+        enc = facts.commit_encoding
         if enc is not None and _is_utf8(enc):
             enc = None
-        return cls(path, Path(lines[1]), Path(lines[2]), enc), lines[3]
-
-
-def _ls_tree_quotes(repo: Path, prefix: str) -> bool:
-    """Whether `git ls-tree` prints `prefix` quoted (control characters, `"`, `\\`; non-ASCII unless
-    core.quotePath is false)."""
-    if any(c < " " or c in '"\\\x7f' for c in prefix):
-        return True
-    if prefix.isascii():
-        return False
-    out = git.run(["config", "--type=bool", "--get", "core.quotePath"], repo, check=False).decode().strip()
-    return out != "false"
+        return cls(path, facts.common_dir, facts.objects_dir, enc), facts.commit
 
 
 def _is_utf8(name: str) -> bool:
@@ -971,7 +882,7 @@ def run(repo: Path, rev: str, prefix: str, *, cache: bool = True) -> SplitOutcom
     """Split `prefix` out of `rev` in `repo` (see the module docstring); `cache=False` ignores and keeps no cache."""
     r, tip = _Repo.open(Path(repo), rev)
     prefix = prefix.strip("/")
-    if _ls_tree_quotes(r.path, prefix):
+    if git.ls_tree_quotes(r.path, prefix):
         # The script compares `git ls-tree`'s (quoted) name with the prefix and dies at the first commit that has
         # the folder: so it only succeeds when no commit has it.
         outcome = _cold(r, tip, prefix, None)
@@ -992,69 +903,15 @@ def run(repo: Path, rev: str, prefix: str, *, cache: bool = True) -> SplitOutcom
     return _cold(r, tip, prefix, path)
 
 
-def _walk_output(out: bytes) -> list[tuple[str, list[str]]]:
-    walk = []
-    for line in out.decode("ascii").splitlines():
-        revs = line.split(" ")
-        walk.append((revs[0], revs[1:]))
-    return walk
-
-
-def _walk_args(tip: str, excludes: list[str]) -> list[str]:
-    return ["rev-list", "--topo-order", "--reverse", "--parents", "--ignore-missing", tip, *excludes, "--"]
-
-
-def _walk_with_subtrees(repo: Path, tip: str, prefix: str) -> tuple[bytes, dict[str, tuple[str, str] | None]]:
-    """The walk, and the folder looked up in each commit's root tree while rev-list is still producing them.
-
-    rev-list prints each root tree (`--format=%T`), so cat-file asks `<tree>:<prefix>` and never parses the commit
-    a second time.
-    """
-    import threading
-
-    args = _walk_args(tip, [])
-    args.insert(1, "--format=%T")
-    walk = git.popen(args, repo)
-    check_args = ["cat-file", "--batch-check=%(objectname) %(objecttype)", "--buffer"]
-    check = git.popen(check_args, repo, stdin=True)
-    assert walk.stdout is not None and check.stdin is not None and check.stdout is not None
-    lines: list[bytes] = []
-    suffix = b":" + prefix.encode("utf-8", "surrogateescape") + b"\n"
-
-    def feed() -> None:
-        try:
-            source = walk.stdout
-            for header in source:  # type: ignore[union-attr]
-                tree = source.readline()  # type: ignore[union-attr]
-                lines.append(header[7:])  # "commit <id> <parents>"
-                check.stdin.write(tree[:40] + suffix)  # type: ignore[union-attr]
-        finally:
-            check.stdin.close()  # type: ignore[union-attr]
-
-    feeder = threading.Thread(target=feed, daemon=True)
-    feeder.start()
-    out = check.stdout.read()
-    feeder.join()
-    check.stdin = None  # closed by the feeder; communicate() must not flush it
-    git.finish(check, check_args)
-    git.finish(walk, args)
-    answers: dict[str, tuple[str, str] | None] = {}
-    for line, answer in zip(lines, out.decode("utf-8", "surrogateescape").split("\n")):
-        parts = answer.split(" ")
-        answers[line[:40].decode()] = (parts[0], parts[1]) if len(parts) == 2 and parts[1] != "missing" else None
-    return b"".join(lines), answers
-
-
 def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
-    info = git.ObjectInfo(r.path)
+    info = git.Objects(r.path)
     # The trailer scan decides the walk's exclusions; start the walk at once anyway (with the folder lookups
     # streaming behind it) and redo it in the rare case that trailers exclude something.
-    scan_args = _scan_args(prefix, [tip])
-    scan_proc = git.popen(scan_args, r.path)
-    walk_out, answers = _walk_with_subtrees(r.path, tip, prefix)
-    trailers = _scan_output(git.finish(scan_proc, scan_args), info)
+    scan = git.start_subtree_trailer_log(r.path, prefix, tip)
+    walk, answers = git.topo_walk_with_path(r.path, tip, prefix)
+    trailers = _scan_output(scan.result(), info)
     if trailers.exclusions:
-        walk_out = git.run(_walk_args(tip, trailers.exclusions), r.path)
+        walk = git.start_topo_walk(r.path, tip, trailers.exclusions).result()
     seeds: dict[str, str] = {}
     for key, value in trailers.seeds:
         if key in seeds or not key:
@@ -1064,7 +921,7 @@ def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
     gens.loaded = True  # a cold run trusts nothing it did not compute
     engine = _Engine(r.path, prefix, r.encoding, info, {}, seeds, gens, incremental=False)
     try:
-        engine.walk(_walk_output(walk_out), answers)
+        engine.walk(walk, answers)
         engine.copy()
         result = engine.value[engine.latest] if engine.latest else None
         _write_objects(r, engine.objects, info)
@@ -1081,12 +938,12 @@ def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
 def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) -> SplitOutcome | None:
     """The cheap run on top of a cache, or None when only the full run can be trusted."""
     memo, seeds = stored.memo, stored.seeds
-    info = git.ObjectInfo(r.path)
+    info = git.Objects(r.path)
     try:
         if seeds and stored.tips:
             # Trailers of the old history are baked into the cache: only valid if that history is still there.
             try:
-                if git.run(["rev-list", "--max-count=1", *stored.tips, f"^{tip}", "--"], r.path).strip():
+                if git.has_commits_outside(r.path, stored.tips, tip):
                     return None
             except git.GitError:  # an old tip is gone: nothing to compare with
                 return None
@@ -1096,18 +953,14 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         if known is not None:
             if known in (NOTREE, tip):
                 return None
-            if info.lookup_many([known])[0] is None:
+            if not info.present([known])[0]:
                 return None
             return SplitOutcome(known, "cached", 0, 0)
-        excludes = [f"^{t}" for t in stored.tips]
-        scan_args = _scan_args(prefix, [tip, *excludes])
-        walk_args = _walk_args(tip, excludes)
-        scan_proc = git.popen(scan_args, r.path)
-        walk_proc = git.popen(walk_args, r.path)
-        walk_out = git.finish(walk_proc, walk_args)
-        trailers = _scan_output(git.finish(scan_proc, scan_args), info)
+        scan = git.start_subtree_trailer_log(r.path, prefix, tip, stored.tips)
+        walk = git.start_topo_walk(r.path, tip, stored.tips).result()
+        trailers = _scan_output(scan.result(), info)
         if trailers.exclusions:  # e.g. a rejoin: do not walk the split history it merged in
-            walk_out = git.run(_walk_args(tip, excludes + trailers.exclusions), r.path)
+            walk = git.start_topo_walk(r.path, tip, stored.tips + trailers.exclusions).result()
         seeds = dict(seeds)
         for key, value in trailers.seeds:
             if key in seeds or not key or (key in memo and memo[key] != value):
@@ -1118,7 +971,7 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         gens = _Generations(path.with_suffix(".gens"))
         engine = _Engine(r.path, prefix, r.encoding, info, memo, seeds, gens, incremental=True)
         try:
-            engine.walk(_walk_output(walk_out))
+            engine.walk(walk)
             if engine.value.get(tip) in (None, NOTREE, tip) or engine.subtree.get(tip) is None:
                 return None
             engine.copy()
@@ -1134,14 +987,13 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         info.close()
 
 
-def _write_objects(r: _Repo, objects: dict[str, bytes], info: git.ObjectInfo) -> None:
+def _write_objects(r: _Repo, objects: dict[str, bytes], info: git.Objects) -> None:
     if not objects:
         return
     if len(objects) <= 64:
         git.write_loose(r.objects, [("commit", body) for body in objects.values()])
         return
     ids = list(objects)
-    present = info.lookup_many(ids)
-    missing = [("commit", objects[i]) for i, a in zip(ids, present) if a is None]
+    missing = [("commit", objects[i]) for i, there in zip(ids, info.present(ids)) if not there]
     if missing:
         git.write_pack(r.path, missing)
