@@ -100,6 +100,30 @@ def test_anything_else_is_a_bug_and_keeps_its_traceback():
             1 / 0
 
 
+def test_interrupted_inside_exec_still_exits_130(tmp_path):
+    # A KeyboardInterrupt out of exec(str) (how dataclasses build methods, e.g. while a command imports) makes CPython
+    # kill itself with SIGINT at exit under `python -m`, even when handled; the handler must undo that.
+    (tmp_path / "interrupt_in_exec.py").write_text("from ddl_cascade.errors import error_handler\n"
+                                                   "with error_handler():\n"
+                                                   "    exec('raise KeyboardInterrupt')\n")
+    proc = subprocess.run([sys.executable, "-m", "interrupt_in_exec"], cwd=tmp_path, capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (130, "ddl-cascade: interrupted.\n")
+
+
+def test_a_ctrl_c_while_the_command_line_loads_is_handled_too(parent):
+    code = ("import builtins\n"
+            "real = builtins.__import__\n"
+            "def imp(name, *a, **k):\n"
+            "    if name == 'typer':\n"
+            "        raise KeyboardInterrupt\n"
+            "    return real(name, *a, **k)\n"
+            "builtins.__import__ = imp\n"
+            "from ddl_cascade.entry import main\n"
+            "main(['status'])\n")
+    proc = subprocess.run([sys.executable, "-c", code], cwd=parent.path, capture_output=True, text=True)
+    assert (proc.returncode, proc.stderr) == (130, "ddl-cascade: interrupted.\n")
+
+
 def test_the_publish_fast_path_loads_neither_typer_nor_click(parent):
     (parent.path / ".git" / "refs" / "heads" / "ro-shared-ddl.lock").touch()  # an error on the fast path
     code = ("import atexit, sys\n"

@@ -16,18 +16,17 @@ _FLAGS = {"--json": "json", "--push": "push", "--force": "force"}
 
 
 def main(argv: list[str] | None = None) -> None:
+    from ddl_cascade.errors import error_handler
+
     args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["publish"]:
-        parsed = _parse_publish(args[1:])
-        if parsed is not None:
-            from ddl_cascade.errors import error_handler
+    with error_handler():  # also around the imports: a Ctrl-C while Typer loads is "interrupted.", exit 130
+        parsed = _parse_publish(args[1:]) if args[:1] == ["publish"] else None
+        if parsed is None:
+            from ddl_cascade.cli import main as full
 
-            with error_handler():
-                code = _publish(**parsed)
-            sys.exit(code)
-    from ddl_cascade.cli import main as full
-
-    full(argv)
+            full(argv)  # runs in error_handler() too, and exits
+        code = _publish(**parsed)
+    sys.exit(code)
 
 
 def _parse_publish(args: list[str]) -> dict | None:

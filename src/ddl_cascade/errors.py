@@ -123,6 +123,10 @@ def error_handler() -> Iterator[None]:
         yield
     except KeyboardInterrupt:
         say("interrupted.")
+        # CPython marks a KeyboardInterrupt that escapes code run by exec(str) (dataclasses, namedtuple and typing
+        # build methods that way) as unhandled, and then kills the process with SIGINT at exit whatever we catch
+        # here. Any exec() clears that mark, so the exit code stays 130.
+        exec("")
         sys.exit(130)
     except BrokenPipeError:  # `ddl-cascade status | head`: the reader left; say nothing more, anywhere
         import os
