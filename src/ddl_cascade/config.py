@@ -386,6 +386,8 @@ def find_config(start: Path | None = None) -> Path:
 def load(path: Path | str | None = None) -> Config:
     """Read and check a cascade.toml; `None` means the default location."""
     file = Path(path) if path is not None else find_config()
+    if file.is_dir():
+        raise ConfigError(f"config file {file} is a folder, not a file.")
     if not file.is_file():
         raise ConfigError(f"config file {file} does not exist.")
     try:

@@ -250,9 +250,14 @@ def run(directory: Path | None, say: Callable[[str], None] = print) -> DemoResul
         root = Path(tempfile.mkdtemp(prefix="ddl-cascade-demo-"))
     else:
         root = directory.resolve()
+        if root.exists() and not root.is_dir():
+            raise CascadeError(f"demo folder {root} is a file, not a folder; give a new or empty folder.")
         if root.exists() and any(root.iterdir()):
             raise CascadeError(f"demo folder {root} is not empty; give a new or empty folder.")
-        root.mkdir(parents=True, exist_ok=True)
+        try:
+            root.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:  # a file in the way higher up, no permission, a read-only file system
+            raise CascadeError(f"cannot create demo folder {root}: {exc.strerror or exc}.") from None
     parent = build(root, say)
     result = DemoResult(root, parent)
 

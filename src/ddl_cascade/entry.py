@@ -3,9 +3,9 @@
 An incremental publish does about 30 ms of work, but importing Typer (click, and pydantic through Typer's adapters)
 costs several times that, and issue 2 gives publish 0.3 s wall including Python start-up. So a publish whose
 arguments this module fully understands (`--config PATH`, `--json`, `--push`, `--force`) runs here, with the same
-output, errors and exit codes as the Typer command in `cli/publish.py`. Any other invocation, and any publish
-invocation with something else in it (`--help`, a typo), goes to the Typer app unchanged, so there is still one
-place that defines the command line.
+output, errors and exit codes as the Typer command in `cli/publish.py`: both run inside `errors.error_handler()`,
+which imports neither Typer nor click. Any other invocation, and any publish invocation with something else in it
+(`--help`, a typo), goes to the Typer app unchanged, so there is still one place that defines the command line.
 """
 
 from __future__ import annotations
@@ -16,14 +16,17 @@ _FLAGS = {"--json": "json", "--push": "push", "--force": "force"}
 
 
 def main(argv: list[str] | None = None) -> None:
-    args = sys.argv[1:] if argv is None else list(argv)
-    if args[:1] == ["publish"]:
-        parsed = _parse_publish(args[1:])
-        if parsed is not None:
-            sys.exit(_publish(**parsed))
-    from ddl_cascade.cli import main as full
+    from ddl_cascade.errors import error_handler
 
-    full(argv)
+    args = sys.argv[1:] if argv is None else list(argv)
+    with error_handler():  # also around the imports: a Ctrl-C while Typer loads is "interrupted.", exit 130
+        parsed = _parse_publish(args[1:]) if args[:1] == ["publish"] else None
+        if parsed is None:
+            from ddl_cascade.cli import main as full
+
+            full(argv)  # runs in error_handler() too, and exits
+        code = _publish(**parsed)
+    sys.exit(code)
 
 
 def _parse_publish(args: list[str]) -> dict | None:
@@ -45,22 +48,12 @@ def _parse_publish(args: list[str]) -> dict | None:
 
 
 def _publish(config: str | None, json: bool, push: bool, force: bool) -> int:
-    from ddl_cascade.errors import CascadeError
-    from ddl_cascade.redact import redact
+    from pathlib import Path
 
-    try:
-        from pathlib import Path
+    from ddl_cascade import config as config_module
+    from ddl_cascade.cascade.publish import publish
 
-        from ddl_cascade import config as config_module
-        from ddl_cascade.cascade.publish import publish
-
-        result = publish(config_module.load(Path(config) if config else None), push=push, force=force)
-    except CascadeError as exc:
-        print(f"ddl-cascade: {redact(str(exc))}", file=sys.stderr)
-        return 2
-    except KeyboardInterrupt:
-        print("ddl-cascade: interrupted.", file=sys.stderr)
-        return 130
+    result = publish(config_module.load(Path(config) if config else None), push=push, force=force)
     if json:
         from ddl_cascade.render.json import dumps
 

@@ -11,6 +11,7 @@ Errors carry git's own message, with credentials redacted.
 from __future__ import annotations
 
 import os
+import re
 import subprocess
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
@@ -38,6 +39,35 @@ class GitError(Exception):
         self.returncode = returncode
         self.stderr = redact(stderr.strip())
         super().__init__(self.stderr or f"git {' '.join(self.git_args)} exited with {returncode}")
+
+
+# git's words when a lock file is in the way: "Unable to create '<path>.lock': File exists."
+_LOCK_EXISTS = re.compile(r"Unable to create '(?P<lock>[^']+\.lock)': File exists")
+_LOCKED_REF = re.compile(r"cannot lock ref '(?P<ref>[^']+)'")
+
+
+class LockFileExists(GitError):
+    """git found a `.lock` file in its way: another git is running, or one crashed and left it (then remove it)."""
+
+    def __init__(self, args: Iterable[str], returncode: int, stderr: str, lock: str, ref: str | None) -> None:
+        super().__init__(args, returncode, stderr)
+        self.lock = lock
+        self.ref = ref
+        what = f"cannot update {ref}" if ref else "git cannot proceed"
+        self.args = (f"{what}: the lock file {lock} exists; if no other git process is running in this repository, "
+                     f"remove that stale lock file and run again.",)
+
+    def __str__(self) -> str:
+        return self.args[0]
+
+
+def _error(args: list[str], returncode: int, stderr: bytes) -> GitError:
+    text = stderr.decode("utf-8", "replace")
+    lock = _LOCK_EXISTS.search(text)
+    if lock:
+        ref = _LOCKED_REF.search(text)
+        return LockFileExists(args, returncode, text, redact(lock["lock"]), ref["ref"] if ref else None)
+    return GitError(args, returncode, text)
 
 
 # Set by git for hooks (a pre-commit hook runs with GIT_DIR and GIT_INDEX_FILE of the repository being committed to):
@@ -76,7 +106,7 @@ def run(
         env=environ(env),
     )
     if check and proc.returncode != 0:
-        raise GitError(args, proc.returncode, proc.stderr.decode("utf-8", "replace"))
+        raise _error(args, proc.returncode, proc.stderr)
     return proc.stdout
 
 
@@ -123,9 +153,10 @@ def common_dir(repo: Path) -> Path | None:
 
 def rev_parse(repo: Path, rev: str) -> str | None:
     """The object id `rev` names, or None when it names nothing."""
-    out = run(["rev-parse", "--verify", "--quiet", "--end-of-options", rev], repo, check=False)
-    text = out.decode().strip()
-    return text or None
+    proc = run_result(["rev-parse", "--verify", "--quiet", "--end-of-options", rev], repo)
+    text = proc.stdout.decode().strip()
+    # A range (`main..main`) prints several lines and exits 1: it names no single object.
+    return text if proc.returncode == 0 and text and "\n" not in text else None
 
 
 def update_ref(repo: Path, ref: str, new: str, old: str | None = None, message: str = "ddl-cascade") -> None:

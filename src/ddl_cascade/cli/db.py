@@ -12,22 +12,18 @@ from typing import Annotated, Optional
 
 import typer
 
-from ddl_cascade.cli import app
+from ddl_cascade.cli import CONTEXT_SETTINGS, app
 from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
+from ddl_cascade.errors import say
 
 db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status.",
-                     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False)
+                     no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                     context_settings=CONTEXT_SETTINGS)
 app.add_typer(db_app, name="db")
 
 ChildOpt = Annotated[Optional[str], typer.Option("--child", help="Add this child's own migrations, as its Flyway sees them.")]
 UrlOpt = Annotated[Optional[str], typer.Option("--url", help="postgresql://user:password@host:port/database (${VAR} expanded).")]
 EnvOpt = Annotated[Optional[str], typer.Option("--env", help="An environment named in cascade.toml [environments.NAME].")]
-
-
-def _err(text: str) -> None:
-    from ddl_cascade.redact import redact
-
-    print(f"ddl-cascade: {redact(text)}", file=sys.stderr)
 
 
 def _line(applied) -> str:
@@ -46,12 +42,14 @@ def _report_run(result, json: bool, what: str) -> None:
         from ddl_cascade.db.results import MigrationRun
 
         emit_json(MigrationRun(result.migrations, result.ok))
-    if result.refused:
-        _err(f"refusing to {what}: the schema history does not match the migrations (as Flyway's validate):")
+    if result.refused:  # a list, not one sentence: said here
+        say(f"refusing to {what}: the schema history does not match the migrations (as Flyway's validate):")
         for problem in result.refused:
             print("  " + problem.replace("\n", "\n  "), file=sys.stderr)
     if result.failure is not None:
-        _err(f"migration failed: {result.failure}")
+        from ddl_cascade.errors import WorkFailed
+
+        raise WorkFailed(f"migration failed: {result.failure}")
     if not result.ok:
         raise typer.Exit(1)
 

@@ -91,6 +91,12 @@ def build(migration_locations: dict[str, Files], callback_locations: dict[str, F
     def script(resolved: flyway.ResolvedMigration, pool: dict[str, Files]) -> Script:
         files = pool[resolved.location]
         shown = f"{display_root}/{resolved.path}" if display_root else resolved.path
+        try:
+            resolved.path.encode("utf-8")
+        except UnicodeEncodeError:  # the name's bytes are not UTF-8 (read with surrogateescape)
+            printable = shown.encode("utf-8", "surrogateescape").decode("utf-8", "replace")
+            raise CascadeError(f"{printable}: the file name is not valid UTF-8, so Flyway cannot record it in "
+                               f"flyway_schema_history; rename the file.") from None
         conf_data = files.get(resolved.script + ".conf")
         try:
             config = flyway.parse_script_config(conf_data.decode("utf-8"), shown + ".conf") if conf_data \
