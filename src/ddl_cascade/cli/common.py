@@ -1,4 +1,4 @@
-"""Options every command shares (`--config`, `--json`) and the renderers for JSON and plain text."""
+"""Options every command shares (`--config`, `--json`), loading the config, and the one JSON document on stdout."""
 
 from __future__ import annotations
 
@@ -33,8 +33,3 @@ def stderr_console():
 
     return Console(stderr=True)
 
-
-def stdout_console():
-    from rich.console import Console
-
-    return Console()

@@ -12,9 +12,10 @@ from typing import Annotated, Optional
 
 import typer
 
-from ddl_cascade.cli import CONTEXT_SETTINGS, app
+from ddl_cascade.cli.app import CONTEXT_SETTINGS, app
 from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
 from ddl_cascade.errors import say
+from ddl_cascade.render import db as render
 
 db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status.",
                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
@@ -24,14 +25,6 @@ app.add_typer(db_app, name="db")
 ChildOpt = Annotated[Optional[str], typer.Option("--child", help="Add this child's own migrations, as its Flyway sees them.")]
 UrlOpt = Annotated[Optional[str], typer.Option("--url", help="postgresql://user:password@host:port/database (${VAR} expanded).")]
 EnvOpt = Annotated[Optional[str], typer.Option("--env", help="An environment named in cascade.toml [environments.NAME].")]
-
-
-def _line(applied) -> str:
-    version = applied.version if applied.version is not None else "R"
-    mark = "ok" if applied.success else "FAILED"
-    checksum = "" if applied.checksum is None else str(applied.checksum)
-    return (f"  {version:<10} {applied.type:<12} {applied.script:<48} {checksum:>12} {applied.execution_time:>6} ms"
-            f"  {mark}")
 
 
 def _report_run(result, json: bool, what: str) -> None:
@@ -76,7 +69,7 @@ def verify(
         typer.echo(f"Verifying {len(plan.migrations)} migrations of the {plan.origin} on {where}")
     with targets.database_errors(tgt):
         result = run_verify(plan, target=tgt, keep=keep,
-                            on_applied=None if json else lambda a: typer.echo(_line(a)))
+                            on_applied=None if json else lambda a: typer.echo(render.applied_line(a)))
     if not json:
         applied = sum(1 for m in result.migrations if m.success)
         if result.ok:
@@ -121,7 +114,7 @@ def migrate(
     with connection as conn:
         if not json:
             typer.echo(f"Migrating {tgt.display} with the migrations of the {plan.origin}")
-        result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(_line(a)),
+        result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(render.applied_line(a)),
                                 environment=tgt.environment)
     if not json and result.ok:
         typer.echo(f"ok: {len(result.migrations)} migrations applied" if result.migrations
@@ -154,52 +147,6 @@ def status(
 
         emit_json(HistoryStatus(tgt.display, tgt.environment, info.migrations, info.problems, ok))
     else:
-        _print_info(tgt.display, info)
+        render.history(tgt.display, info)
     if not ok:
         raise typer.Exit(1)
-
-
-def _print_info(display: str, info) -> None:
-    from rich.console import Console
-    from rich.table import Table
-
-    table = Table(title=f"Schema history of {display}", title_justify="left")
-    for column in ("Category", "Version", "Description", "Type", "Installed On", "State", "Checksum"):
-        table.add_column(column)
-    for m in info.migrations:
-        category = "Versioned" if m.version is not None else ("" if m.type == "SCHEMA" else "Repeatable")
-        checksum = "" if m.checksum is None else str(m.checksum)
-        if m.checksum_mismatch:
-            checksum += f" != file {m.resolved_checksum}"
-        installed = (m.installed_on or "")[:19]  # to the second, as `flyway info` prints it
-        table.add_row(category, m.version or "", m.description, m.type, installed, m.state, checksum)
-    Console(highlight=False).print(table)
-    for problem in info.problems:
-        typer.echo("  " + problem.replace("\n", "\n  "))
-    pending = sum(1 for m in info.migrations if m.state == "Pending")
-    typer.echo(f"{pending} pending, {len(info.failed)} failed, {len(info.mismatches)} checksum mismatches")
-
-
-def render_databases(report) -> None:
-    """`status --db`: one line per child that names an environment."""
-    from rich.console import Console
-    from rich.table import Table
-
-    rows = [c for c in report.children if getattr(c, "database", None) is not None]
-    console = Console(highlight=False)
-    if not rows:
-        console.print("No child names an environment: no database to check.")
-        return
-    table = Table(box=None, show_header=True, pad_edge=False, title="DATABASES", title_justify="left")
-    for column in ("child", "environment", "version", "applied", "pending", "state"):
-        table.add_column(column, no_wrap=column != "state", overflow="fold")
-    for child in rows:
-        d = child.database
-        if d.error:
-            state = f"✗ {d.error}"
-        elif d.ok:
-            state = "✓ ok"
-        else:
-            state = f"✗ {d.failed} failed, {d.mismatches} checksum mismatches"
-        table.add_row(child.name, d.environment, d.current_version or "-", str(d.applied), str(d.pending), state)
-    console.print(table)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 import typer
 
-from ddl_cascade.cli import app
+from ddl_cascade.cli.app import app
 from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
 
 

@@ -8,9 +8,9 @@ from typing import Annotated, Iterator, Optional
 
 import typer
 
-from ddl_cascade.cli import app
+from ddl_cascade.cli.app import app
 from ddl_cascade.cli.common import ConfigOpt, JsonOpt, load_config
-from ddl_cascade.render.json import emit as emit_json
+from ddl_cascade.cli.common import emit_json
 
 NamesArg = Annotated[Optional[list[str]], typer.Argument(help="Children to act on (default: all).", show_default=False)]
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only children carrying this tag.")]
@@ -67,9 +67,9 @@ def status(
     else:
         render.status(report)
         if db:
-            from ddl_cascade.cli.db import render_databases
+            from ddl_cascade.render import db as render_db
 
-            render_databases(report)
+            render_db.databases(report)
     raise typer.Exit(0 if report.ok else 1)
 
 

@@ -9,7 +9,7 @@ from typing import Annotated, Optional
 
 import typer
 
-from ddl_cascade.cli import app
+from ddl_cascade.cli.app import app
 from ddl_cascade.cli.common import ConfigOpt, JsonOpt, load_config
 from ddl_cascade.errors import CascadeError
 
