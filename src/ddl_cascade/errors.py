@@ -71,10 +71,9 @@ def exit_code(exc: BaseException) -> int | None:
 
 def _git_message(exc) -> str:
     """`git <subcommand> failed: <git's first telling line>` (hints and blank lines skipped)."""
-    lines = [line.strip() for line in str(exc).splitlines() if line.strip()]
-    telling = [line for line in lines if line.startswith(("fatal:", "error:"))] or \
-        [line for line in lines if not line.startswith(("hint:", "warning:"))] or lines
-    line = telling[0] if telling else f"exit code {getattr(exc, 'returncode', '?')}"
+    from ddl_cascade.git import telling_line  # imported already: the error came from there
+
+    line = telling_line(str(exc)) or f"exit code {getattr(exc, 'returncode', '?')}"
     for prefix in ("fatal: ", "error: "):
         if line.startswith(prefix):
             line = line[len(prefix):]

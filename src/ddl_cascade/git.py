@@ -425,12 +425,12 @@ def write_loose(objects_dir: Path, objects: Iterable[tuple[str, bytes]]) -> list
 
 
 def telling_line(text: str) -> str:
-    """git's most telling line of an error output: the first `fatal:`/`error:` line, else the first line."""
+    """git's most telling line of an error output: the first `fatal:`/`error:` line, else the first line that is not
+    a `hint:` or `warning:`, else the first line."""
     lines = [line.strip() for line in text.splitlines() if line.strip()]
-    for line in lines:
-        if line.startswith(("fatal:", "error:")):
-            return line
-    return lines[0] if lines else ""
+    telling = [line for line in lines if line.startswith(("fatal:", "error:"))] or \
+        [line for line in lines if not line.startswith(("hint:", "warning:"))] or lines
+    return telling[0] if telling else ""
 
 
 def commit_graph(repo: Path, tip: str) -> list[tuple[str, str, list[str]]]:

@@ -9,8 +9,7 @@ from typing import Annotated, Iterator, Optional
 import typer
 
 from ddl_cascade.cli.app import app
-from ddl_cascade.cli.common import ConfigOpt, JsonOpt, load_config
-from ddl_cascade.cli.common import emit_json
+from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
 
 NamesArg = Annotated[Optional[list[str]], typer.Argument(help="Children to act on (default: all).", show_default=False)]
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only children carrying this tag.")]
