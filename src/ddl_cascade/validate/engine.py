@@ -8,7 +8,10 @@ The order of work, and why:
    parser, without building Python trees), transaction mix; then the `lint/...` rules on pglast's Python trees,
    built once per statement and only for the scripts lint checks: those new or changed since the base. Delivered
    migrations already ran everywhere, and warning about them again on every pull request would bury the warnings
-   that matter. Both passes spread over worker processes for large folders (`check_all`).
+   that matter; but lint remembers what they established (column types, validated NOT NULL checks), so the fix a
+   rule documents across several migrations is not reported once its first steps are delivered. All of it is
+   `lint.lint_migrations`, the one function the rule tests call too. Both passes spread over worker processes for
+   large folders (`check_all`).
 4. Compare with what was delivered (`validate.history`), and, with `--children`, with every child's own migrations
    (`validate.children`).
 5. Apply inline suppressions and `[validate.rules]` severities, then sort.
@@ -19,14 +22,13 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ddl_cascade import flyway, git
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
 from ddl_cascade.flyway.sqlscript import Statement, line_starts, position, split_statements
 from ddl_cascade.validate import files as files_mod
-from ddl_cascade.validate import placeholders, suppress, syntax
+from ddl_cascade.validate import lint, placeholders, suppress, syntax
 from ddl_cascade.validate.files import CALLBACK, Files, ScriptFile
 from ddl_cascade.validate.model import Finding, RuleInfo, Severity
 from ddl_cascade.validate.rules import DOCS, HINTS, RULES
@@ -51,16 +53,12 @@ class Report:
 
 def all_rules() -> dict[str, RuleInfo]:
     """Every rule validate knows: its own and the `lint/...` ones."""
-    from ddl_cascade.validate import lint
-
     return {**RULES, **lint.RULES}
 
 
 def all_docs() -> dict[str, str]:
     """Each rule's documentation (anti-pattern and fix), from the rules' docstrings."""
     import inspect
-
-    from ddl_cascade.validate import lint
 
     docs = dict(DOCS)
     for module in lint.MODULES:
@@ -83,6 +81,9 @@ class Checked:
     parses: list[bool] = field(default_factory=list)
     created: list[str] = field(default_factory=list)
     in_transaction: bool | None = None
+    # Per statement, its kind and the table it is about, for the kinds `lint.remember` learns from (`syntax.Parsed`).
+    kinds: list[str | None] = field(default_factory=list)
+    tables: list[str | None] = field(default_factory=list)
 
 
 def finding(rule: str, path: str, line: int, column: int, message: str, hint: str | None = None,
@@ -359,6 +360,8 @@ def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) 
         out.parses.append(result.error is None)
         if result.created:
             out.created.append(result.created)
+        out.kinds.append(result.kind)
+        out.tables.append(result.table)
 
     transactional = [s for s in statements if not s.non_transactional]
     non_transactional = [s for s in statements if s.non_transactional]
@@ -375,15 +378,11 @@ def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) 
     return out
 
 
-def lint_script(checked: Checked, tables_created: set[str]) -> list[Finding]:
-    """The `lint/...` findings of one prepared PostgreSQL script; `tables_created` by earlier new migrations."""
-    from ddl_cascade.validate import lint
-
-    parsed: list[tuple[Statement, Any]] = [
-        (stmt, syntax.parse(stmt.sql).node if ok else None) for stmt, ok in zip(checked.statements, checked.parses)
-    ]
-    context = lint.LintContext(tables_created=set(tables_created), in_transaction=checked.in_transaction)
-    return lint.lint(checked.path, parsed, context)
+def _migration(checked: Checked, trees: list[bool] | None = None, new: bool = True) -> lint.Migration:
+    """A prepared script as lint takes it, with the parse trees of the statements `trees` selects (default: all)."""
+    statements = [(stmt, syntax.parse(stmt.sql).node if ok and (trees is None or trees[i]) else None)
+                  for i, (stmt, ok) in enumerate(zip(checked.statements, checked.parses))]
+    return lint.Migration(checked.path, statements, new=new, in_transaction=checked.in_transaction)
 
 
 def check_script(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str, lint_it: bool = True,
@@ -391,7 +390,8 @@ def check_script(f: ScriptFile, values: dict[str, str], encoding: str, dialect: 
     """All checks of one script, lint included (when `lint_it` and the dialect is PostgreSQL)."""
     out = prepare(f, values, encoding, dialect)
     if lint_it and dialect == syntax.POSTGRES and out.text is not None:
-        out.findings += lint_script(out, tables_created or set())
+        [found] = lint.lint_migrations([_migration(out)], lint.LintContext(tables_created=set(tables_created or ())))
+        out.findings += found
     return out
 
 
@@ -403,9 +403,10 @@ def check_all(order: list[ScriptFile], lint_flags: list[bool], values: dict[str,
               dialect: str, workers: int | None = None) -> dict[str, Checked]:
     """Check every script (in Flyway order), on several cores when there are many.
 
-    Two passes, each spread over worker processes: first every check but lint, which also says which tables each
-    script creates; then lint, in contiguous chunks of the Flyway order, each chunk starting from the tables
-    created by the new scripts before it. So lint sees exactly what a one-by-one run in Flyway order would.
+    Two passes, each spread over worker processes: first every check but lint; then `lint.lint_migrations` over
+    the Flyway order, the scripts in `lint_flags` linted, the others (delivered) only remembered. The second pass
+    works in contiguous chunks of the linted scripts; each worker is handed, besides its chunk, what lint must
+    remember of the scripts before it (see `_lint_jobs`), so it sees exactly what a one-by-one run would.
     """
     import functools
 
@@ -414,30 +415,71 @@ def check_all(order: list[ScriptFile], lint_flags: list[bool], values: dict[str,
                    parallel=len(order) >= PARALLEL_MIN)
     if dialect != syntax.POSTGRES:
         return {c.path: c for c in checked}
-    todo = [c for c, flag in zip(checked, lint_flags) if flag and c.text is not None]
-    size = max(1, -(-len(todo) // (workers * 4))) if len(todo) >= PARALLEL_MIN and workers > 1 else len(todo) or 1
+    linted = [flag and c.text is not None for c, flag in zip(checked, lint_flags)]
+    jobs = _lint_jobs(checked, linted, workers)
+    by_path = {c.path: c for c in checked}
+    for found in _map(_lint_job, jobs, workers, parallel=len(jobs) > 1):
+        for path, extra in found:
+            by_path[path].findings += extra
+    return by_path
+
+
+@dataclass
+class _LintJob:
+    """One worker's share of lint: `scripts` in Flyway order, the first `skip` only to be remembered."""
+
+    tables_created: set[str]  # by the linted scripts before the first of `scripts` that is linted
+    scripts: list[tuple[Checked, list[bool] | None, bool]]  # (slim script, which trees to build (None: all), new)
+    skip: int
+
+
+def _lint_jobs(checked: list[Checked], linted: list[bool], workers: int) -> list[_LintJob]:
+    """Contiguous chunks of the linted scripts, each with what comes before it, cut down to what lint needs.
+
+    Building pglast's trees is what lint costs, so a script that is not linted in a chunk (a delivered one, or a
+    new one before the chunk) gets the trees of only the statements whose memory the chunk can ask for: what
+    `lint.remember` keeps of a table (column types, CHECK (col IS NOT NULL) constraints) only matters to an ALTER
+    TABLE of that table, so those of the tables the chunk alters, plus every rename (a renamed new table stays new).
+    Which tables earlier new scripts created comes from the first pass, without trees.
+    """
+    todo = [i for i, flag in enumerate(linted) if flag]
+    if not todo:
+        return []
+    size = max(1, -(-len(todo) // (workers * 4))) if len(todo) >= PARALLEL_MIN and workers > 1 else len(todo)
     # Workers get only what lint needs (not the text, findings or directives), to keep what is pickled small.
-    slim = [replace(c, text=None, findings=[], suppressions=suppress.Suppressions()) for c in todo]
-    chunks: list[tuple[set[str], list[Checked]]] = []
-    seen: set[str] = set()
-    for i in range(0, len(slim), size):
-        chunk = slim[i:i + size]
-        chunks.append((set(seen), chunk))
-        for c in chunk:
-            seen.update(c.created)
-    found = [extra for per_chunk in _map(_lint_chunk, chunks, workers, parallel=len(chunks) > 1) for extra in per_chunk]
-    for c, extra in zip(todo, found):
-        c.findings += extra
-    return {c.path: c for c in checked}
+    slim = [replace(c, text=None, findings=[], suppressions=suppress.Suppressions()) for c in checked]
+    jobs: list[_LintJob] = []
+    created: set[str] = set()
+    before = 0  # the scripts before `first` whose linted ones' tables are in `created`
+    for n in range(0, len(todo), size):
+        first, last = todo[n], todo[min(n + size, len(todo)) - 1]
+        for i in range(before, first):
+            if linted[i]:
+                created.update(checked[i].created)
+        before = first
+        altered = {_bare(t) for i in range(first, last + 1) if linted[i]
+                   for k, t in zip(checked[i].kinds, checked[i].tables) if k == "AlterTableStmt" and t}
+        prefix, body = [], []
+        for i in range(last + 1):
+            if i >= first and linted[i]:
+                body.append((slim[i], None, True))
+                continue
+            trees = [k == "RenameStmt" or (k in lint.REMEMBERED and t is not None and _bare(t) in altered)
+                     for k, t in zip(checked[i].kinds, checked[i].tables)]
+            if any(trees):
+                (prefix if i < first else body).append((slim[i], trees, linted[i]))
+        jobs.append(_LintJob(set(created), prefix + body, len(prefix)))
+    return jobs
 
 
-def _lint_chunk(job: tuple[set[str], list[Checked]]) -> list[list[Finding]]:
-    tables, chunk = job
-    out = []
-    for c in chunk:
-        out.append(lint_script(c, tables))
-        tables = tables | set(c.created)
-    return out
+def _bare(table: str) -> str:
+    return table.rpartition(".")[2]
+
+
+def _lint_job(job: _LintJob) -> list[tuple[str, list[Finding]]]:
+    migrations = [_migration(c, trees, new) for c, trees, new in job.scripts]
+    found = lint.lint_migrations(migrations, lint.LintContext(tables_created=job.tables_created), skip=job.skip)
+    return [(m.path, f) for m, f in zip(migrations[job.skip:], found[job.skip:]) if m.new]
 
 
 def _cores() -> int:
