@@ -2,7 +2,7 @@
 
 The order of work, and why:
 1. Read the parent's locations from the working tree (what the pull request contains) and the delivered ones from
-   git objects (`--base`, default the delivery branch). See `validate.files`.
+   git objects (`--base`, default the delivery branch). See `flyway.locations` and `validate.files`.
 2. Resolve names and duplicates exactly as Flyway does (`ddl_cascade.flyway.resolve`), over all locations at once.
 3. Check each script's content: encoding, placeholders, statements (split by `sqlscript`), syntax (pglast's C
    parser, without building Python trees), transaction mix; then the `lint/...` rules on pglast's Python trees,
@@ -26,12 +26,15 @@ from dataclasses import dataclass, field, replace
 from ddl_cascade import flyway, git
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.flyway.sqlscript import Statement, line_starts, position, split_statements
-from ddl_cascade.validate import files as files_mod
-from ddl_cascade.validate import lint, placeholders, suppress, syntax
-from ddl_cascade.validate.files import CALLBACK, Files, ScriptFile
+from ddl_cascade.flyway.sqlscript import line_starts, position, split_statements
+from ddl_cascade.flyway import locations
+from ddl_cascade.flyway.locations import CALLBACK
+from ddl_cascade.validate import children as children_mod
+from ddl_cascade.validate import history, lint, placeholders, suppress, syntax
+from ddl_cascade.validate.checked import Checked
+from ddl_cascade.validate.files import Files, ScriptFile, collect, decode, resolve
 from ddl_cascade.validate.model import Finding, RuleInfo, Severity
-from ddl_cascade.validate.rules import DOCS, HINTS, RULES
+from ddl_cascade.validate.rules import DOCS, HINTS, RULES, finding
 
 
 @dataclass
@@ -66,32 +69,6 @@ def all_docs() -> dict[str, str]:
     return docs
 
 
-@dataclass
-class Checked:
-    """What checking one script produced (plain, picklable data: it may come back from a worker process)."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    suppressions: suppress.Suppressions = field(default_factory=suppress.Suppressions)
-    text: str | None = None  # None when the file did not decode
-    checksum: int | None = None
-    # What lint needs, kept from the first pass: the statements (substituted SQL, positions in the file as
-    # written), whether each parsed, the tables the script creates, and its .sql.conf executeInTransaction.
-    statements: list[Statement] = field(default_factory=list)
-    parses: list[bool] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    in_transaction: bool | None = None
-    # Per statement, its kind and the table it is about, for the kinds `lint.remember` learns from (`syntax.Parsed`).
-    kinds: list[str | None] = field(default_factory=list)
-    tables: list[str | None] = field(default_factory=list)
-
-
-def finding(rule: str, path: str, line: int, column: int, message: str, hint: str | None = None,
-            severity: Severity | None = None) -> Finding:
-    info = RULES[rule]
-    return Finding(rule, severity or info.severity, path, line, column, message, HINTS[rule] if hint is None else hint)
-
-
 # ---------------------------------------------------------------------------------------------------------------------
 # The whole run
 
@@ -110,8 +87,8 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
     if not source_dir.is_dir():
         raise CascadeError(f"{config.file}: source.path '{config.source.path}' is not a folder in {config.root}.")
     display = config.source.path + "/"
-    wanted = [folder for folder, _ in files_mod.locations(settings)]
-    current = files_mod.collect(files_mod.read_worktree(source_dir, wanted), settings, display)
+    wanted = [folder for folder, _ in locations.configured(settings)]
+    current = collect(locations.read_worktree(source_dir, wanted), settings, display)
 
     base_commit, delivered = read_base(config, base)
 
@@ -131,14 +108,10 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
         findings += result.findings
 
     if delivered is not None:
-        from ddl_cascade.validate import history
-
         findings += history.compare(current, resolution, delivered, checked, settings.encoding)
 
     checked_children: list[str] = []
     if children and config.children:
-        from ddl_cascade.validate import children as children_mod
-
         child_findings, checked_children = children_mod.check(config, current, jobs=jobs)
         findings += child_findings
 
@@ -185,34 +158,20 @@ def read_base(config: Config, base: str | None) -> tuple[str | None, Files | Non
     if tree is None or git.run_text(["cat-file", "-t", tree], root) != "tree":
         tree = git.rev_parse(root, f"{commit}^{{tree}}")
     assert tree is not None
-    wanted = [folder for folder, _ in files_mod.locations(config.flyway)]
+    wanted = [folder for folder, _ in locations.configured(config.flyway)]
     with git.ObjectReader(root) as reader:
-        data = files_mod.read_tree(reader, tree, wanted)
-    return commit, files_mod.collect(data, config.flyway, config.source.path + "/")
+        data = locations.read_tree(reader, tree, wanted)
+    return commit, collect(data, config.flyway, config.source.path + "/")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Names and duplicates
 
 
-def resolve(found: Files) -> flyway.Resolution:
-    """Flyway's view of the files: migrations from the migration locations, callbacks from the callback ones."""
-    migration_locs: dict[str, list[str]] = {}
-    callback_locs: dict[str, list[str]] = {}
-    for f in found.scripts + found.others:
-        target = callback_locs if f.role == CALLBACK else migration_locs
-        target.setdefault(f.location, []).append(f.script)
-    return flyway.resolve(migration_locs, callback_locations=callback_locs)
-
-
-def _key(f: ScriptFile) -> str:
-    return f"{f.location.rstrip('/')}/{f.script}" if f.location else f.script
-
-
 def naming_findings(found: Files, resolution: flyway.Resolution) -> list[Finding]:
     out: list[Finding] = []
     for f in found.scripts + found.others:
-        check = resolution.checks.get(_key(f))
+        check = resolution.checks.get(f.key)
         if check is None:
             continue
         hint_text = "; ".join(check.hints)
@@ -241,7 +200,7 @@ def naming_findings(found: Files, resolution: flyway.Resolution) -> list[Finding
 
 
 def duplicate_findings(resolution: flyway.Resolution, found: Files) -> list[Finding]:
-    by_key = {_key(f): f for f in found.scripts}
+    by_key = {f.key: f for f in found.scripts}
     out: list[Finding] = []
     for problem in resolution.problems:
         if problem.code == "DUPLICATE_VERSIONED_MIGRATION":
@@ -263,7 +222,7 @@ def duplicate_findings(resolution: flyway.Resolution, found: Files) -> list[Find
 def _flyway_order(found: Files, resolution: flyway.Resolution) -> list[ScriptFile]:
     """Scripts in the order Flyway runs them (migrations, then callbacks, then the rest), so lint learns which
     tables earlier migrations created."""
-    by_key = {_key(f): f for f in found.scripts}
+    by_key = {f.key: f for f in found.scripts}
     ordered: list[ScriptFile] = []
     seen: set[str] = set()
     for m in list(resolution.migrations) + list(resolution.callbacks):
@@ -277,15 +236,6 @@ def _flyway_order(found: Files, resolution: flyway.Resolution) -> list[ScriptFil
 
 # ---------------------------------------------------------------------------------------------------------------------
 # One script's content
-
-
-def decode(data: bytes, encoding: str) -> tuple[str | None, int]:
-    """The text, or None and the 0-based offset of the first byte that does not decode."""
-    codec = "utf-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    try:
-        return data.decode(codec, "strict"), -1
-    except UnicodeDecodeError as error:
-        return None, error.start
 
 
 def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) -> Checked:
