@@ -7,7 +7,8 @@ from typing import Any
 import pglast
 
 from ddl_cascade.flyway.sqlscript import Statement, split_statements
-from ddl_cascade.validate.lint import LintContext, lint, remember
+from ddl_cascade.validate import lint as lint_module
+from ddl_cascade.validate.lint import LintContext, lint
 from ddl_cascade.validate.model import Finding
 
 
@@ -31,12 +32,9 @@ def hits(sql: str, **context: Any) -> list[tuple[str, int]]:
     return [(f.rule, f.line) for f in lint_sql(sql, LintContext(**context))]
 
 
-def lint_migrations(sqls: list[str], context: LintContext | None = None) -> list[list[Finding]]:
-    """Lint several new migrations in order, carrying what each establishes into the next (as the engine does)."""
-    context = context or LintContext()
-    out = []
-    for i, sql in enumerate(sqls):
-        parsed = parse_file(sql)
-        out.append(lint(f"sql/V{i + 1}__x.sql", parsed, context))
-        remember(parsed, context, new=True)
-    return out
+def lint_migrations(sqls: list[str], context: LintContext | None = None, delivered: int = 0) -> list[list[Finding]]:
+    """Lint migrations in order exactly as `validate` does (`lint.lint_migrations`): the first `delivered` ones are
+    only remembered, the others linted, each knowing what the ones before it established."""
+    migrations = [lint_module.Migration(f"sql/V{i + 1}__x.sql", parse_file(sql), new=i >= delivered)
+                  for i, sql in enumerate(sqls)]
+    return lint_module.lint_migrations(migrations, context)

@@ -14,12 +14,12 @@ import pytest
 
 from ddl_cascade import flyway
 from ddl_cascade.db import engine, history
-from ddl_cascade.db import plan as plans
+from ddl_cascade.db import migrations as migration_sets
 
 
-def make_plan(sql: dict[str, str], callbacks: dict[str, str] | None = None, placeholders=None) -> plans.Plan:
+def make_plan(sql: dict[str, str], callbacks: dict[str, str] | None = None, placeholders=None) -> migration_sets.MigrationSet:
     encode = lambda files: {k: v.encode("utf-8") for k, v in files.items()}  # noqa: E731
-    return plans.build({"sql": encode(sql)}, {"callbacks": encode(callbacks or {})}, encoding="utf-8",
+    return migration_sets.build({"sql": encode(sql)}, {"callbacks": encode(callbacks or {})}, encoding="utf-8",
                        placeholders=placeholders or {}, display_root="read-write-flyway-files")
 
 
@@ -276,7 +276,7 @@ def test_mixed_transactional_and_concurrent_statements_is_flyways_error(pg_db):
 
 def test_script_config_execute_in_transaction_false_runs_each_statement_on_its_own(pg_db):
     encode = lambda files: {k: v.encode() for k, v in files.items()}  # noqa: E731
-    plan = plans.build({"sql": encode({
+    plan = migration_sets.build({"sql": encode({
         "V1__t.sql": "CREATE TABLE t (id int);",
         "V2__mixed.sql": "CREATE TABLE u (id int);\nCREATE INDEX CONCURRENTLY u_id ON u (id);\n"
                          "ALTER TABLE nope ADD COLUMN x int;\n",

@@ -11,7 +11,7 @@ import pytest
 from lintkit import parse_file
 
 from ddl_cascade.validate import suppress
-from ddl_cascade.validate.lint import MODULES, RULES, LintContext, lint, remember
+from ddl_cascade.validate.lint import MODULES, RULES, Migration, lint_migrations
 from ddl_cascade.validate.lint._docs import examples, render
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -20,13 +20,12 @@ _NEXT = re.compile(r"^-- next migration\b.*$", re.MULTILINE)
 
 def _lint_example(sql: str) -> list:
     """Findings of an example, split into migrations at `-- next migration:`, after inline suppressions."""
-    context = LintContext()
+    parts = _NEXT.split(sql)
+    migrations = [Migration("sql/V1__doc.sql", parse_file(part)) for part in parts]
     out = []
-    for part in _NEXT.split(sql):
-        parsed = parse_file(part)
-        silenced = suppress.scan(part, [stmt for stmt, _ in parsed])
-        out += [f for f in lint("sql/V1__doc.sql", parsed, context) if not silenced.silences(f)]
-        remember(parsed, context, new=True)
+    for part, m, found in zip(parts, migrations, lint_migrations(migrations)):
+        silenced = suppress.scan(part, [stmt for stmt, _ in m.statements])
+        out += [f for f in found if not silenced.silences(f)]
     return out
 
 

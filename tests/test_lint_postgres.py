@@ -10,9 +10,9 @@ import re
 
 import psycopg
 import pytest
-from lintkit import hits, lint_sql, parse_file
+from lintkit import hits, lint_migrations, lint_sql, parse_file
 
-from ddl_cascade.validate.lint import MODULES, LintContext, remember
+from ddl_cascade.validate.lint import MODULES
 from ddl_cascade.validate.lint._docs import examples
 
 
@@ -84,9 +84,9 @@ def test_column_type_change_is_silent_only_without_rewrite(pg_db, old, new):
         before = _relfilenode(conn, "t")
         conn.execute(alter)
         rewritten = _relfilenode(conn, "t") != before
-    context = LintContext()
-    remember(parse_file(create + ";"), context, new=False)  # delivered earlier: known columns, not a new table
-    fired = [f.rule for f in lint_sql(alter + ";", context)] == ["lint/column-type-change"]
+    # The CREATE TABLE was delivered earlier: its columns are known, its table is not new.
+    fired = [f.rule for f in lint_migrations([create + ";", alter + ";"], delivered=1)[1]] == [
+        "lint/column-type-change"]
     if not rewritten:
         # Silence must be right when we claim it; a narrowing that only re-checks values may still be flagged.
         assert fired == ((old, new) in NARROWINGS)
@@ -264,11 +264,8 @@ def test_set_not_null_skips_the_scan_when_a_valid_check_proves_it(pg_db):
         for sql in migrations:
             conn.execute(sql)
     assert any("sufficient to prove" in (m or "") for m in proofs), proofs
-    context = LintContext()
-    for sql in migrations:
-        parsed = parse_file(sql)
-        assert lint_sql(sql, context) == []
-        remember(parsed, context, new=False)
+    for delivered in range(len(migrations)):  # each one new, the ones before it delivered
+        assert lint_migrations(migrations, delivered=delivered)[delivered:] == [[]] * (len(migrations) - delivered)
     assert [f.rule for f in lint_sql(migrations[2])] == ["lint/set-not-null"]  # without the check: a scan
 
 
@@ -309,9 +306,7 @@ def test_column_type_change_silence_is_sound(pg_db):
         table = f"h{next(counter)}"
         create = f"CREATE TABLE {table} (c {old})"
         alter = f"ALTER TABLE {table} ALTER COLUMN c TYPE {new}"
-        context = LintContext()
-        remember(parse_file(create + ";"), context, new=False)
-        silent = lint_sql(alter + ";", context) == []
+        silent = lint_migrations([create + ";", alter + ";"], delivered=1)[1] == []
         if not silent:
             return
         with pg_db.connect() as conn:
@@ -432,7 +427,5 @@ def test_scan_rules_fire_exactly_on_scans(pg_db, setup, clause, rule):
         conn.execute(f"ALTER TABLE t {clause}")
         scanned = seq_scans(conn) > before
     # The setup is an earlier, delivered migration: its CHECK constraints are known, its table is not new.
-    context = LintContext()
-    remember(parse_file(setup), context, new=False)
-    fired = [f.rule for f in lint_sql(f"ALTER TABLE t {clause};", context)]
+    fired = [f.rule for f in lint_migrations([setup, f"ALTER TABLE t {clause};"], delivered=1)[1]]
     assert (rule in fired) == scanned, fired

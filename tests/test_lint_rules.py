@@ -9,7 +9,7 @@ from __future__ import annotations
 import pytest
 from lintkit import hits, lint_migrations, lint_sql
 
-from ddl_cascade.validate.lint import RULES, LintContext
+from ddl_cascade.validate.lint import RULES
 from ddl_cascade.validate.model import Severity
 
 CASES = [
@@ -301,17 +301,19 @@ def test_column_types_carry_over_between_migrations():
     v1 = "CREATE TABLE u (id int, n varchar(50));"
     v2 = "ALTER TABLE u ALTER COLUMN n TYPE varchar(200);"
     v3 = "ALTER TABLE u ALTER COLUMN n TYPE text, ALTER COLUMN id TYPE bigint;"
-    context = LintContext()
-    from lintkit import parse_file
-
-    from ddl_cascade.validate.lint import lint, remember
-
-    remember(parse_file(v1), context, new=False)  # delivered: its table is not new, but its columns are known
-    assert lint("V2", parse_file(v2), context) == []
-    remember(parse_file(v2), context, new=False)
-    assert [f.message.split(":")[0] for f in lint("V3", parse_file(v3), context)] == [
+    # V1 delivered: its table is not new, but its columns are known.
+    [[], [], v3_findings] = lint_migrations([v1, v2, v3], delivered=1)
+    assert [f.message.split(":")[0] for f in v3_findings] == [
         "changes the type of column id of table u from integer to bigint"
     ]
+
+
+def test_delivered_set_not_null_recipe():
+    v1 = "ALTER TABLE users ADD CONSTRAINT users_e_nn CHECK (email IS NOT NULL) NOT VALID;"
+    v2 = "ALTER TABLE users VALIDATE CONSTRAINT users_e_nn;"
+    v3 = "ALTER TABLE users ALTER COLUMN email SET NOT NULL;"
+    assert lint_migrations([v1, v2, v3], delivered=2) == [[], [], []]
+    assert [f.rule for f in lint_migrations([v1, v3], delivered=1)[1]] == ["lint/set-not-null"]
 
 
 def test_unparsed_statements_are_skipped():
@@ -328,12 +330,6 @@ def test_unparsed_statements_are_skipped():
     ("CREATE TABLE u (n varchar(5));", "ALTER TABLE app.u ALTER n TYPE varchar(9);"),
 ])
 def test_known_column_types_match_with_or_without_schema(create, alter):
-    from lintkit import parse_file
-
-    from ddl_cascade.validate.lint import lint, remember
-
-    context = LintContext()
-    remember(parse_file(create), context, new=False)
-    assert lint("V2", parse_file(alter), context) == []
-    assert [f.rule for f in lint("V2", parse_file(alter.replace("text", "int").replace("varchar(9)", "int")),
-                                 context)] == ["lint/column-type-change"]
+    assert lint_migrations([create, alter], delivered=1)[1] == []
+    narrowed = alter.replace("text", "int").replace("varchar(9)", "int")
+    assert [f.rule for f in lint_migrations([create, narrowed], delivered=1)[1]] == ["lint/column-type-change"]

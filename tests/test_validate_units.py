@@ -126,3 +126,40 @@ def test_parallel_check_equals_one_by_one(monkeypatch):
     rules = [rule for _, _, rule in serial]
     assert rules.count("lint/index-not-concurrent") == 40  # legacy tables only: t{i-1} was created before
     assert rules.count("sql/syntax") == 40
+
+
+def test_parallel_lint_remembers_delivered_migrations_in_earlier_chunks(monkeypatch):
+    """What delivered migrations (and new ones in other chunks) establish reaches every chunk: column types, CHECK
+    (col IS NOT NULL) constraints, renamed new tables."""
+    from ddl_cascade.validate import engine
+    from ddl_cascade.validate.files import MIGRATION, ScriptFile
+
+    sqls, flags = [], []
+    for i in range(1, 41):  # delivered
+        sqls.append(f"CREATE TABLE d{i} (id int, code varchar(50), e text);\n"
+                    f"ALTER TABLE d{i} ADD CONSTRAINT d{i}_nn CHECK (e IS NOT NULL) NOT VALID;\n"
+                    f"ALTER TABLE d{i} VALIDATE CONSTRAINT d{i}_nn;\n")
+        flags.append(False)
+    for i in range(1, 21):  # new: create, then rename
+        sqls.append(f"CREATE TABLE n{i} (id int);\nALTER TABLE n{i} RENAME TO m{i};\n")
+        flags.append(True)
+    for i in range(1, 41):  # new, in later chunks
+        sqls.append(f"ALTER TABLE d{i} ALTER COLUMN code TYPE varchar(100);\n"
+                    f"ALTER TABLE d{i} ALTER COLUMN e SET NOT NULL;\n"
+                    f"CREATE INDEX ON m{i} (id);\n"
+                    f"ALTER TABLE d{i} ALTER COLUMN id TYPE bigint;\n")
+        flags.append(True)
+    scripts = [ScriptFile(f"rw/sql/V{n}__x.sql", MIGRATION, "sql", f"V{n}__x.sql", sql.encode())
+               for n, sql in enumerate(sqls, 1)]
+
+    def run(workers):
+        checked = engine.check_all(scripts, flags, {}, "utf-8", "postgres", workers=workers)
+        return sorted((f.path, f.line, f.rule) for c in checked.values() for f in c.findings)
+
+    serial = run(1)
+    monkeypatch.setattr(engine, "PARALLEL_MIN", 10)
+    assert run(2) == serial
+    # Only the bigint change (40) and the indexes on m21..m40, which no migration created (20), are reported.
+    assert [(line, rule) for _, line, rule in serial].count((4, "lint/column-type-change")) == 40
+    assert sorted(rule for _, _, rule in serial) == sorted(
+        ["lint/column-type-change"] * 40 + ["lint/index-not-concurrent"] * 20)

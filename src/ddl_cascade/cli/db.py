@@ -57,7 +57,7 @@ def verify(
     json: JsonOpt = False,
 ) -> None:
     """Apply every migration, as Flyway would, to a fresh database on a throwaway PostgreSQL server."""
-    from ddl_cascade.db import plan as plans
+    from ddl_cascade.db import migrations as plans
     from ddl_cascade.db import target as targets
     from ddl_cascade.db.verify import verify as run_verify
 
@@ -91,7 +91,7 @@ def _connected(tgt):
 
 def _open(config, url: str | None, env: str | None, child: str | None):
     """(target, plan, connection context) for migrate and status: the config, the migrations, the database."""
-    from ddl_cascade.db import plan as plans
+    from ddl_cascade.db import migrations as plans
     from ddl_cascade.db import target as targets
 
     cfg = load_config(config)

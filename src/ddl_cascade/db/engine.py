@@ -30,7 +30,7 @@ from datetime import datetime
 from ddl_cascade import flyway
 from ddl_cascade.db.history import SchemaHistory, current_user
 from ddl_cascade.db.info import Info, Resolved, compute
-from ddl_cascade.db.plan import Plan, Script
+from ddl_cascade.db.migrations import MigrationSet, Script
 from ddl_cascade.flyway.sqlscript import Statement, split_statements
 
 
@@ -134,7 +134,7 @@ def prepare(script: Script, session: Session, placeholders: dict[str, str], time
         return Prepared(script, None, Failure(script.display_path, _line_of(text, exc.offset), str(exc)))
 
 
-def resolve(plan: Plan, session: Session, timestamp: datetime | None = None) -> list[Resolved]:
+def resolve(plan: MigrationSet, session: Session, timestamp: datetime | None = None) -> list[Resolved]:
     """The plan's migrations as Flyway resolves them, with checksums (repeatables after placeholders)."""
     timestamp = timestamp or datetime.now()
     out = []
@@ -200,7 +200,7 @@ def _pg_failure(exc, prepared: Prepared, statement: Statement) -> Failure:
 class Runner:
     """Runs scripts on one autocommit connection; knows the callbacks of the plan."""
 
-    def __init__(self, conn, session: Session, plan: Plan, timestamp: datetime) -> None:
+    def __init__(self, conn, session: Session, plan: MigrationSet, timestamp: datetime) -> None:
         self.conn = conn
         self.session = session
         self.plan = plan
@@ -262,7 +262,7 @@ class Runner:
                           (self.session.search_path, self.session.role))
 
 
-def migrate(conn, plan: Plan, *, history: SchemaHistory | None = None, lock_attempts: int | None = None,
+def migrate(conn, plan: MigrationSet, *, history: SchemaHistory | None = None, lock_attempts: int | None = None,
             on_applied=None, environment: str | None = None) -> MigrateResult:
     """Apply the plan's pending migrations to the database of `conn` (autocommit); see the module docstring."""
     session = Session.open(conn, environment)
@@ -296,7 +296,7 @@ def migrate(conn, plan: Plan, *, history: SchemaHistory | None = None, lock_atte
             pass  # the connection is gone, and with it the session's lock; the original error is the one to see
 
 
-def _apply(conn, plan: Plan, session: Session, history: SchemaHistory, info: Info, timestamp: datetime,
+def _apply(conn, plan: MigrationSet, session: Session, history: SchemaHistory, info: Info, timestamp: datetime,
            result: MigrateResult, on_applied) -> None:
     runner = Runner(conn, session, plan, timestamp)
     installed_by = current_user(conn)
@@ -377,7 +377,7 @@ def _body(runner: Runner, prepared: Prepared, statements: list[Statement], per_s
     runner.callbacks("afterEachMigrate", inside=True)
 
 
-def status(conn, plan: Plan, environment: str | None = None) -> Info:
+def status(conn, plan: MigrationSet, environment: str | None = None) -> Info:
     """Flyway's info for the database of `conn` (read-only: no lock, no table created)."""
     session = Session.open(conn, environment)
     history = SchemaHistory(conn, session.schema)

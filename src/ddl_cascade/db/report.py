@@ -31,7 +31,8 @@ class DatabaseState:
 
 
 def database_state(cfg: Config, child_name: str, environment: str, tip: str | None) -> DatabaseState:
-    from ddl_cascade.db import engine, plan, target
+    from ddl_cascade.db import engine, target
+    from ddl_cascade.db import migrations as migration_sets
     from ddl_cascade.db.info import BASELINE_STATE, OUT_OF_ORDER, SUCCESS
     from ddl_cascade.flyway import Version
     from ddl_cascade.redact import redact
@@ -40,7 +41,7 @@ def database_state(cfg: Config, child_name: str, environment: str, tip: str | No
     state = DatabaseState(environment, redact(env.url))
     try:
         tgt = target.from_environment(cfg, env)
-        migrations = plan.for_child(cfg, child_name, tip)
+        migrations = migration_sets.for_child(cfg, child_name, tip)
         with target.connect(tgt) as conn:
             info = engine.status(conn, migrations, environment)
     except CascadeError as exc:

@@ -12,7 +12,7 @@ import secrets
 from dataclasses import dataclass, field
 
 from ddl_cascade.db import engine, server
-from ddl_cascade.db.plan import Plan
+from ddl_cascade.db.migrations import MigrationSet
 from ddl_cascade.db.target import Target, connect
 
 
@@ -29,13 +29,13 @@ class VerifyResult:
         return self.failure is None and not self.refused
 
 
-def _run(conn, plan: Plan, result: VerifyResult, on_applied) -> None:
+def _run(conn, plan: MigrationSet, result: VerifyResult, on_applied) -> None:
     result.server_version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
     migrated = engine.migrate(conn, plan, on_applied=on_applied)
     result.migrations, result.failure, result.refused = migrated.migrations, migrated.failure, migrated.refused
 
 
-def verify(plan: Plan, *, target: Target | None = None, keep: bool = False, on_applied=None) -> VerifyResult:
+def verify(plan: MigrationSet, *, target: Target | None = None, keep: bool = False, on_applied=None) -> VerifyResult:
     result = VerifyResult()
     if target is None:
         srv = server.start(keep=keep)

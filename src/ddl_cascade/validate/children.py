@@ -4,12 +4,9 @@ Each child is fetched through the same cache `sync` uses (`ddl_cascade.cascade.c
 branch tip; nothing is checked out. The child is modelled as it will be after the next sync: its own files, with
 its read-only folder (the child's prefix) replaced by the parent's source folder as this pull request has it.
 
-The child's Flyway locations come from the child's own `flyway.toml` (`[flyway] locations` and
-`callbackLocations`, or those of its environments) or `flyway.conf` (`flyway.locations`, `flyway.callbackLocations`)
-at its root; only `filesystem:` locations, relative to the child's root, can be read. Without either file, the
-locations are `local_paths` (from the child's entry or `[defaults]`) plus the shared migration and callback folders
-under the prefix. All locations are then resolved together by `ddl_cascade.flyway.resolve`, exactly as for the
-parent. A duplicate version, repeatable description or callback name between a shared file and a child's own file
+The child's Flyway locations come from its own Flyway configuration, else from `local_paths` and the shared
+folders (`ddl_cascade.flyway.locations.child_locations`, which `db --child` uses too). All locations are then
+resolved together by `ddl_cascade.flyway.resolve`, exactly as for the parent. A duplicate version, repeatable description or callback name between a shared file and a child's own file
 is `child/version-collision`, reported on the shared file (that is what the pull request can change) and naming
 the child's file. A shared version the child has not received yet, below the highest version it has, is
 `child/out-of-order` unless the child's Flyway sets outOfOrder.
@@ -17,15 +14,12 @@ the child's file. A shared version the child has not received yet, below the hig
 
 from __future__ import annotations
 
-import tomllib
-from dataclasses import dataclass
-from pathlib import PurePosixPath
-
 from ddl_cascade import flyway, git
 from ddl_cascade.config import Child, Config
-from ddl_cascade.validate.engine import finding
-from ddl_cascade.validate.files import Files, tree_paths
+from ddl_cascade.flyway.locations import Locations, by_location, child_locations, default_locations, inside, tree_paths
+from ddl_cascade.validate.files import Files
 from ddl_cascade.validate.model import Finding
+from ddl_cascade.validate.rules import finding
 
 
 def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list[Finding], list[str]]:
@@ -72,119 +66,19 @@ def _relative(config: Config) -> str:
         return config.file.name
 
 
-def default_locations(child: Child, config: Config) -> list[str]:
-    prefix = child.prefix.rstrip("/")
-    shared = [f"{prefix}/{p}" for p in config.flyway.sql_paths + config.flyway.callback_paths]
-    return list(dict.fromkeys(list(child.local_paths) + shared))
-
-
 def own_files(reader: git.ObjectReader, tip: str, locations: list[str], prefix: str) -> list[str]:
     """Paths of the child's own files under its locations (only those folders are read, not the whole child)."""
     prefix = prefix.rstrip("/")
     out: set[str] = set()
     for loc in locations:
-        if _inside(loc, prefix):
+        if inside(loc, prefix):
             continue  # the shared folder: replaced by the parent's files
         answer = reader.read(f"{tip}^{{tree}}" if loc == "." else f"{tip}:{loc}")
         if answer is None or answer[1] != "tree":
             continue  # a missing location is skipped, as Flyway does (failOnMissingLocations=false)
         base = "" if loc == "." else loc + "/"
-        out.update(base + p for p in tree_paths(reader, answer[0]) if not _inside(base + p, prefix))
+        out.update(base + p for p in tree_paths(reader, answer[0]) if not inside(base + p, prefix))
     return sorted(out)
-
-
-@dataclass(frozen=True)
-class Locations:
-    """A child's Flyway locations, relative to its root. `callbacks` is set when the child's Flyway configuration
-    has `callbackLocations`: Flyway then reads callbacks only from there."""
-
-    migrations: list[str]
-    callbacks: list[str] | None = None
-    out_of_order: bool = False  # Flyway's outOfOrder: lower new versions are applied instead of ignored
-
-    @property
-    def all(self) -> list[str]:
-        return list(dict.fromkeys(self.migrations + (self.callbacks or [])))
-
-
-def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Child, config: Config) -> Locations:
-    """The child's Flyway locations from its own Flyway configuration when it has one (`files`: entries at its
-    root), else from `local_paths` and the shared folders."""
-    raw: list[str] | None = None
-    raw_callbacks: list[str] | None = None
-    out_of_order = False
-    if "flyway.toml" in files:
-        answer = reader.read(files["flyway.toml"])
-        try:
-            data = tomllib.loads(answer[2].decode("utf-8")) if answer else {}
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            data = {}
-        fw = data.get("flyway", {}) if isinstance(data.get("flyway"), dict) else {}
-        raw, raw_callbacks = _as_list(fw.get("locations")), _as_list(fw.get("callbackLocations"))
-        out_of_order = fw.get("outOfOrder") is True or str(fw.get("outOfOrder")).lower() == "true"
-        envs = data.get("environments", {}) if isinstance(data.get("environments"), dict) else {}
-        for env in envs.values():
-            env_fw = env.get("flyway") if isinstance(env, dict) else None
-            if isinstance(env_fw, dict):
-                if fw.get("locations") is None:
-                    raw = (raw or []) + (_as_list(env_fw.get("locations")) or [])
-                if fw.get("callbackLocations") is None and env_fw.get("callbackLocations") is not None:
-                    raw_callbacks = (raw_callbacks or []) + (_as_list(env_fw.get("callbackLocations")) or [])
-    elif "flyway.conf" in files:
-        answer = reader.read(files["flyway.conf"])
-        text = answer[2].decode("utf-8", "replace") if answer else ""
-        for key, value in flyway.parse_properties(text):
-            if key == "flyway.locations":
-                raw = _as_list(value)
-            elif key == "flyway.callbackLocations":
-                raw_callbacks = _as_list(value)
-            elif key == "flyway.outOfOrder":
-                out_of_order = value.strip().lower() == "true"
-    migrations = _filesystem(raw or [])
-    if not migrations:
-        return Locations(default_locations(child, config), out_of_order=out_of_order)
-    return Locations(migrations, _filesystem(raw_callbacks) if raw_callbacks is not None else None, out_of_order)
-
-
-def _filesystem(raw: list[str]) -> list[str]:
-    """The `filesystem:` locations, as folders relative to the child's root (others cannot be read from git)."""
-    out: list[str] = []
-    for location in raw:
-        kind, sep, path = location.partition(":")
-        if not sep:
-            continue  # no prefix means classpath: not a folder of the repository
-        if kind != "filesystem" or path.startswith("/"):
-            continue
-        normal = PurePosixPath(path).as_posix()  # also drops "./" and a trailing "/"
-        if ".." in PurePosixPath(normal).parts:
-            continue
-        out.append(normal)
-    return list(dict.fromkeys(out))
-
-
-def _as_list(value) -> list[str] | None:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return None
-
-
-def _inside(path: str, folder: str) -> bool:
-    return folder == "." or path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def _by_location(paths: list[str], locations: list[str]) -> dict[str, list[str]]:
-    """Files per location, relative to it. A location inside another listed one is a sub-location: Flyway drops
-    it, so no file is seen twice."""
-    kept = [loc for loc in locations if not any(o != loc and _inside(loc, o) for o in locations)]
-    out: dict[str, list[str]] = {}
-    for path in paths:
-        for loc in kept:
-            if _inside(path, loc):
-                out.setdefault(loc, []).append(path if loc == "." else path[len(loc) + 1:])
-                break
-    return out
 
 
 def collisions(child: Child, config: Config, locations: Locations, own: list[str], shared: list[str],
@@ -196,8 +90,8 @@ def collisions(child: Child, config: Config, locations: Locations, own: list[str
     virtual = {p: False for p in own}
     virtual.update({f"{prefix}/{p}": True for p in shared})
     paths = list(virtual)
-    callbacks = None if locations.callbacks is None else _by_location(paths, locations.callbacks)
-    resolution = flyway.resolve(_by_location(paths, locations.migrations), callback_locations=callbacks)
+    callbacks = None if locations.callbacks is None else by_location(paths, locations.callbacks)
+    resolution = flyway.resolve(by_location(paths, locations.migrations), callback_locations=callbacks)
     out: list[Finding] = []
     source = config.source.path.rstrip("/")
     for problem in resolution.problems:

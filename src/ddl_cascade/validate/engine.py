@@ -2,13 +2,16 @@
 
 The order of work, and why:
 1. Read the parent's locations from the working tree (what the pull request contains) and the delivered ones from
-   git objects (`--base`, default the delivery branch). See `validate.files`.
+   git objects (`--base`, default the delivery branch). See `flyway.locations` and `validate.files`.
 2. Resolve names and duplicates exactly as Flyway does (`ddl_cascade.flyway.resolve`), over all locations at once.
 3. Check each script's content: encoding, placeholders, statements (split by `sqlscript`), syntax (pglast's C
    parser, without building Python trees), transaction mix; then the `lint/...` rules on pglast's Python trees,
    built once per statement and only for the scripts lint checks: those new or changed since the base. Delivered
    migrations already ran everywhere, and warning about them again on every pull request would bury the warnings
-   that matter. Both passes spread over worker processes for large folders (`check_all`).
+   that matter; but lint remembers what they established (column types, validated NOT NULL checks), so the fix a
+   rule documents across several migrations is not reported once its first steps are delivered. All of it is
+   `lint.lint_migrations`, the one function the rule tests call too. Both passes spread over worker processes for
+   large folders (`check_all`).
 4. Compare with what was delivered (`validate.history`), and, with `--children`, with every child's own migrations
    (`validate.children`).
 5. Apply inline suppressions and `[validate.rules]` severities, then sort.
@@ -19,17 +22,19 @@ from __future__ import annotations
 
 import codecs
 from dataclasses import dataclass, field, replace
-from typing import Any
 
 from ddl_cascade import flyway, git
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.flyway.sqlscript import Statement, line_starts, position, split_statements
-from ddl_cascade.validate import files as files_mod
-from ddl_cascade.validate import placeholders, suppress, syntax
-from ddl_cascade.validate.files import CALLBACK, Files, ScriptFile
+from ddl_cascade.flyway.sqlscript import line_starts, position, split_statements
+from ddl_cascade.flyway import locations
+from ddl_cascade.flyway.locations import CALLBACK
+from ddl_cascade.validate import children as children_mod
+from ddl_cascade.validate import history, lint, placeholders, suppress, syntax
+from ddl_cascade.validate.checked import Checked
+from ddl_cascade.validate.files import Files, ScriptFile, collect, decode, resolve
 from ddl_cascade.validate.model import Finding, RuleInfo, Severity
-from ddl_cascade.validate.rules import DOCS, HINTS, RULES
+from ddl_cascade.validate.rules import DOCS, HINTS, RULES, finding
 
 
 @dataclass
@@ -51,8 +56,6 @@ class Report:
 
 def all_rules() -> dict[str, RuleInfo]:
     """Every rule validate knows: its own and the `lint/...` ones."""
-    from ddl_cascade.validate import lint
-
     return {**RULES, **lint.RULES}
 
 
@@ -60,35 +63,10 @@ def all_docs() -> dict[str, str]:
     """Each rule's documentation (anti-pattern and fix), from the rules' docstrings."""
     import inspect
 
-    from ddl_cascade.validate import lint
-
     docs = dict(DOCS)
     for module in lint.MODULES:
         docs[module.INFO.id] = inspect.cleandoc(module.__doc__ or "")
     return docs
-
-
-@dataclass
-class Checked:
-    """What checking one script produced (plain, picklable data: it may come back from a worker process)."""
-
-    path: str
-    findings: list[Finding] = field(default_factory=list)
-    suppressions: suppress.Suppressions = field(default_factory=suppress.Suppressions)
-    text: str | None = None  # None when the file did not decode
-    checksum: int | None = None
-    # What lint needs, kept from the first pass: the statements (substituted SQL, positions in the file as
-    # written), whether each parsed, the tables the script creates, and its .sql.conf executeInTransaction.
-    statements: list[Statement] = field(default_factory=list)
-    parses: list[bool] = field(default_factory=list)
-    created: list[str] = field(default_factory=list)
-    in_transaction: bool | None = None
-
-
-def finding(rule: str, path: str, line: int, column: int, message: str, hint: str | None = None,
-            severity: Severity | None = None) -> Finding:
-    info = RULES[rule]
-    return Finding(rule, severity or info.severity, path, line, column, message, HINTS[rule] if hint is None else hint)
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -109,8 +87,8 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
     if not source_dir.is_dir():
         raise CascadeError(f"{config.file}: source.path '{config.source.path}' is not a folder in {config.root}.")
     display = config.source.path + "/"
-    wanted = [folder for folder, _ in files_mod.locations(settings)]
-    current = files_mod.collect(files_mod.read_worktree(source_dir, wanted), settings, display)
+    wanted = [folder for folder, _ in locations.configured(settings)]
+    current = collect(locations.read_worktree(source_dir, wanted), settings, display)
 
     base_commit, delivered = read_base(config, base)
 
@@ -130,14 +108,10 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
         findings += result.findings
 
     if delivered is not None:
-        from ddl_cascade.validate import history
-
         findings += history.compare(current, resolution, delivered, checked, settings.encoding)
 
     checked_children: list[str] = []
     if children and config.children:
-        from ddl_cascade.validate import children as children_mod
-
         child_findings, checked_children = children_mod.check(config, current, jobs=jobs)
         findings += child_findings
 
@@ -184,34 +158,20 @@ def read_base(config: Config, base: str | None) -> tuple[str | None, Files | Non
     if tree is None or git.run_text(["cat-file", "-t", tree], root) != "tree":
         tree = git.rev_parse(root, f"{commit}^{{tree}}")
     assert tree is not None
-    wanted = [folder for folder, _ in files_mod.locations(config.flyway)]
+    wanted = [folder for folder, _ in locations.configured(config.flyway)]
     with git.ObjectReader(root) as reader:
-        data = files_mod.read_tree(reader, tree, wanted)
-    return commit, files_mod.collect(data, config.flyway, config.source.path + "/")
+        data = locations.read_tree(reader, tree, wanted)
+    return commit, collect(data, config.flyway, config.source.path + "/")
 
 
 # ---------------------------------------------------------------------------------------------------------------------
 # Names and duplicates
 
 
-def resolve(found: Files) -> flyway.Resolution:
-    """Flyway's view of the files: migrations from the migration locations, callbacks from the callback ones."""
-    migration_locs: dict[str, list[str]] = {}
-    callback_locs: dict[str, list[str]] = {}
-    for f in found.scripts + found.others:
-        target = callback_locs if f.role == CALLBACK else migration_locs
-        target.setdefault(f.location, []).append(f.script)
-    return flyway.resolve(migration_locs, callback_locations=callback_locs)
-
-
-def _key(f: ScriptFile) -> str:
-    return f"{f.location.rstrip('/')}/{f.script}" if f.location else f.script
-
-
 def naming_findings(found: Files, resolution: flyway.Resolution) -> list[Finding]:
     out: list[Finding] = []
     for f in found.scripts + found.others:
-        check = resolution.checks.get(_key(f))
+        check = resolution.checks.get(f.key)
         if check is None:
             continue
         hint_text = "; ".join(check.hints)
@@ -240,7 +200,7 @@ def naming_findings(found: Files, resolution: flyway.Resolution) -> list[Finding
 
 
 def duplicate_findings(resolution: flyway.Resolution, found: Files) -> list[Finding]:
-    by_key = {_key(f): f for f in found.scripts}
+    by_key = {f.key: f for f in found.scripts}
     out: list[Finding] = []
     for problem in resolution.problems:
         if problem.code == "DUPLICATE_VERSIONED_MIGRATION":
@@ -262,7 +222,7 @@ def duplicate_findings(resolution: flyway.Resolution, found: Files) -> list[Find
 def _flyway_order(found: Files, resolution: flyway.Resolution) -> list[ScriptFile]:
     """Scripts in the order Flyway runs them (migrations, then callbacks, then the rest), so lint learns which
     tables earlier migrations created."""
-    by_key = {_key(f): f for f in found.scripts}
+    by_key = {f.key: f for f in found.scripts}
     ordered: list[ScriptFile] = []
     seen: set[str] = set()
     for m in list(resolution.migrations) + list(resolution.callbacks):
@@ -276,15 +236,6 @@ def _flyway_order(found: Files, resolution: flyway.Resolution) -> list[ScriptFil
 
 # ---------------------------------------------------------------------------------------------------------------------
 # One script's content
-
-
-def decode(data: bytes, encoding: str) -> tuple[str | None, int]:
-    """The text, or None and the 0-based offset of the first byte that does not decode."""
-    codec = "utf-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
-    try:
-        return data.decode(codec, "strict"), -1
-    except UnicodeDecodeError as error:
-        return None, error.start
 
 
 def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) -> Checked:
@@ -359,6 +310,8 @@ def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) 
         out.parses.append(result.error is None)
         if result.created:
             out.created.append(result.created)
+        out.kinds.append(result.kind)
+        out.tables.append(result.table)
 
     transactional = [s for s in statements if not s.non_transactional]
     non_transactional = [s for s in statements if s.non_transactional]
@@ -375,15 +328,11 @@ def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) 
     return out
 
 
-def lint_script(checked: Checked, tables_created: set[str]) -> list[Finding]:
-    """The `lint/...` findings of one prepared PostgreSQL script; `tables_created` by earlier new migrations."""
-    from ddl_cascade.validate import lint
-
-    parsed: list[tuple[Statement, Any]] = [
-        (stmt, syntax.parse(stmt.sql).node if ok else None) for stmt, ok in zip(checked.statements, checked.parses)
-    ]
-    context = lint.LintContext(tables_created=set(tables_created), in_transaction=checked.in_transaction)
-    return lint.lint(checked.path, parsed, context)
+def _migration(checked: Checked, trees: list[bool] | None = None, new: bool = True) -> lint.Migration:
+    """A prepared script as lint takes it, with the parse trees of the statements `trees` selects (default: all)."""
+    statements = [(stmt, syntax.parse(stmt.sql).node if ok and (trees is None or trees[i]) else None)
+                  for i, (stmt, ok) in enumerate(zip(checked.statements, checked.parses))]
+    return lint.Migration(checked.path, statements, new=new, in_transaction=checked.in_transaction)
 
 
 def check_script(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str, lint_it: bool = True,
@@ -391,7 +340,8 @@ def check_script(f: ScriptFile, values: dict[str, str], encoding: str, dialect: 
     """All checks of one script, lint included (when `lint_it` and the dialect is PostgreSQL)."""
     out = prepare(f, values, encoding, dialect)
     if lint_it and dialect == syntax.POSTGRES and out.text is not None:
-        out.findings += lint_script(out, tables_created or set())
+        [found] = lint.lint_migrations([_migration(out)], lint.LintContext(tables_created=set(tables_created or ())))
+        out.findings += found
     return out
 
 
@@ -403,9 +353,10 @@ def check_all(order: list[ScriptFile], lint_flags: list[bool], values: dict[str,
               dialect: str, workers: int | None = None) -> dict[str, Checked]:
     """Check every script (in Flyway order), on several cores when there are many.
 
-    Two passes, each spread over worker processes: first every check but lint, which also says which tables each
-    script creates; then lint, in contiguous chunks of the Flyway order, each chunk starting from the tables
-    created by the new scripts before it. So lint sees exactly what a one-by-one run in Flyway order would.
+    Two passes, each spread over worker processes: first every check but lint; then `lint.lint_migrations` over
+    the Flyway order, the scripts in `lint_flags` linted, the others (delivered) only remembered. The second pass
+    works in contiguous chunks of the linted scripts; each worker is handed, besides its chunk, what lint must
+    remember of the scripts before it (see `_lint_jobs`), so it sees exactly what a one-by-one run would.
     """
     import functools
 
@@ -414,30 +365,71 @@ def check_all(order: list[ScriptFile], lint_flags: list[bool], values: dict[str,
                    parallel=len(order) >= PARALLEL_MIN)
     if dialect != syntax.POSTGRES:
         return {c.path: c for c in checked}
-    todo = [c for c, flag in zip(checked, lint_flags) if flag and c.text is not None]
-    size = max(1, -(-len(todo) // (workers * 4))) if len(todo) >= PARALLEL_MIN and workers > 1 else len(todo) or 1
+    linted = [flag and c.text is not None for c, flag in zip(checked, lint_flags)]
+    jobs = _lint_jobs(checked, linted, workers)
+    by_path = {c.path: c for c in checked}
+    for found in _map(_lint_job, jobs, workers, parallel=len(jobs) > 1):
+        for path, extra in found:
+            by_path[path].findings += extra
+    return by_path
+
+
+@dataclass
+class _LintJob:
+    """One worker's share of lint: `scripts` in Flyway order, the first `skip` only to be remembered."""
+
+    tables_created: set[str]  # by the linted scripts before the first of `scripts` that is linted
+    scripts: list[tuple[Checked, list[bool] | None, bool]]  # (slim script, which trees to build (None: all), new)
+    skip: int
+
+
+def _lint_jobs(checked: list[Checked], linted: list[bool], workers: int) -> list[_LintJob]:
+    """Contiguous chunks of the linted scripts, each with what comes before it, cut down to what lint needs.
+
+    Building pglast's trees is what lint costs, so a script that is not linted in a chunk (a delivered one, or a
+    new one before the chunk) gets the trees of only the statements whose memory the chunk can ask for: what
+    `lint.remember` keeps of a table (column types, CHECK (col IS NOT NULL) constraints) only matters to an ALTER
+    TABLE of that table, so those of the tables the chunk alters, plus every rename (a renamed new table stays new).
+    Which tables earlier new scripts created comes from the first pass, without trees.
+    """
+    todo = [i for i, flag in enumerate(linted) if flag]
+    if not todo:
+        return []
+    size = max(1, -(-len(todo) // (workers * 4))) if len(todo) >= PARALLEL_MIN and workers > 1 else len(todo)
     # Workers get only what lint needs (not the text, findings or directives), to keep what is pickled small.
-    slim = [replace(c, text=None, findings=[], suppressions=suppress.Suppressions()) for c in todo]
-    chunks: list[tuple[set[str], list[Checked]]] = []
-    seen: set[str] = set()
-    for i in range(0, len(slim), size):
-        chunk = slim[i:i + size]
-        chunks.append((set(seen), chunk))
-        for c in chunk:
-            seen.update(c.created)
-    found = [extra for per_chunk in _map(_lint_chunk, chunks, workers, parallel=len(chunks) > 1) for extra in per_chunk]
-    for c, extra in zip(todo, found):
-        c.findings += extra
-    return {c.path: c for c in checked}
+    slim = [replace(c, text=None, findings=[], suppressions=suppress.Suppressions()) for c in checked]
+    jobs: list[_LintJob] = []
+    created: set[str] = set()
+    before = 0  # the scripts before `first` whose linted ones' tables are in `created`
+    for n in range(0, len(todo), size):
+        first, last = todo[n], todo[min(n + size, len(todo)) - 1]
+        for i in range(before, first):
+            if linted[i]:
+                created.update(checked[i].created)
+        before = first
+        altered = {_bare(t) for i in range(first, last + 1) if linted[i]
+                   for k, t in zip(checked[i].kinds, checked[i].tables) if k == "AlterTableStmt" and t}
+        prefix, body = [], []
+        for i in range(last + 1):
+            if i >= first and linted[i]:
+                body.append((slim[i], None, True))
+                continue
+            trees = [k == "RenameStmt" or (k in lint.REMEMBERED and t is not None and _bare(t) in altered)
+                     for k, t in zip(checked[i].kinds, checked[i].tables)]
+            if any(trees):
+                (prefix if i < first else body).append((slim[i], trees, linted[i]))
+        jobs.append(_LintJob(set(created), prefix + body, len(prefix)))
+    return jobs
 
 
-def _lint_chunk(job: tuple[set[str], list[Checked]]) -> list[list[Finding]]:
-    tables, chunk = job
-    out = []
-    for c in chunk:
-        out.append(lint_script(c, tables))
-        tables = tables | set(c.created)
-    return out
+def _bare(table: str) -> str:
+    return table.rpartition(".")[2]
+
+
+def _lint_job(job: _LintJob) -> list[tuple[str, list[Finding]]]:
+    migrations = [_migration(c, trees, new) for c, trees, new in job.scripts]
+    found = lint.lint_migrations(migrations, lint.LintContext(tables_created=job.tables_created), skip=job.skip)
+    return [(m.path, f) for m, f in zip(migrations[job.skip:], found[job.skip:]) if m.new]
 
 
 def _cores() -> int:

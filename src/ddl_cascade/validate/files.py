@@ -1,25 +1,21 @@
-"""Which files `validate` looks at, read from the working tree or from a git tree.
+"""The files `validate` checks, sorted into scripts per location, and Flyway's view of them.
 
 The parent is checked as the pull request contains it: its working tree, under `source.path`. What counts as
 "already delivered" is read from git objects (`--base`, by default the delivery branch), never from a checkout, so
-validate needs no second work tree. Both sides are turned into the same `Tree` (location-relative path -> bytes), so
-every check runs the same way on either.
-
-Flyway scans every location recursively and skips hidden folders; a location inside another listed location is a
-"sub-location" that Flyway drops, and so do we, so a file is never seen twice.
+validate needs no second work tree. `ddl_cascade.flyway.locations` reads either side into the same shape
+(relative path -> bytes) and says which folders Flyway reads; `collect` turns that into `Files`, so every check runs
+the same way on either side.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
-from pathlib import Path
 
-from ddl_cascade import git
+from ddl_cascade import flyway
 from ddl_cascade.config import FlywaySettings
+from ddl_cascade.flyway.locations import CALLBACK, MIGRATION, configured, inside
 
-MIGRATION = "migration"
-CALLBACK = "callback"
+__all__ = ["CALLBACK", "MIGRATION", "Files", "ScriptFile", "collect", "decode", "resolve"]
 
 
 @dataclass(frozen=True)
@@ -37,6 +33,11 @@ class ScriptFile:
     def name(self) -> str:
         return self.script.rsplit("/", 1)[-1]
 
+    @property
+    def key(self) -> str:
+        """The path `flyway.resolve` knows it by: location and script."""
+        return f"{self.location.rstrip('/')}/{self.script}" if self.location else self.script
+
 
 @dataclass
 class Files:
@@ -48,82 +49,6 @@ class Files:
     others: list[ScriptFile] = field(default_factory=list)
 
 
-def locations(settings: FlywaySettings) -> list[tuple[str, str]]:
-    """(folder, role) for each configured location, sub-locations dropped; a folder listed as both is a migration one."""
-    chosen: list[tuple[str, str]] = []
-    seen: set[str] = set()
-    for folder, role in [(p, MIGRATION) for p in settings.sql_paths] + [(p, CALLBACK) for p in settings.callback_paths]:
-        if folder in seen:
-            continue
-        seen.add(folder)
-        chosen.append((folder, role))
-    return [
-        (folder, role)
-        for folder, role in chosen
-        if not any(other != folder and _inside(folder, other) for other, _ in chosen)
-    ]
-
-
-def _inside(path: str, folder: str) -> bool:
-    return folder == "." or path == folder or path.startswith(folder.rstrip("/") + "/")
-
-
-def read_worktree(root: Path, wanted: list[str] | None = None) -> dict[str, bytes]:
-    """Every non-hidden file under `root` (only under the `wanted` folders if given, each recursively), keyed by its
-    path relative to `root` with "/"."""
-    out: dict[str, bytes] = {}
-    if not root.is_dir():
-        return out
-    for folder in wanted if wanted is not None else ["."]:
-        _walk(root, root / folder, out)
-    return out
-
-
-def _walk(root: Path, top: Path, out: dict[str, bytes]) -> None:
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
-        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
-        for name in sorted(filenames):
-            full = os.path.join(dirpath, name)
-            if not os.path.isfile(full):
-                continue
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
-            with open(full, "rb") as fh:
-                out[rel] = fh.read()
-
-
-def tree_paths(reader: git.ObjectReader, tree: str) -> dict[str, str]:
-    """Blob ids of every file under a git tree (hidden folders skipped, submodules ignored), by relative path."""
-    out: dict[str, str] = {}
-    pending = [("", tree)]
-    while pending:
-        answers = list(reader.read_many([oid for _, oid in pending]))
-        next_pending: list[tuple[str, str]] = []
-        for (prefix, _), answer in zip(pending, answers):
-            if answer is None or answer[1] != "tree":
-                continue
-            for mode, raw_name, oid in git.parse_tree(answer[2]):
-                name = raw_name.decode("utf-8", "surrogateescape")
-                rel = f"{prefix}{name}"
-                if mode == "40000":
-                    if not name.startswith("."):
-                        next_pending.append((rel + "/", oid))
-                elif mode in ("100644", "100755", "120000"):
-                    out[rel] = oid
-        pending = next_pending
-    return out
-
-
-def read_tree(reader: git.ObjectReader, tree: str, wanted: list[str] | None = None) -> dict[str, bytes]:
-    """Contents of the files under a git tree, keyed by relative path; only those under `wanted` folders if given."""
-    paths = tree_paths(reader, tree)
-    if wanted is not None:
-        paths = {p: oid for p, oid in paths.items() if any(_inside(p, w) for w in wanted)}
-    names = sorted(paths)
-    blobs = reader.read_many([paths[n] for n in names])
-    return {name: answer[2] for name, answer in zip(names, blobs) if answer is not None}
-
-
 def collect(tree: dict[str, bytes], settings: FlywaySettings, display_prefix: str) -> Files:
     """Sort the files of one folder (source.path or the delivered tree) into scripts per configured location.
 
@@ -131,10 +56,10 @@ def collect(tree: dict[str, bytes], settings: FlywaySettings, display_prefix: st
     repository root whichever side they were read from.
     """
     files = Files()
-    locs = locations(settings)
+    locs = configured(settings)
     for rel in sorted(tree):
         for folder, role in locs:
-            if not _inside(rel, folder):
+            if not inside(rel, folder):
                 continue
             script = rel if folder == "." else rel[len(folder) + 1:]
             name = script.rsplit("/", 1)[-1]
@@ -154,3 +79,22 @@ def collect(tree: dict[str, bytes], settings: FlywaySettings, display_prefix: st
                 files.others.append(item)
             break
     return files
+
+
+def resolve(found: Files) -> flyway.Resolution:
+    """Flyway's view of the files: migrations from the migration locations, callbacks from the callback ones."""
+    migration_locs: dict[str, list[str]] = {}
+    callback_locs: dict[str, list[str]] = {}
+    for f in found.scripts + found.others:
+        target = callback_locs if f.role == CALLBACK else migration_locs
+        target.setdefault(f.location, []).append(f.script)
+    return flyway.resolve(migration_locs, callback_locations=callback_locs)
+
+
+def decode(data: bytes, encoding: str) -> tuple[str | None, int]:
+    """The text, or None and the 0-based offset of the first byte that does not decode."""
+    codec = "utf-8" if encoding.lower().replace("_", "-") in ("utf-8", "utf8") else encoding
+    try:
+        return data.decode(codec, "strict"), -1
+    except UnicodeDecodeError as error:
+        return None, error.start

@@ -13,16 +13,17 @@ A delivered repeatable may change freely (Flyway re-runs it), but not disappear.
 from __future__ import annotations
 
 from ddl_cascade import flyway
-from ddl_cascade.validate.engine import Checked, _key, decode, finding, resolve
-from ddl_cascade.validate.files import Files
+from ddl_cascade.validate.checked import Checked
+from ddl_cascade.validate.files import Files, decode, resolve
 from ddl_cascade.validate.model import Finding
+from ddl_cascade.validate.rules import finding
 
 
 def compare(current: Files, resolution: flyway.Resolution, delivered: Files, checked: dict[str, Checked],
             encoding: str) -> list[Finding]:
     out: list[Finding] = []
-    cur_files = {_key(f): f for f in current.scripts}
-    old_files = {_key(f): f for f in delivered.scripts}
+    cur_files = {f.key: f for f in current.scripts}
+    old_files = {f.key: f for f in delivered.scripts}
     old_resolution = resolve(delivered)
 
     def old_text(m: flyway.ResolvedMigration) -> str | None:

@@ -2,7 +2,7 @@
 
 Each rule is one small class in the manner of sqlfluff: a stable id, a default severity, a one-line summary and a
 docstring that shows the anti-pattern and the fix. The classes carry no logic; the checks that raise them are in
-`validate.checks`, `validate.history` and `validate.children`, which all speak in these ids. `RULES` is what
+`validate.engine`, `validate.history` and `validate.children`, which all speak in these ids. `RULES` is what
 `[validate.rules]` overrides, what SARIF lists and what `docs/validate.md` describes.
 """
 
@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import inspect
 
-from ddl_cascade.validate.model import RuleInfo, Severity
+from ddl_cascade.validate.model import Finding, RuleInfo, Severity
 
 
 class Rule:
@@ -347,3 +347,10 @@ _CLASSES: tuple[type[Rule], ...] = (
 RULES: dict[str, RuleInfo] = {c.id: RuleInfo(c.id, c.severity, c.summary) for c in _CLASSES}
 HINTS: dict[str, str] = {c.id: c.hint for c in _CLASSES}
 DOCS: dict[str, str] = {c.id: inspect.cleandoc(c.__doc__ or "") for c in _CLASSES}
+
+
+def finding(rule: str, path: str, line: int, column: int, message: str, hint: str | None = None,
+            severity: Severity | None = None) -> Finding:
+    """A finding of one of these rules, with the rule's severity and hint unless given."""
+    info = RULES[rule]
+    return Finding(rule, severity or info.severity, path, line, column, message, HINTS[rule] if hint is None else hint)

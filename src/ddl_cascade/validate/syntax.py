@@ -21,7 +21,11 @@ class Parsed:
     node: Any  # the pglast statement node (RawStmt.stmt); None if it did not parse, without a tree, or not PostgreSQL
     error: str | None = None  # the parser's message when it did not parse
     offset: int = 0  # where the error is, as a character offset into the statement's text
-    created: str | None = None  # the table a CREATE TABLE / CREATE TABLE AS creates ("name" or "schema.name")
+    created: str | None = None  # the table a CREATE TABLE [AS] / SELECT INTO creates ("name" or "schema.name")
+    # What `lint.remember` may learn from the statement without its tree: its kind (pglast's node name) and the table
+    # it creates, alters or renames, for the kinds in `lint.REMEMBERED`. Only without the tree (`tree=False`).
+    kind: str | None = None
+    table: str | None = None
 
 
 def check_dialect(dialect: str, file: str) -> str:
@@ -51,9 +55,7 @@ def _parse_postgres(sql: str, tree: bool) -> Parsed:
 
     try:
         if not tree:
-            out = parse_sql_json(sql)
-            created = _created_from_json(out) if sql[:6].upper() == "CREATE" else None
-            return Parsed(None, created=created)
+            return _summary(parse_sql_json(sql))
         raw = parse_sql(sql)
     except ParseError as exc:
         message = str(exc.args[0]) if exc.args else str(exc)
@@ -72,16 +74,27 @@ def _qualified(rel: dict[str, Any]) -> str:
     return f"{rel['schemaname']}.{rel['relname']}" if rel.get("schemaname") else rel["relname"]
 
 
-def _created_from_json(out: str) -> str | None:
+# Where each kind of statement `lint.remember` learns from names its table, in libpg_query's JSON.
+_TABLE_KEYS = {"CreateStmt": ("relation",), "CreateTableAsStmt": ("into", "rel"), "SelectStmt": ("intoClause", "rel"),
+               "AlterTableStmt": ("relation",), "RenameStmt": ("relation",)}
+_CREATES = {"CreateStmt", "CreateTableAsStmt", "SelectStmt"}
+
+
+def _summary(out: str) -> Parsed:
+    """Kind and table of a parsed statement from libpg_query's JSON, decoding it only for the kinds that name one."""
     import json
 
-    stmts = json.loads(out).get("stmts") or [{}]
-    stmt = stmts[0].get("stmt", {})
-    if "CreateStmt" in stmt:
-        return _qualified(stmt["CreateStmt"]["relation"])
-    if "CreateTableAsStmt" in stmt:
-        return _qualified(stmt["CreateTableAsStmt"]["into"]["rel"])
-    return None
+    at = out.find('"stmt":{"')
+    if at < 0:
+        return Parsed(None)
+    kind = out[at + 9:out.find('"', at + 9)]
+    if kind not in _TABLE_KEYS or (kind == "SelectStmt" and '"intoClause"' not in out):
+        return Parsed(None, kind=kind)
+    node: Any = json.loads(out)["stmts"][0]["stmt"][kind]
+    for key in _TABLE_KEYS[kind]:
+        node = node.get(key) if isinstance(node, dict) else None
+    table = _qualified(node) if isinstance(node, dict) and node.get("relname") else None
+    return Parsed(None, created=table if kind in _CREATES else None, kind=kind, table=table)
 
 
 def _created_from_node(node: Any) -> str | None:
@@ -91,6 +104,8 @@ def _created_from_node(node: Any) -> str | None:
         rv = node.relation
     elif isinstance(node, ast.CreateTableAsStmt) and node.into is not None:
         rv = node.into.rel
+    elif isinstance(node, ast.SelectStmt) and node.intoClause is not None:
+        rv = node.intoClause.rel
     else:
         return None
     return f"{rv.schemaname}.{rv.relname}" if rv.schemaname else rv.relname

@@ -17,6 +17,7 @@ is safe (see `_scope.py`), `ADD COLUMN ... DEFAULT <constant>` needs no rewrite 
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 from ddl_cascade.validate.lint import (
@@ -47,11 +48,12 @@ from ddl_cascade.validate.lint._scope import Hit, LintContext, Scope
 from ddl_cascade.validate.model import Finding, RuleInfo
 
 if TYPE_CHECKING:
+    from collections.abc import Iterable
     from types import ModuleType
 
     from ddl_cascade.flyway.sqlscript import Statement
 
-__all__ = ["MODULES", "RULES", "Hit", "LintContext", "lint", "remember"]
+__all__ = ["MODULES", "REMEMBERED", "RULES", "Hit", "LintContext", "Migration", "lint", "lint_migrations", "remember"]
 
 # Order is the order of the documentation: destructive first, then locking, then compatibility.
 MODULES: tuple[ModuleType, ...] = (
@@ -82,6 +84,46 @@ MODULES: tuple[ModuleType, ...] = (
 RULES: dict[str, RuleInfo] = {m.INFO.id: m.INFO for m in MODULES}
 
 
+@dataclass
+class Migration:
+    """One migration file as `lint_migrations` takes it: its statements with their parse trees (None for a
+    statement that did not parse, or whose tree is not needed)."""
+
+    path: str
+    statements: list[tuple[Statement, Any]]
+    # Not delivered yet (or changed since): linted, and the tables it creates count as new. A delivered migration
+    # already ran everywhere: it is only remembered, and its tables may hold data by now.
+    new: bool = True
+    in_transaction: bool | None = None  # its .sql.conf executeInTransaction; None: Flyway's detection
+
+
+# The statement kinds (pglast node names) `remember` learns from; a delivered migration's other statements may come
+# without their parse tree, which is what building it costs.
+REMEMBERED = frozenset({"CreateStmt", "CreateTableAsStmt", "SelectStmt", "AlterTableStmt", "RenameStmt"})
+
+
+def lint_migrations(migrations: Iterable[Migration], context: LintContext | None = None, *,
+                    skip: int = 0) -> list[list[Finding]]:
+    """Lint migrations in Flyway order, each knowing what the ones before it established; the findings per migration.
+
+    This is how `validate` lints, and how the rule tests do. New migrations are linted, then remembered; delivered
+    ones are only remembered (their column types and CHECK (col IS NOT NULL) constraints make a later widening or
+    SET NOT NULL safe). The first `skip` migrations are only remembered too: a worker linting one chunk of a long
+    folder is handed what comes before its chunk that way. `context` is updated as the migrations are read.
+    """
+    context = context if context is not None else LintContext()
+    default = context.in_transaction
+    out: list[list[Finding]] = []
+    try:
+        for i, m in enumerate(migrations):
+            context.in_transaction = m.in_transaction if m.in_transaction is not None else default
+            out.append(lint(m.path, m.statements, context) if m.new and i >= skip else [])
+            remember(m.statements, context, new=m.new)
+    finally:
+        context.in_transaction = default
+    return out
+
+
 def lint(path: str, statements: list[tuple[Statement, Any]], context: LintContext | None = None) -> list[Finding]:
     """Check one migration file's statements, in order; `node` is None for a statement that did not parse."""
     context = context or LintContext()
@@ -104,7 +146,8 @@ def lint(path: str, statements: list[tuple[Statement, Any]], context: LintContex
 def remember(statements: list[tuple[Statement, Any]], context: LintContext, *, new: bool) -> None:
     """Carry what one migration file establishes into `context`, for linting the files that follow it.
 
-    Call it for each migration in version order after linting it (or instead, for delivered ones): column types
+    `lint_migrations` calls it for each migration in Flyway order after linting it (or instead, for delivered ones),
+    and so should anything else that lints more than one file. Column types
     and CHECK (col IS NOT NULL) constraints always carry over; the tables it creates count as new only when the
     migration itself is new (`new=True`), since a delivered table may hold data by now.
     """

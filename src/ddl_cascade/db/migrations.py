@@ -1,4 +1,6 @@
-"""The migrations and callbacks one Flyway run sees: the shared files, or a child's shared and own files together.
+"""The migrations and callbacks one Flyway run sees (a `MigrationSet`): the shared files, or a child's shared and own
+files together. Which folders and files that is, `ddl_cascade.flyway.locations` decides; this module decodes and
+resolves them.
 
 - Without a child, the parent's working tree under `source.path`: `flyway.sql_paths` are the migration locations and
   `flyway.callback_paths` the callback locations (Flyway's `callbackLocations`: callbacks are read only there).
@@ -21,6 +23,7 @@ from dataclasses import dataclass, field
 from ddl_cascade import flyway
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
+from ddl_cascade.flyway import locations
 
 
 @dataclass(frozen=True)
@@ -62,7 +65,7 @@ class Script:
 
 
 @dataclass(frozen=True)
-class Plan:
+class MigrationSet:
     """Everything one Flyway run resolves: migrations in Flyway's order, callbacks by event then description."""
 
     migrations: tuple[Script, ...]
@@ -78,8 +81,8 @@ Files = dict[str, bytes]  # location-relative path -> contents
 
 
 def build(migration_locations: dict[str, Files], callback_locations: dict[str, Files], *, encoding: str,
-          placeholders: dict[str, str], display_root: str = "", origin: str = "parent") -> Plan:
-    """Resolve the files of each location into a Plan; a duplicate or an undecodable file is a CascadeError."""
+          placeholders: dict[str, str], display_root: str = "", origin: str = "parent") -> MigrationSet:
+    """Resolve the files of each location into a MigrationSet; a duplicate or an undecodable file is a CascadeError."""
     resolution = flyway.resolve(
         {loc: list(files) for loc, files in migration_locations.items()},
         callback_locations={loc: list(files) for loc, files in callback_locations.items()},
@@ -106,7 +109,7 @@ def build(migration_locations: dict[str, Files], callback_locations: dict[str, F
             raise CascadeError(f"{shown}: {exc}".replace("\n", " ")) from None
         return Script(resolved, text, config, shown)
 
-    return Plan(
+    return MigrationSet(
         migrations=tuple(script(m, migration_locations) for m in resolution.migrations),
         callbacks=tuple(script(c, callback_locations) for c in resolution.callbacks),
         placeholders=dict(placeholders),
@@ -114,15 +117,8 @@ def build(migration_locations: dict[str, Files], callback_locations: dict[str, F
     )
 
 
-def _without_sublocations(folders: list[str]) -> list[str]:
-    unique = list(dict.fromkeys(folders))
-    return [f for f in unique if not any(o != f and (o == "." or f.startswith(o.rstrip("/") + "/")) for o in unique)]
-
-
-def for_parent(cfg: Config) -> Plan:
+def for_parent(cfg: Config) -> MigrationSet:
     """The shared migrations as they are in the parent's working tree."""
-    from ddl_cascade.validate.files import read_worktree
-
     root = cfg.root / cfg.source.path
     if not root.is_dir():
         raise CascadeError(f"{cfg.file}: source.path '{cfg.source.path}' is not a folder in {cfg.root}.")
@@ -130,12 +126,12 @@ def for_parent(cfg: Config) -> Plan:
 
     def read(folder: str) -> Files:
         if folder not in cache:
-            cache[folder] = read_worktree(root / folder)
+            cache[folder] = locations.read_worktree(root / folder)
         return cache[folder]
 
     return build(
-        {f: read(f) for f in _without_sublocations(list(cfg.flyway.sql_paths))},
-        {f: read(f) for f in _without_sublocations(list(cfg.flyway.callback_paths))},
+        {f: read(f) for f in locations.without_sublocations(list(cfg.flyway.sql_paths))},
+        {f: read(f) for f in locations.without_sublocations(list(cfg.flyway.callback_paths))},
         encoding=cfg.flyway.encoding,
         placeholders=cfg.flyway.placeholders,
         display_root=cfg.source.path,
@@ -161,14 +157,12 @@ def child_placeholders(toml_text: str | None, conf_text: str | None) -> dict[str
     return {}
 
 
-def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
+def for_child(cfg: Config, name: str, tip: str | None = None) -> MigrationSet:
     """The migrations the child's own Flyway runs: its branch as the sync cache fetched it (or at `tip`, a commit
     the cache already holds, e.g. from the fetch `status` just made). Its locations are decided exactly as for
-    `validate --children` (`ddl_cascade.validate.children.child_locations`)."""
+    `validate --children` (`ddl_cascade.flyway.locations.child_locations`)."""
     from ddl_cascade import git
     from ddl_cascade.cascade.cache import ChildCache
-    from ddl_cascade.validate.children import child_locations
-    from ddl_cascade.validate.files import read_tree
 
     child = cfg.child(name)
     cache = ChildCache(cfg)
@@ -184,16 +178,16 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
         if root is None:
             raise CascadeError(f"child '{name}': commit {tip} is not in the cache; run it again to fetch.")
         top = {entry.decode("utf-8", "surrogateescape"): oid for _, entry, oid in git.parse_tree(root[2])}
-        locations = child_locations(reader, top, child, cfg)
+        found = locations.child_locations(reader, top, child, cfg)
         texts = {}
         for config_file in ("flyway.toml", "flyway.conf"):
             answer = reader.read(top[config_file]) if config_file in top else None
             texts[config_file] = answer[2].decode("utf-8", "replace") if answer else None
-        migration_folders = _without_sublocations(locations.migrations)
+        migration_folders = locations.without_sublocations(found.migrations)
         # Without callbackLocations, Flyway finds callbacks in the migration locations themselves.
-        callback_folders = _without_sublocations(locations.callbacks if locations.callbacks is not None
-                                                 else locations.migrations)
-        everything = read_tree(reader, root[0], sorted(set(migration_folders + callback_folders)))
+        callback_folders = locations.without_sublocations(found.callbacks if found.callbacks is not None
+                                                           else found.migrations)
+        everything = locations.read_tree(reader, root[0], sorted(set(migration_folders + callback_folders)))
 
     def under(folder: str) -> Files:
         if folder == ".":
@@ -212,5 +206,5 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> Plan:
     )
 
 
-def for_target(cfg: Config, child: str | None) -> Plan:
+def for_target(cfg: Config, child: str | None) -> MigrationSet:
     return for_child(cfg, child) if child else for_parent(cfg)

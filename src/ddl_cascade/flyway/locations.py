@@ -1,0 +1,211 @@
+"""Which folders a Flyway run reads, and the files in them, in a work tree or in a git tree.
+
+A location is a folder relative to the checked folder (the parent's `source.path`, or a child's root). Flyway scans
+every location recursively and skips hidden folders; a location inside another listed location is a
+"sub-location" that Flyway drops, and so do we, so a file is never seen twice. Callbacks are read from the
+callback locations (`callbackLocations`) when they are set, else from the migration locations.
+
+- The parent's locations are cascade.toml's `[flyway]` `sql_paths` and `callback_paths` (`configured`).
+- A child's come from its own `flyway.toml` (`[flyway] locations` and `callbackLocations`, or those of its
+  environments) or `flyway.conf` (`flyway.locations`, `flyway.callbackLocations`) at its root; only `filesystem:`
+  locations, relative to the child's root, can be read from git. Without either file, they are `local_paths`
+  (from the child's entry or `[defaults]`) plus the shared migration and callback folders under its prefix
+  (`child_locations`).
+
+Files are read from a work tree (`read_worktree`) or from git objects (`tree_paths`, `read_tree`), never from a
+checkout, so `validate` and `db` need no second work tree. Both give the same shape: relative path -> bytes.
+`validate` and `db` build on this module; it knows nothing of either.
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import dataclass
+from pathlib import Path, PurePosixPath
+
+from ddl_cascade import git
+from ddl_cascade.config import Child, Config, FlywaySettings
+from ddl_cascade.flyway.migrations import parse_properties
+
+MIGRATION = "migration"
+CALLBACK = "callback"
+
+
+def inside(path: str, folder: str) -> bool:
+    """Whether `path` is `folder` or under it ("." holds everything)."""
+    return folder == "." or path == folder or path.startswith(folder.rstrip("/") + "/")
+
+
+def without_sublocations(folders: list[str]) -> list[str]:
+    """The folders, duplicates and sub-locations (folders inside another listed one) dropped, as Flyway does."""
+    unique = list(dict.fromkeys(folders))
+    return [f for f in unique if not any(o != f and inside(f, o) for o in unique)]
+
+
+def configured(settings: FlywaySettings) -> list[tuple[str, str]]:
+    """(folder, role) for each location of cascade.toml's [flyway], sub-locations dropped; a folder listed as both
+    is a migration one."""
+    chosen = {folder: MIGRATION for folder in settings.sql_paths}
+    for folder in settings.callback_paths:
+        chosen.setdefault(folder, CALLBACK)
+    kept = without_sublocations(list(chosen))
+    return [(folder, chosen[folder]) for folder in kept]
+
+
+def by_location(paths: list[str], locations: list[str]) -> dict[str, list[str]]:
+    """Files per location, relative to it; sub-locations dropped, so no file is seen twice."""
+    kept = without_sublocations(locations)
+    out: dict[str, list[str]] = {}
+    for path in paths:
+        for loc in kept:
+            if inside(path, loc):
+                out.setdefault(loc, []).append(path if loc == "." else path[len(loc) + 1:])
+                break
+    return out
+
+
+# -- reading files ----------------------------------------------------------------------------------------------------
+
+
+def read_worktree(root: Path, wanted: list[str] | None = None) -> dict[str, bytes]:
+    """Every non-hidden file under `root` (only under the `wanted` folders if given, each recursively), keyed by its
+    path relative to `root` with "/"."""
+    out: dict[str, bytes] = {}
+    if not root.is_dir():
+        return out
+    for folder in wanted if wanted is not None else ["."]:
+        _walk(root, root / folder, out)
+    return out
+
+
+def _walk(root: Path, top: Path, out: dict[str, bytes]) -> None:
+    for dirpath, dirnames, filenames in os.walk(top):
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+        for name in sorted(filenames):
+            full = os.path.join(dirpath, name)
+            if not os.path.isfile(full):
+                continue
+            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
+            with open(full, "rb") as fh:
+                out[rel] = fh.read()
+
+
+def tree_paths(reader: git.ObjectReader, tree: str) -> dict[str, str]:
+    """Blob ids of every file under a git tree (hidden folders skipped, submodules ignored), by relative path."""
+    out: dict[str, str] = {}
+    pending = [("", tree)]
+    while pending:
+        answers = list(reader.read_many([oid for _, oid in pending]))
+        next_pending: list[tuple[str, str]] = []
+        for (prefix, _), answer in zip(pending, answers):
+            if answer is None or answer[1] != "tree":
+                continue
+            for mode, raw_name, oid in git.parse_tree(answer[2]):
+                name = raw_name.decode("utf-8", "surrogateescape")
+                rel = f"{prefix}{name}"
+                if mode == "40000":
+                    if not name.startswith("."):
+                        next_pending.append((rel + "/", oid))
+                elif mode in ("100644", "100755", "120000"):
+                    out[rel] = oid
+        pending = next_pending
+    return out
+
+
+def read_tree(reader: git.ObjectReader, tree: str, wanted: list[str] | None = None) -> dict[str, bytes]:
+    """Contents of the files under a git tree, keyed by relative path; only those under `wanted` folders if given."""
+    paths = tree_paths(reader, tree)
+    if wanted is not None:
+        paths = {p: oid for p, oid in paths.items() if any(inside(p, w) for w in wanted)}
+    names = sorted(paths)
+    blobs = reader.read_many([paths[n] for n in names])
+    return {name: answer[2] for name, answer in zip(names, blobs) if answer is not None}
+
+
+# -- a child's locations ----------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Locations:
+    """A child's Flyway locations, relative to its root. `callbacks` is set when the child's Flyway configuration
+    has `callbackLocations`: Flyway then reads callbacks only from there."""
+
+    migrations: list[str]
+    callbacks: list[str] | None = None
+    out_of_order: bool = False  # Flyway's outOfOrder: lower new versions are applied instead of ignored
+
+    @property
+    def all(self) -> list[str]:
+        return list(dict.fromkeys(self.migrations + (self.callbacks or [])))
+
+
+def default_locations(child: Child, config: Config) -> list[str]:
+    """A child's locations without a Flyway configuration of its own: its `local_paths` and the shared folders."""
+    prefix = child.prefix.rstrip("/")
+    shared = [f"{prefix}/{p}" for p in config.flyway.sql_paths + config.flyway.callback_paths]
+    return list(dict.fromkeys(list(child.local_paths) + shared))
+
+
+def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Child, config: Config) -> Locations:
+    """The child's Flyway locations from its own Flyway configuration when it has one (`files`: blob ids of the
+    entries at its root), else from `local_paths` and the shared folders."""
+    raw: list[str] | None = None
+    raw_callbacks: list[str] | None = None
+    out_of_order = False
+    if "flyway.toml" in files:
+        answer = reader.read(files["flyway.toml"])
+        try:
+            data = tomllib.loads(answer[2].decode("utf-8")) if answer else {}
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
+            data = {}
+        fw = data.get("flyway", {}) if isinstance(data.get("flyway"), dict) else {}
+        raw, raw_callbacks = _as_list(fw.get("locations")), _as_list(fw.get("callbackLocations"))
+        out_of_order = fw.get("outOfOrder") is True or str(fw.get("outOfOrder")).lower() == "true"
+        envs = data.get("environments", {}) if isinstance(data.get("environments"), dict) else {}
+        for env in envs.values():
+            env_fw = env.get("flyway") if isinstance(env, dict) else None
+            if isinstance(env_fw, dict):
+                if fw.get("locations") is None:
+                    raw = (raw or []) + (_as_list(env_fw.get("locations")) or [])
+                if fw.get("callbackLocations") is None and env_fw.get("callbackLocations") is not None:
+                    raw_callbacks = (raw_callbacks or []) + (_as_list(env_fw.get("callbackLocations")) or [])
+    elif "flyway.conf" in files:
+        answer = reader.read(files["flyway.conf"])
+        text = answer[2].decode("utf-8", "replace") if answer else ""
+        for key, value in parse_properties(text):
+            if key == "flyway.locations":
+                raw = _as_list(value)
+            elif key == "flyway.callbackLocations":
+                raw_callbacks = _as_list(value)
+            elif key == "flyway.outOfOrder":
+                out_of_order = value.strip().lower() == "true"
+    migrations = _filesystem(raw or [])
+    if not migrations:
+        return Locations(default_locations(child, config), out_of_order=out_of_order)
+    return Locations(migrations, _filesystem(raw_callbacks) if raw_callbacks is not None else None, out_of_order)
+
+
+def _filesystem(raw: list[str]) -> list[str]:
+    """The `filesystem:` locations, as folders relative to the child's root (others cannot be read from git)."""
+    out: list[str] = []
+    for location in raw:
+        kind, sep, path = location.partition(":")
+        if not sep:
+            continue  # no prefix means classpath: not a folder of the repository
+        if kind != "filesystem" or path.startswith("/"):
+            continue
+        normal = PurePosixPath(path).as_posix()  # also drops "./" and a trailing "/"
+        if ".." in PurePosixPath(normal).parts:
+            continue
+        out.append(normal)
+    return list(dict.fromkeys(out))
+
+
+def _as_list(value) -> list[str] | None:
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, list):
+        return [v for v in value if isinstance(v, str)]
+    return None

@@ -1,0 +1,102 @@
+"""The layout is the architecture: which package may import which, read from every module's imports (its AST).
+
+- the Flyway layer (`ddl_cascade.flyway`) knows nothing of `validate`, `db`, `cascade` or the CLI;
+- `db` does not import `validate` or the CLI (migration locations belong to the Flyway layer);
+- `validate` does not import the CLI;
+- and in those packages no module reaches into another module's `_private` names, by import or by attribute.
+"""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+SRC = Path(__file__).resolve().parent.parent / "src"
+PACKAGE = SRC / "ddl_cascade"
+FORBIDDEN = {
+    "flyway": ("ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade", "ddl_cascade.cli"),
+    "db": ("ddl_cascade.validate", "ddl_cascade.cli"),
+    "validate": ("ddl_cascade.cli",),
+}
+
+
+def _modules(package: str) -> list[Path]:
+    return sorted((PACKAGE / package).rglob("*.py"))
+
+
+def _name(path: Path) -> str:
+    parts = path.relative_to(SRC).with_suffix("").parts
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _imports(path: Path) -> list[tuple[int, str, list[str]]]:
+    """(line, module, names) for each import, relative imports made absolute."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    package = _name(path) if path.name == "__init__.py" else _name(path).rpartition(".")[0]
+    out = []
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            out += [(node.lineno, alias.name, []) for alias in node.names]
+        elif isinstance(node, ast.ImportFrom):
+            module = node.module or ""
+            if node.level:
+                base = package.split(".")[: len(package.split(".")) - node.level + 1]
+                module = ".".join(base + ([module] if module else []))
+            out.append((node.lineno, module, [alias.name for alias in node.names]))
+    return out
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_layers_import_one_way(package):
+    bad = []
+    for path in _modules(package):
+        for line, module, names in _imports(path):
+            targets = [module] + [f"{module}.{n}" for n in names]
+            if any(t == f or t.startswith(f + ".") for t in targets for f in FORBIDDEN[package]):
+                bad.append(f"{_name(path)}:{line} imports {module} {names or ''}")
+    assert bad == []
+
+
+def _is_private(name: str) -> bool:
+    return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
+
+
+@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+def test_no_private_names_across_modules(package):
+    bad = []
+    for path in _modules(package):
+        tree = ast.parse(path.read_text(encoding="utf-8"))
+        aliases: set[str] = set()  # local names bound to a ddl_cascade module
+        for line, module, names in _imports(path):
+            if not module.startswith("ddl_cascade"):
+                continue
+            bad += [f"{_name(path)}:{line} imports {n} from {module}" for n in names if _is_private(n)]
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("ddl_cascade"):
+                aliases.update(a.asname or a.name for a in node.names if a.name[:1].islower())
+            elif isinstance(node, ast.Import):
+                aliases.update((a.asname or a.name).split(".")[0] for a in node.names if a.name.startswith("ddl_cascade"))
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Attribute) and _is_private(node.attr) and isinstance(node.value, ast.Name) \
+                    and node.value.id in aliases:
+                bad.append(f"{_name(path)}:{node.lineno} uses {node.value.id}.{node.attr}")
+    assert bad == []
+
+
+def test_the_checks_see_a_violation(tmp_path, monkeypatch):
+    """The checks above would catch what they forbid (they are not vacuous)."""
+    import ddl_cascade
+
+    fake = tmp_path / "ddl_cascade" / "flyway"
+    fake.mkdir(parents=True)
+    (fake / "bad.py").write_text("from ddl_cascade.validate.engine import _helper\nfrom ddl_cascade import git\n"
+                                 "git._private()\n")
+    monkeypatch.setattr(__import__(__name__), "SRC", tmp_path)
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", tmp_path / "ddl_cascade")
+    assert ddl_cascade  # the real package is untouched
+    with pytest.raises(AssertionError, match="imports ddl_cascade.validate.engine"):
+        test_layers_import_one_way("flyway")
+    with pytest.raises(AssertionError, match=r"imports _helper.*\n?.*|uses git._private"):
+        test_no_private_names_across_modules("flyway")
