@@ -57,18 +57,18 @@ def verify(
     json: JsonOpt = False,
 ) -> None:
     """Apply every migration, as Flyway would, to a fresh database on a throwaway PostgreSQL server."""
-    from ddl_cascade.db import migrations as plans
+    from ddl_cascade.db import migrations as migration_sets
     from ddl_cascade.db import target as targets
     from ddl_cascade.db.verify import verify as run_verify
 
     cfg = load_config(config)
-    plan = plans.for_target(cfg, child)
+    migration_set = migration_sets.for_target(cfg, child)
     tgt = targets.from_url(url) if url is not None else None
     if not json:
         where = tgt.display if tgt else "a throwaway PostgreSQL server"
-        typer.echo(f"Verifying {len(plan.migrations)} migrations of the {plan.origin} on {where}")
+        typer.echo(f"Verifying {len(migration_set.migrations)} migrations of the {migration_set.origin} on {where}")
     with targets.database_errors(tgt):
-        result = run_verify(plan, target=tgt, keep=keep,
+        result = run_verify(migration_set, target=tgt, keep=keep,
                             on_applied=None if json else lambda a: typer.echo(render.applied_line(a)))
     if not json:
         applied = sum(1 for m in result.migrations if m.success)
@@ -90,13 +90,13 @@ def _connected(tgt):
 
 
 def _open(config, url: str | None, env: str | None, child: str | None):
-    """(target, plan, connection context) for migrate and status: the config, the migrations, the database."""
-    from ddl_cascade.db import migrations as plans
+    """(target, migration set, connection context) for migrate and status: the config, the migrations, the database."""
+    from ddl_cascade.db import migrations as migration_sets
     from ddl_cascade.db import target as targets
 
     cfg = load_config(config)
     tgt = targets.from_options(cfg, url, env)
-    return tgt, plans.for_target(cfg, child), _connected(tgt)
+    return tgt, migration_sets.for_target(cfg, child), _connected(tgt)
 
 
 @db_app.command()
@@ -110,11 +110,11 @@ def migrate(
     """Apply the pending migrations to a real database, holding Flyway's advisory lock."""
     from ddl_cascade.db import engine
 
-    tgt, plan, connection = _open(config, url, env, child)
+    tgt, migration_set, connection = _open(config, url, env, child)
     with connection as conn:
         if not json:
-            typer.echo(f"Migrating {tgt.display} with the migrations of the {plan.origin}")
-        result = engine.migrate(conn, plan, on_applied=None if json else lambda a: typer.echo(render.applied_line(a)),
+            typer.echo(f"Migrating {tgt.display} with the migrations of the {migration_set.origin}")
+        result = engine.migrate(conn, migration_set, on_applied=None if json else lambda a: typer.echo(render.applied_line(a)),
                                 environment=tgt.environment)
     if not json and result.ok:
         typer.echo(f"ok: {len(result.migrations)} migrations applied" if result.migrations
@@ -133,10 +133,10 @@ def status(
     """Flyway's info for a database: each migration's state; checksum mismatches and failed rows flagged."""
     from ddl_cascade.db import engine
 
-    tgt, plan, connection = _open(config, url, env, child)
+    tgt, migration_set, connection = _open(config, url, env, child)
     with connection as conn:
         try:
-            info = engine.status(conn, plan, tgt.environment)
+            info = engine.status(conn, migration_set, tgt.environment)
         except engine.ScriptFailed as exc:
             from ddl_cascade.errors import CascadeError
 

@@ -134,12 +134,12 @@ def prepare(script: Script, session: Session, placeholders: dict[str, str], time
         return Prepared(script, None, Failure(script.display_path, _line_of(text, exc.offset), str(exc)))
 
 
-def resolve(plan: MigrationSet, session: Session, timestamp: datetime | None = None) -> list[Resolved]:
-    """The plan's migrations as Flyway resolves them, with checksums (repeatables after placeholders)."""
+def resolve(migration_set: MigrationSet, session: Session, timestamp: datetime | None = None) -> list[Resolved]:
+    """The set's migrations as Flyway resolves them, with checksums (repeatables after placeholders)."""
     timestamp = timestamp or datetime.now()
     out = []
-    for script in plan.migrations:
-        prepared = prepare(script, session, plan.placeholders, timestamp)
+    for script in migration_set.migrations:
+        prepared = prepare(script, session, migration_set.placeholders, timestamp)
         raw = flyway.checksum_text(script.text)
         if script.kind is flyway.Kind.REPEATABLE:
             if prepared.error is not None:
@@ -198,18 +198,18 @@ def _pg_failure(exc, prepared: Prepared, statement: Statement) -> Failure:
 
 
 class Runner:
-    """Runs scripts on one autocommit connection; knows the callbacks of the plan."""
+    """Runs scripts on one autocommit connection; knows the callbacks of the migration set."""
 
-    def __init__(self, conn, session: Session, plan: MigrationSet, timestamp: datetime) -> None:
+    def __init__(self, conn, session: Session, migration_set: MigrationSet, timestamp: datetime) -> None:
         self.conn = conn
         self.session = session
-        self.plan = plan
+        self.migration_set = migration_set
         self.timestamp = timestamp
         self._callbacks: dict[str, list[Prepared]] = {}
         self._split: dict[int, tuple[list[Statement], bool]] = {}
-        for callback in plan.callbacks:
+        for callback in migration_set.callbacks:
             self._callbacks.setdefault(callback.event or "", []).append(
-                prepare(callback, session, plan.placeholders, timestamp))
+                prepare(callback, session, migration_set.placeholders, timestamp))
 
     def has(self, event: str) -> bool:
         return bool(self._callbacks.get(event))
@@ -262,9 +262,9 @@ class Runner:
                           (self.session.search_path, self.session.role))
 
 
-def migrate(conn, plan: MigrationSet, *, history: SchemaHistory | None = None, lock_attempts: int | None = None,
+def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None = None, lock_attempts: int | None = None,
             on_applied=None, environment: str | None = None) -> MigrateResult:
-    """Apply the plan's pending migrations to the database of `conn` (autocommit); see the module docstring."""
+    """Apply the set's pending migrations to the database of `conn` (autocommit); see the module docstring."""
     session = Session.open(conn, environment)
     history = history or SchemaHistory(conn, session.schema)
     timestamp = datetime.now()
@@ -275,7 +275,7 @@ def migrate(conn, plan: MigrationSet, *, history: SchemaHistory | None = None, l
         history.acquire_lock(attempts=lock_attempts)
     try:
         try:
-            resolved = resolve(plan, session, timestamp)
+            resolved = resolve(migration_set, session, timestamp)
         except ScriptFailed as exc:
             result.failure = exc.failure
             return result
@@ -285,7 +285,7 @@ def migrate(conn, plan: MigrationSet, *, history: SchemaHistory | None = None, l
             return result
         if not history.exists():
             history.create()
-        _apply(conn, plan, session, history, info, timestamp, result, on_applied)
+        _apply(conn, migration_set, session, history, info, timestamp, result, on_applied)
         return result
     finally:
         import psycopg
@@ -296,9 +296,9 @@ def migrate(conn, plan: MigrationSet, *, history: SchemaHistory | None = None, l
             pass  # the connection is gone, and with it the session's lock; the original error is the one to see
 
 
-def _apply(conn, plan: MigrationSet, session: Session, history: SchemaHistory, info: Info, timestamp: datetime,
+def _apply(conn, migration_set: MigrationSet, session: Session, history: SchemaHistory, info: Info, timestamp: datetime,
            result: MigrateResult, on_applied) -> None:
-    runner = Runner(conn, session, plan, timestamp)
+    runner = Runner(conn, session, migration_set, timestamp)
     installed_by = current_user(conn)
     per_statement = runner.has("beforeEachMigrateStatement") or runner.has("afterEachMigrateStatement")
     try:
@@ -377,9 +377,9 @@ def _body(runner: Runner, prepared: Prepared, statements: list[Statement], per_s
     runner.callbacks("afterEachMigrate", inside=True)
 
 
-def status(conn, plan: MigrationSet, environment: str | None = None) -> Info:
+def status(conn, migration_set: MigrationSet, environment: str | None = None) -> Info:
     """Flyway's info for the database of `conn` (read-only: no lock, no table created)."""
     session = Session.open(conn, environment)
     history = SchemaHistory(conn, session.schema)
-    resolved = resolve(plan, session)
+    resolved = resolve(migration_set, session)
     return compute(resolved, history.rows(), ignore_pending=True)

@@ -29,20 +29,20 @@ class VerifyResult:
         return self.failure is None and not self.refused
 
 
-def _run(conn, plan: MigrationSet, result: VerifyResult, on_applied) -> None:
+def _run(conn, migration_set: MigrationSet, result: VerifyResult, on_applied) -> None:
     result.server_version = conn.execute("SHOW server_version").fetchone()[0].split()[0]
-    migrated = engine.migrate(conn, plan, on_applied=on_applied)
+    migrated = engine.migrate(conn, migration_set, on_applied=on_applied)
     result.migrations, result.failure, result.refused = migrated.migrations, migrated.failure, migrated.refused
 
 
-def verify(plan: MigrationSet, *, target: Target | None = None, keep: bool = False, on_applied=None) -> VerifyResult:
+def verify(migration_set: MigrationSet, *, target: Target | None = None, keep: bool = False, on_applied=None) -> VerifyResult:
     result = VerifyResult()
     if target is None:
         srv = server.start(keep=keep)
         try:
             srv.create_database("verify")
             with srv.connect("verify") as conn:
-                _run(conn, plan, result, on_applied)
+                _run(conn, migration_set, result, on_applied)
             if keep:
                 # The unix socket needs no password (trust), so nothing secret is printed.
                 result.kept = (f"psql \"{srv.conninfo('verify')}\"  (stop the server with: "
@@ -60,7 +60,7 @@ def verify(plan: MigrationSet, *, target: Target | None = None, keep: bool = Fal
         admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
     try:
         with psycopg.connect(make_conninfo(target.url, dbname=name), autocommit=True) as conn:
-            _run(conn, plan, result, on_applied)
+            _run(conn, migration_set, result, on_applied)
         if keep:
             result.kept = f"database {name} on {target.display}"
     finally:
