@@ -2,8 +2,10 @@
 
 - the Flyway layer (`ddl_cascade.flyway`) knows nothing of `validate`, `db`, `cascade` or the CLI;
 - `db` does not import `validate` or the CLI (migration locations belong to the Flyway layer);
-- `validate` does not import the CLI;
-- and in those packages no module reaches into another module's `_private` names, by import or by attribute.
+- `validate`, `cascade` and the renderers do not import the CLI;
+- the shared ground (`git`, `config`, `errors`, `redact`, `lock`) imports none of the layers above it;
+- no module anywhere reaches into another module's `_private` names, by import or by attribute;
+- and no import cycle exists anywhere in the package.
 """
 
 from __future__ import annotations
@@ -15,15 +17,23 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "ddl_cascade"
+LAYERS = ("ddl_cascade.flyway", "ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade",
+          "ddl_cascade.render", "ddl_cascade.cli")
 FORBIDDEN = {
     "flyway": ("ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade", "ddl_cascade.cli"),
     "db": ("ddl_cascade.validate", "ddl_cascade.cli"),
     "validate": ("ddl_cascade.cli",),
+    "cascade": ("ddl_cascade.cli", "ddl_cascade.validate"),
+    "render": ("ddl_cascade.cli",),
+    **{f"{m}.py": LAYERS for m in ("git", "config", "errors", "redact", "lock")},
 }
+EVERYWHERE = sorted([p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
+                    + [p.name for p in PACKAGE.glob("*.py")])
 
 
 def _modules(package: str) -> list[Path]:
-    return sorted((PACKAGE / package).rglob("*.py"))
+    where = PACKAGE / package
+    return [where] if where.is_file() else sorted(where.rglob("*.py"))
 
 
 def _name(path: Path) -> str:
@@ -63,7 +73,7 @@ def _is_private(name: str) -> bool:
     return name.startswith("_") and not (name.startswith("__") and name.endswith("__"))
 
 
-@pytest.mark.parametrize("package", sorted(FORBIDDEN))
+@pytest.mark.parametrize("package", EVERYWHERE)
 def test_no_private_names_across_modules(package):
     bad = []
     for path in _modules(package):
@@ -100,3 +110,62 @@ def test_the_checks_see_a_violation(tmp_path, monkeypatch):
         test_layers_import_one_way("flyway")
     with pytest.raises(AssertionError, match=r"imports _helper.*\n?.*|uses git._private"):
         test_no_private_names_across_modules("flyway")
+
+
+def _graph() -> dict[str, set[str]]:
+    """module -> the package's modules it imports (at any depth of the file, lazily or not)."""
+    paths = sorted(PACKAGE.rglob("*.py"))
+    names = {_name(p) for p in paths}
+    graph: dict[str, set[str]] = {}
+    for path in paths:
+        edges = set()
+        for _, module, imported in _imports(path):
+            if module.startswith("ddl_cascade"):
+                for name in imported or [""]:
+                    full = f"{module}.{name}" if name else module
+                    edges.add(full if full in names else module)
+        graph[_name(path)] = {e for e in edges if e in names and e != _name(path)}
+    return graph
+
+
+def _cycles(graph: dict[str, set[str]]) -> list[list[str]]:
+    """Strongly connected components with more than one module (Tarjan)."""
+    index: dict[str, int] = {}
+    low: dict[str, int] = {}
+    stack: list[str] = []
+    on_stack: set[str] = set()
+    found: list[list[str]] = []
+
+    def visit(node: str) -> None:
+        index[node] = low[node] = len(index)
+        stack.append(node)
+        on_stack.add(node)
+        for nxt in graph.get(node, ()):
+            if nxt not in index:
+                visit(nxt)
+                low[node] = min(low[node], low[nxt])
+            elif nxt in on_stack:
+                low[node] = min(low[node], index[nxt])
+        if low[node] == index[node]:
+            component = []
+            while True:
+                top = stack.pop()
+                on_stack.discard(top)
+                component.append(top)
+                if top == node:
+                    break
+            if len(component) > 1:
+                found.append(sorted(component))
+
+    for node in sorted(graph):
+        if node not in index:
+            visit(node)
+    return found
+
+
+def test_no_import_cycles():
+    assert _cycles(_graph()) == []
+
+
+def test_the_cycle_check_sees_a_cycle():
+    assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
