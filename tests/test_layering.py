@@ -23,7 +23,7 @@ FORBIDDEN = {
     "flyway": ("ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade", "ddl_cascade.cli"),
     "db": ("ddl_cascade.validate", "ddl_cascade.cli"),
     "validate": ("ddl_cascade.cli",),
-    "cascade": ("ddl_cascade.cli", "ddl_cascade.validate"),
+    "cascade": ("ddl_cascade.cli", "ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.render"),
     "render": ("ddl_cascade.cli",),
     **{f"{m}.py": LAYERS for m in ("git", "config", "errors", "redact", "lock")},
 }

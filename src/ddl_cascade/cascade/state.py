@@ -21,11 +21,10 @@ costs one `ls-remote` per child plus a fetch for the children that moved.
 from __future__ import annotations
 
 import enum
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
-from ddl_cascade.db.report import DatabaseState
 from ddl_cascade.errors import CascadeError
 
 # How far back in a drifted child's own history to look for the tree it was last delivered.
@@ -39,6 +38,22 @@ class State(str, enum.Enum):
     DRIFTED = "drifted"
     NOT_ADDED = "not_added"
     UNREACHABLE = "unreachable"
+
+
+@dataclass
+class DatabaseState:
+    """A child's database as `status --db` reports it (filled by ddl_cascade.db.report)."""
+
+    environment: str
+    target: str  # the environment's URL as written, credentials redacted
+    ok: bool = False  # no failed row, no checksum mismatch, reachable
+    current_version: str | None = None  # the highest version successfully applied
+    applied: int = 0  # history rows
+    pending: int = 0
+    failed: int = 0
+    mismatches: int = 0
+    problems: list[str] = field(default_factory=list)
+    error: str | None = None  # why the database could not be read
 
 
 @dataclass

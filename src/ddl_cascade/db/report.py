@@ -8,26 +8,9 @@ database being unreachable never stops the report: its `error` says why (passwor
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-
+from ddl_cascade.cascade.state import DatabaseState
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-
-
-@dataclass
-class DatabaseState:
-    """A child's database as `status --db` reports it."""
-
-    environment: str
-    target: str  # the environment's URL as written, credentials redacted
-    ok: bool = False  # no failed row, no checksum mismatch, reachable
-    current_version: str | None = None  # the highest version successfully applied
-    applied: int = 0  # history rows
-    pending: int = 0
-    failed: int = 0
-    mismatches: int = 0
-    problems: list[str] = field(default_factory=list)
-    error: str | None = None  # why the database could not be read
 
 
 def database_state(cfg: Config, child_name: str, environment: str, tip: str | None) -> DatabaseState:
