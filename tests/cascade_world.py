@@ -92,3 +92,21 @@ def make_world(root: Path, children: dict[str, str] | None = None) -> World:
         world.add_child(name, mode)
     world.write_config()
     return world
+
+
+def world_in_every_state(root: Path, unreachable_url: str) -> World:
+    """Children in every state against the delivery tip: synced (in_sync), behind (merge mode, one delivery behind),
+    drifted (its copy of V2 edited by hand), fresh (not_added) and gone (unreachable at `unreachable_url`)."""
+    from ddl_cascade.cascade.commands import sync
+
+    world = make_world(root, {"synced": "squash", "behind": "merge", "drifted": "squash", "fresh": "squash"})
+    world.extra = [("gone", unreachable_url)]
+    config = world.config()
+    assert sync(config, ["synced", "behind", "drifted"]).ok
+    clone = world.clone("drifted")
+    clone.commit({f"{PREFIX}/sql/V2__more.sql": "create table t2 (id bigint);\n"}, "edited by hand")
+    clone.git("push", "-q", "origin", "HEAD:main")
+    world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
+    assert sync(config, ["synced"]).ok
+    return world
+

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from cascade_world import PREFIX, make_world
+from cascade_world import PREFIX, world_in_every_state
 
 from ddl_cascade.cascade.apply import apply
 from ddl_cascade.cascade.commands import status, sync
@@ -36,16 +36,8 @@ def test_table_covers_every_state():
 
 
 def _world_in_every_state(tmp_path):
-    world = make_world(tmp_path, {"synced": "squash", "behind": "merge", "drifted": "squash", "fresh": "squash"})
-    world.extra = [("gone", str(tmp_path / "nowhere"))]
-    config = world.config()
-    assert sync(config, ["synced", "behind", "drifted"]).ok
-    clone = world.clone("drifted")
-    clone.commit({f"{PREFIX}/sql/V2__more.sql": "create table t2 (id bigint);\n"}, "edited by hand")
-    clone.git("push", "-q", "origin", "HEAD:main")
-    world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
-    assert sync(config, ["synced"]).ok
-    return world, config
+    world = world_in_every_state(tmp_path, str(tmp_path / "nowhere"))
+    return world, world.config()
 
 
 @pytest.mark.parametrize("reset", [False, True], ids=["sync", "reset"])

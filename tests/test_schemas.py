@@ -11,10 +11,9 @@ import json
 
 import jsonschema
 import pytest
-from cascade_world import PREFIX, make_world
+from cascade_world import make_world, world_in_every_state
 from conftest import hold_to_schema
 
-from ddl_cascade.cascade.commands import sync
 from ddl_cascade.render import schema
 
 SECRET_URL = "https://x-access-token:s3cret@127.0.0.1:9/x.git"
@@ -52,15 +51,7 @@ def test_a_wrong_document_fails_its_schema(tmp_path, cli):
 
 
 def test_cascade_documents_in_every_state_match_their_schemas(tmp_path, cli):
-    world = make_world(tmp_path, {"synced": "squash", "behind": "merge", "drifted": "squash", "fresh": "squash"})
-    world.extra = [("gone", SECRET_URL)]
-    config = world.config()
-    assert sync(config, ["synced", "behind", "drifted"]).ok
-    clone = world.clone("drifted")
-    clone.commit({f"{PREFIX}/sql/V2__more.sql": "create table t2 (id bigint);\n"}, "edited by hand")
-    clone.git("push", "-q", "origin", "HEAD:main")
-    world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
-    assert sync(config, ["synced"]).ok
+    world = world_in_every_state(tmp_path, SECRET_URL)
     where = ("--config", str(world.config_path))
 
     status = cli("status", "--json", *where)  # validated by the fixture

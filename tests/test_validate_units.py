@@ -104,7 +104,6 @@ def test_ignore_ids_stop_at_the_reason():
 
 def test_parallel_check_equals_one_by_one(monkeypatch):
     """Spread over worker processes, lint still sees the tables created by earlier new migrations in other chunks."""
-    from ddl_cascade.validate import engine
     from ddl_cascade.validate.files import MIGRATION, ScriptFile
 
     scripts = []
@@ -116,13 +115,7 @@ def test_parallel_check_equals_one_by_one(monkeypatch):
         scripts.append(ScriptFile(f"rw/sql/V{i}__x.sql", MIGRATION, "sql", f"V{i}__x.sql", sql.encode()))
     flags = [True] * len(scripts)
 
-    def run(workers):
-        checked = engine.check_all(scripts, flags, {}, "utf-8", "postgres", workers=workers)
-        return sorted((f.path, f.line, f.rule) for c in checked.values() for f in c.findings)
-
-    serial = run(1)
-    monkeypatch.setattr(engine, "PARALLEL_MIN", 10)
-    assert run(2) == serial
+    serial = _serial_and_parallel(monkeypatch, scripts, flags)
     rules = [rule for _, _, rule in serial]
     assert rules.count("lint/index-not-concurrent") == 40  # legacy tables only: t{i-1} was created before
     assert rules.count("sql/syntax") == 40
@@ -131,7 +124,6 @@ def test_parallel_check_equals_one_by_one(monkeypatch):
 def test_parallel_lint_remembers_delivered_migrations_in_earlier_chunks(monkeypatch):
     """What delivered migrations (and new ones in other chunks) establish reaches every chunk: column types, CHECK
     (col IS NOT NULL) constraints, renamed new tables."""
-    from ddl_cascade.validate import engine
     from ddl_cascade.validate.files import MIGRATION, ScriptFile
 
     sqls, flags = [], []
@@ -152,6 +144,17 @@ def test_parallel_lint_remembers_delivered_migrations_in_earlier_chunks(monkeypa
     scripts = [ScriptFile(f"rw/sql/V{n}__x.sql", MIGRATION, "sql", f"V{n}__x.sql", sql.encode())
                for n, sql in enumerate(sqls, 1)]
 
+    serial = _serial_and_parallel(monkeypatch, scripts, flags)
+    # Only the bigint change (40) and the indexes on m21..m40, which no migration created (20), are reported.
+    assert [(line, rule) for _, line, rule in serial].count((4, "lint/column-type-change")) == 40
+    assert sorted(rule for _, _, rule in serial) == sorted(
+        ["lint/column-type-change"] * 40 + ["lint/index-not-concurrent"] * 20)
+
+
+def _serial_and_parallel(monkeypatch, scripts, flags):
+    """(path, line, rule) of every finding of a serial run, after checking a parallel run finds the same."""
+    from ddl_cascade.validate import engine
+
     def run(workers):
         checked = engine.check_all(scripts, flags, {}, "utf-8", "postgres", workers=workers)
         return sorted((f.path, f.line, f.rule) for c in checked.values() for f in c.findings)
@@ -159,7 +162,4 @@ def test_parallel_lint_remembers_delivered_migrations_in_earlier_chunks(monkeypa
     serial = run(1)
     monkeypatch.setattr(engine, "PARALLEL_MIN", 10)
     assert run(2) == serial
-    # Only the bigint change (40) and the indexes on m21..m40, which no migration created (20), are reported.
-    assert [(line, rule) for _, line, rule in serial].count((4, "lint/column-type-change")) == 40
-    assert sorted(rule for _, _, rule in serial) == sorted(
-        ["lint/column-type-change"] * 40 + ["lint/index-not-concurrent"] * 20)
+    return serial
