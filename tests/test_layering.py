@@ -169,3 +169,31 @@ def test_no_import_cycles():
 
 def test_the_cycle_check_sees_a_cycle():
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+
+
+def test_only_the_git_adapter_runs_git():
+    """No module but git.py starts a git process or hands git an argument list (`["git", …]`, `git.run([...])`)."""
+    raw = {"run", "run_text", "run_result", "popen", "finish"}
+    bad = []
+    for path in sorted(PACKAGE.rglob("*.py")):
+        if path == PACKAGE / "git.py":
+            continue
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+            if isinstance(node, ast.Call) and isinstance(node.func, ast.Attribute) and node.func.attr in raw \
+                    and isinstance(node.func.value, ast.Name) and node.func.value.id == "git":
+                bad.append(f"{_name(path)}:{node.lineno} calls git.{node.func.attr}")
+            if isinstance(node, ast.List) and node.elts and isinstance(node.elts[0], ast.Constant) \
+                    and node.elts[0].value == "git":
+                bad.append(f"{_name(path)}:{node.lineno} builds a git command line")
+    assert bad == []
+
+
+def test_the_git_check_sees_a_git_call(tmp_path, monkeypatch):
+    fake = tmp_path / "ddl_cascade"
+    fake.mkdir()
+    (fake / "bad.py").write_text("from ddl_cascade import git\ngit.run(['log'], '.')\nimport subprocess\n"
+                                 "subprocess.run(['git', 'status'])\n")
+    monkeypatch.setattr(__import__(__name__), "SRC", tmp_path)
+    monkeypatch.setattr(__import__(__name__), "PACKAGE", fake)
+    with pytest.raises(AssertionError, match="calls git.run.*builds a git command line"):
+        test_only_the_git_adapter_runs_git()

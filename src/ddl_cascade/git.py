@@ -159,6 +159,15 @@ def rev_parse(repo: Path, rev: str) -> str | None:
     return text if proc.returncode == 0 and text and "\n" not in text else None
 
 
+def folder_at(repo: Path, commit: str, path: str) -> str | None:
+    """The tree id of folder `path` in `commit`, or None when the commit has no such folder (absent, or a file)."""
+    oid = rev_parse(repo, f"{commit}:{path}")
+    if oid is None:
+        return None
+    kind = run_text(["cat-file", "-t", oid], repo, check=False)
+    return oid if kind == "tree" else None
+
+
 def update_ref(repo: Path, ref: str, new: str, old: str | None = None, message: str = "ddl-cascade") -> None:
     """Move `ref` to `new`; with `old`, only if it still points there (an empty `old` string: only if absent)."""
     args = ["update-ref", "-m", message, ref, new]

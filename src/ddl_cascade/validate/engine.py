@@ -154,9 +154,7 @@ def read_base(config: Config, base: str | None) -> tuple[str | None, Files | Non
                 break
         if commit is None:
             return None, None
-    tree = git.rev_parse(root, f"{commit}:{config.source.path}")
-    if tree is None or git.run_text(["cat-file", "-t", tree], root) != "tree":
-        tree = git.rev_parse(root, f"{commit}^{{tree}}")
+    tree = git.folder_at(root, commit, config.source.path) or git.rev_parse(root, f"{commit}^{{tree}}")
     assert tree is not None
     wanted = [folder for folder, _ in locations.configured(config.flyway)]
     with git.ObjectReader(root) as reader:
