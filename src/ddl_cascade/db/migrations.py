@@ -158,7 +158,7 @@ def child_placeholders(toml_text: str | None, conf_text: str | None) -> dict[str
 
 
 def for_child(cfg: Config, name: str, tip: str | None = None) -> MigrationSet:
-    """The migrations the child's own Flyway runs: its branch as the sync cache fetched it (or at `tip`, a commit
+    """The migrations the child's own Flyway runs: its branch as the cache of children fetched it (or at `tip`, a commit
     the cache already holds, e.g. from the fetch `status` just made). Its locations are decided exactly as for
     `validate --children` (`ddl_cascade.flyway.locations.child_locations`)."""
     from ddl_cascade import git
