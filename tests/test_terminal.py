@@ -92,3 +92,30 @@ def test_a_push_a_hook_rejects_keeps_the_hooks_words(tmp_path, cli):
     text = cli("sync", "--config", str(world.config_path))
     assert "rejecting: pushes to main need a review (JIRA-12)" in text.stdout
     assert "hint:" not in text.stdout + text.stderr and "git pull" not in text.stdout + text.stderr
+
+
+# --- 3. a selection that matches nothing is a usage error ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, names", [
+    (["status", "--tag", "nightly"], "the tag 'nightly'"),
+    (["sync", "--tag", "nightly"], "the tag 'nightly'"),
+    (["sync", "--dry-run", "--tag", "nightly"], "the tag 'nightly'"),
+    (["full", "--tag", "nightly"], "the tag 'nightly'"),
+    (["status", "a", "--tag", "nightly"], "no child of the named children carries the tag 'nightly'"),
+    (["status", "typo"], "no child named 'typo'"),
+    (["sync", "typo"], "no child named 'typo'"),
+    (["full", "typo"], "no child named 'typo'"),
+    (["reset", "typo", "--yes"], "no child named 'typo'"),
+])
+def test_a_tag_or_name_matching_nothing_is_a_usage_error(tmp_path, cli, args, names):
+    world = make_world(tmp_path, {"a": "squash", "b": "squash"})
+    before = world.refs()
+    for extra in ([], ["--json"]):
+        out = cli(*args, *extra, "--config", str(world.config_path))
+        assert out.code == 2, out
+        assert out.stdout == ""
+        assert names in out.stderr and str(world.config_path) in out.stderr
+        assert len(out.stderr.strip().splitlines()) == 1 and "in sync" not in out.stderr
+    assert world.refs() == before  # full did not publish either
+

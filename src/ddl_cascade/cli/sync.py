@@ -34,7 +34,11 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator:
 
 
 def _count(cfg, names, tag) -> int:
-    return len(cfg.select(names or [], tag))
+    """How many children the run selects; checks the selection before any work (a name or tag matching nothing
+    is a usage error)."""
+    from ddl_cascade.cascade.plan import Selection
+
+    return len(Selection(tuple(names or ()), tag).children(cfg))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
