@@ -119,3 +119,135 @@ def test_a_tag_or_name_matching_nothing_is_a_usage_error(tmp_path, cli, args, na
         assert len(out.stderr.strip().splitlines()) == 1 and "in sync" not in out.stderr
     assert world.refs() == before  # full did not publish either
 
+
+def test_no_children_configured_says_so_and_exits_0(tmp_path, cli):
+    world = make_world(tmp_path, {})
+    for command in ("status", "sync"):
+        out = cli(command, "--config", str(world.config_path))
+        assert out.code == 0, out
+        assert "no children configured" in out.stdout.lower() and "0 children" not in out.stdout
+        doc = cli(command, "--json", "--config", str(world.config_path))
+        assert doc.code == 0 and json.loads(doc.stdout)["children"] == []
+
+
+# --- 2. status and sync text -----------------------------------------------------------------------------------------
+
+UNREACHABLE = "https://x-access-token:s3cret@127.0.0.1:9/gone.git"
+LONG_PATH = "read-only-flyway-files/sql/" + "very_long_directory_name_" * 4 + "/V9__a_migration_with_a_long_name.sql"
+
+
+def _every_state(tmp_path):
+    """world_in_every_state, in cascade.toml order synced, behind, drifted, fresh, gone; drifted also holds a file
+    whose path is longer than any terminal line."""
+    from cascade_world import world_in_every_state
+
+    world = world_in_every_state(tmp_path, UNREACHABLE)
+    clone = world.clone("drifted", "drifted-again")
+    clone.commit({LONG_PATH: "select 1;\n"}, "a long path")
+    clone.git("push", "-q", "origin", "HEAD:main")
+    return world
+
+
+def _rows(stdout: str, names: list[str]) -> list[str]:
+    """The names of the child rows, in the order printed."""
+    order = []
+    for line in stdout.splitlines():
+        words = line.split()
+        if words and words[0] in names and words[0] not in order:
+            order.append(words[0])
+    return order
+
+
+def _plain_lines(stdout: str) -> list[str]:
+    lines = stdout.splitlines()
+    assert all(line == line.rstrip() for line in lines), [line for line in lines if line != line.rstrip()]
+    assert "\x1b[" not in stdout
+    return lines
+
+
+def test_status_text_problems_first_counts_and_what_to_do(tmp_path, cli):
+    world = _every_state(tmp_path)
+    names = ["synced", "behind", "drifted", "fresh", "gone"]
+    out = cli("status", "--config", str(world.config_path), env={"COLUMNS": "40"})  # piped: never wrapped
+    assert out.code == 1, out
+    lines = _plain_lines(out.stdout)
+    assert _rows(out.stdout, names) == ["gone", "drifted", "behind", "fresh", "synced"]
+    assert lines[-1] == "5 children: 1 in_sync, 1 behind, 1 drifted, 1 not_added, 1 unreachable; 4 not in sync."
+    drifted = next(line for line in lines if line.startswith("drifted "))
+    assert "2 changed paths" in drifted and "ddl-cascade reset drifted --yes" in drifted
+    assert any(line.strip() == LONG_PATH for line in lines)  # one path, one line, whole
+    behind = next(line for line in lines if line.startswith("behind "))
+    assert behind.endswith("1 delivery commit behind")
+    gone = next(line for line in lines if line.startswith("gone "))
+    assert "127.0.0.1" in gone and "s3cret" not in out.stdout
+
+
+def test_sync_text_problems_first_and_counts(tmp_path, cli):
+    world = _every_state(tmp_path)
+    names = ["synced", "behind", "drifted", "fresh", "gone"]
+    plan = cli("sync", "--dry-run", "--config", str(world.config_path), env={"COLUMNS": "40"})
+    assert _rows(plan.stdout, names) == ["gone", "drifted", "behind", "fresh", "synced"]
+    assert _plain_lines(plan.stdout)[-1] == "5 children would be: 2 updated, 1 unchanged, 1 refused, 1 failed"
+    out = cli("sync", "--config", str(world.config_path), env={"COLUMNS": "40"})
+    assert out.code == 1, out
+    lines = _plain_lines(out.stdout)
+    assert _rows(out.stdout, names) == ["gone", "drifted", "behind", "fresh", "synced"]
+    assert lines[-1] == "5 children: 2 updated, 1 unchanged, 1 refused, 1 failed"
+    assert any(line.strip() == f"changed: {LONG_PATH}" for line in lines)
+    assert any(line.strip() == "to restore the delivered tree: ddl-cascade reset drifted --yes" for line in lines)
+
+
+def test_singular_and_plural(tmp_path, cli):
+    from ddl_cascade.cascade.commands import sync
+
+    world = make_world(tmp_path, {"only": "merge"})
+    assert sync(world.config()).ok
+    world.deliver({"sql/V3__three.sql": "select 3;\n"}, "V3")
+    one = cli("status", "--config", str(world.config_path))
+    assert "1 delivery commit behind" in one.stdout and "commit(s)" not in one.stdout
+    assert one.stdout.splitlines()[-1] == "1 child: 1 behind; 1 not in sync."
+    world.deliver({"sql/V4__four.sql": "select 4;\n"}, "V4")
+    two = cli("status", "--config", str(world.config_path))
+    assert "2 delivery commits behind" in two.stdout
+    synced = cli("sync", "--config", str(world.config_path))
+    assert synced.stdout.splitlines()[-1] == "1 child: 1 updated"
+
+
+def _on_a_terminal(args: list[str], env: dict[str, str]) -> str:
+    """Run the CLI with stdout on a pseudo-terminal; what it wrote there."""
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    main, secondary = pty.openpty()
+    full_env = {k: v for k, v in os.environ.items() if k not in ("NO_COLOR", "FORCE_COLOR")}
+    full_env.update({"TERM": "xterm-256color", "COLUMNS": "60", **env})
+    proc = subprocess.Popen([sys.executable, "-m", "ddl_cascade", *args], stdout=secondary, stderr=subprocess.PIPE,
+                            stdin=subprocess.DEVNULL, env=full_env)
+    os.close(secondary)
+    chunks = []
+    while True:
+        try:
+            chunk = os.read(main, 65536)
+        except OSError:  # EIO: the child closed its end
+            break
+        if not chunk:
+            break
+        chunks.append(chunk)
+    proc.wait()
+    os.close(main)
+    return b"".join(chunks).decode("utf-8", "replace").replace("\r\n", "\n")
+
+
+def test_colour_on_a_terminal_only_no_color_wins_force_color_forces(tmp_path, cli):
+    world = _every_state(tmp_path)
+    args = ["status", "--config", str(world.config_path)]
+    tty = _on_a_terminal(args, {})
+    assert "\x1b[31m" in tty and "\x1b[32m" in tty  # drifted red, in_sync green
+    assert any(line.strip() == LONG_PATH for line in tty.splitlines())  # not folded on a terminal either
+    assert "\x1b[" not in _on_a_terminal(args, {"NO_COLOR": "1"})
+    assert "\x1b[" not in _on_a_terminal(args, {"TERM": "dumb"})
+    assert "\x1b[" not in cli(*args, env={"NO_COLOR": ""}).stdout  # piped
+    assert "\x1b[31m" in cli(*args, env={"NO_COLOR": "", "FORCE_COLOR": "1"}).stdout  # a CI log that shows colour
+    assert "\x1b[" not in cli(*args, env={"NO_COLOR": "1", "FORCE_COLOR": "1"}).stdout

@@ -54,7 +54,7 @@ def status(
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """The state of each child (in_sync, behind, drifted, not_added, unreachable) by tree ids; changes nothing."""
+    """The state of each child (in_sync, ahead, behind, drifted, not_added, unreachable) by tree ids; changes nothing."""
     from ddl_cascade.cascade.commands import status as run_status
     from ddl_cascade.render import cascade as render
 
