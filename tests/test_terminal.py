@@ -251,3 +251,33 @@ def test_colour_on_a_terminal_only_no_color_wins_force_color_forces(tmp_path, cl
     assert "\x1b[" not in cli(*args, env={"NO_COLOR": ""}).stdout  # piped
     assert "\x1b[31m" in cli(*args, env={"NO_COLOR": "", "FORCE_COLOR": "1"}).stdout  # a CI log that shows colour
     assert "\x1b[" not in cli(*args, env={"NO_COLOR": "1", "FORCE_COLOR": "1"}).stdout
+
+
+# --- 4. validate's --format ------------------------------------------------------------------------------------------
+
+
+def _parent(make_repo):
+    repo = make_repo("parent")
+    repo.write({"cascade.toml": '[source]\npath = "read-write-flyway-files"\n',
+                "read-write-flyway-files/sql/V1__users.sql": "CREATE TABLE users (id bigint PRIMARY KEY);\n"})
+    return repo
+
+
+def test_format_is_case_insensitive(make_repo, cli):
+    repo = _parent(make_repo)
+    sarif = cli("validate", "--format", "SARIF", cwd=repo.path)
+    assert sarif.code == 0, sarif
+    assert json.loads(sarif.stdout)["version"] == "2.1.0"
+    doc = cli("validate", "--format=Json", cwd=repo.path)
+    assert doc.code == 0 and json.loads(doc.stdout)["findings"] == []
+    assert cli("validate", "--format", "GitHub", cwd=repo.path).code == 0
+
+
+@pytest.mark.parametrize("args", [["--json", "--format", "sarif"], ["--format", "json", "--json"],
+                                  ["--json", "--format=text"]])
+def test_json_with_format_is_a_usage_error(make_repo, cli, args):
+    repo = _parent(make_repo)
+    out = cli("validate", *args, cwd=repo.path)
+    assert out.code == 2, out
+    assert out.stdout == "" and "--json" in out.stderr and "--format" in out.stderr
+    assert len(out.stderr.strip().splitlines()) == 1 and "Traceback" not in out.stderr
