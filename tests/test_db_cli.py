@@ -173,7 +173,8 @@ def test_status_reads_history_written_by_flyway(make_repo, cli, pg_db):
 
     text = cli("db", "status", "--url", pg_db.url, cwd=repo.path)
     assert text.code == 1
-    assert "Below Baseline" in text.stdout and "123456 != file" in text.stdout and "1 checksum mismatches" in text.stdout
+    assert "Below Baseline" in text.stdout and "123456 != file" in text.stdout
+    assert "1 checksum mismatch\n" in text.stdout  # singular
 
     # migrate refuses, with Flyway's message, and changes nothing.
     refused = cli("db", "migrate", "--url", pg_db.url, cwd=repo.path)
@@ -252,7 +253,10 @@ def test_status_db_adds_each_childs_database_state(tmp_path, cli, pg_server, mon
         conn.execute("UPDATE flyway_schema_history SET checksum = 1 WHERE version = '2'")
     text_out = cli("status", "--db", cwd=world.parent.path, env=env)
     assert text_out.code == 1
-    assert "DATABASES" in text_out.stdout and "1 checksum mismatches" in text_out.stdout
+    assert "DATABASES" in text_out.stdout and "1 checksum mismatch" in text_out.stdout
+    assert "checksum mismatches" not in text_out.stdout  # singular
+    # The closing line says why it exits 1: which database, and what is wrong with it.
+    assert text_out.stdout.splitlines()[-1] == "Exit code 1: 1 database not ok (app in prod: 1 checksum mismatch)."
 
     # A wrong password: the child's database is reported unreachable, without the secret (in-process: same code).
     from ddl_cascade import config as config_module

@@ -433,13 +433,41 @@ def write_loose(objects_dir: Path, objects: Iterable[tuple[str, bytes]]) -> list
 # --- Questions the cache of children, the delivery history and the deliveries ask ---
 
 
+# Lines that are never the reason: git's advice for a person at a terminal (`hint:` lines such as "Updates were
+# rejected because the remote contains work ..." or "git pull ...", wrong for this tool, which plans its own retry),
+# warnings (git's, and ssh's "Warning: Permanently added ..."), and the advice after a failed connection.
+_NOT_A_REASON = ("hint:", "warning:", "Warning:", "Please make sure you have the correct access rights",
+                 "and the repository exists.")
+# git's closing words when the transport (ssh, a remote helper) or the remote itself said why on the lines before.
+_GENERIC = re.compile(r"(fatal: (could not read from remote repository|the remote end hung up unexpectedly)"
+                      r"|error: failed to push some refs)", re.IGNORECASE)
+
+
+def _says_something(line: str) -> bool:
+    """A line worth reading: not advice, not a `remote:` banner's blank or ==== decoration."""
+    body = line[len("remote:"):] if line.startswith("remote:") else line
+    return not line.startswith(_NOT_A_REASON) and any(ch.isalnum() for ch in body) \
+        and not re.fullmatch(r"To \S+", line)  # push's "To <url>" heading
+
+
 def telling_line(text: str) -> str:
-    """git's most telling line of an error output: the first `fatal:`/`error:` line, else the first line that is not
-    a `hint:` or `warning:`, else the first line."""
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
-    telling = [line for line in lines if line.startswith(("fatal:", "error:"))] or \
-        [line for line in lines if not line.startswith(("hint:", "warning:"))] or lines
-    return telling[0] if telling else ""
+    """git's most telling line of an error output, never a `hint:`: the first `fatal:`/`error:` line, unless that
+    is git's generic "Could not read from remote repository." (or the like) after the transport or the remote said
+    why, e.g. ssh's "Permission denied (publickey)." or "Could not resolve hostname ...": then those lines (the last
+    three at most, joined). Without a `fatal:`/`error:` line, the first line that says something."""
+    lines = [line.strip() for line in text.splitlines()]
+    lines = [line for line in lines if _says_something(line)]
+    for i, line in enumerate(lines):
+        if line.startswith(("fatal:", "error:")):
+            before = lines[:i]
+            return " ".join(before[-3:]) if before and _GENERIC.match(line) else line
+    return lines[0] if lines else ""
+
+
+def _remote_says(text: str) -> str:
+    """What the remote printed (its hooks' `remote:` lines), joined on one line, without the `remote:` prefix."""
+    said = [line.strip()[len("remote:"):].strip() for line in text.splitlines() if line.strip().startswith("remote:")]
+    return " ".join(line for line in said if _says_something(line))
 
 
 def commit_graph(repo: Path, tip: str) -> list[tuple[str, str, list[str]]]:
@@ -573,9 +601,11 @@ def push_with_lease(git_dir: Path, url: str, updates: list[tuple[str, str, str |
                 rejected.append(f"{parts[1].split(':')[-1]} {parts[2]}")
     if proc.returncode == 0:
         return PushOutcome(True, up_to_date=bool(flags) and all(f == "=" for f in flags))
-    if rejected:
-        return PushOutcome(False, rejected=True, error=redact(rejected[0]))
-    return PushOutcome(False, error=telling_line(redact(proc.stderr.decode("utf-8", "replace"))) or "git push failed")
+    stderr = redact(proc.stderr.decode("utf-8", "replace"))
+    if rejected:  # a hook or a protected branch says why on its `remote:` lines: keep its words
+        remote = _remote_says(stderr)
+        return PushOutcome(False, rejected=True, error=redact(rejected[0]) + (f": {remote}" if remote else ""))
+    return PushOutcome(False, error=telling_line(stderr) or "git push failed")
 
 
 class Commit:

@@ -56,7 +56,13 @@ class Selection:
     tag: str | None = None
 
     def children(self, config: Config) -> list[Child]:
-        return list({c.name: c for c in config.select(list(self.names), self.tag)}.values())  # each child once
+        """The selected children, each once. A name no child has, or a tag no selected child carries, is a usage
+        error (exit 2): a run over nothing would report "all 0 children in sync" for a typo."""
+        chosen = list({c.name: c for c in config.select(list(self.names), self.tag)}.values())
+        if not chosen and self.tag is not None:
+            named = "of the named children " if self.names else ""
+            raise CascadeError(f"{config.file}: no child {named}carries the tag '{self.tag}'.")
+        return chosen
 
 
 @dataclass

@@ -34,7 +34,11 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator:
 
 
 def _count(cfg, names, tag) -> int:
-    return len(cfg.select(names or [], tag))
+    """How many children the run selects; checks the selection before any work (a name or tag matching nothing
+    is a usage error)."""
+    from ddl_cascade.cascade.plan import Selection
+
+    return len(Selection(tuple(names or ()), tag).children(cfg))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -50,7 +54,7 @@ def status(
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """The state of each child (in_sync, behind, drifted, not_added, unreachable) by tree ids; changes nothing."""
+    """The state of each child (in_sync, ahead, behind, drifted, not_added, unreachable) by tree ids; changes nothing."""
     from ddl_cascade.cascade.commands import status as run_status
     from ddl_cascade.render import cascade as render
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json as json_mod
-import os
 import sys
 from typing import Annotated, Optional
 
@@ -11,7 +10,7 @@ import typer
 
 from ddl_cascade.cli.app import app
 from ddl_cascade.cli.common import ConfigOpt, JsonOpt, load_config
-from ddl_cascade.errors import CascadeError
+from ddl_cascade.errors import CascadeError, UsageError
 
 
 @app.command()
@@ -25,8 +24,10 @@ def validate(
     ] = False,
     jobs: Annotated[Optional[int], typer.Option("--jobs", help="Children fetched in parallel (with --children).")] = None,
     format: Annotated[
-        str, typer.Option("--format", help="Output: text, json, github (workflow annotations) or sarif (2.1.0).")
-    ] = "text",
+        Optional[str],
+        typer.Option("--format", help="Output: text (default), json, github (workflow annotations) or sarif (2.1.0); "
+                                      "any case.", show_default=False),
+    ] = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -35,8 +36,10 @@ def validate(
     from ddl_cascade.validate.engine import all_docs, all_rules
     from ddl_cascade.validate.engine import validate as run_validate
 
-    if json:
-        format = "json"
+    if json and format is not None:
+        raise UsageError("give --json or --format, not both (--json is --format json) "
+                         "(see 'ddl-cascade validate --help')")
+    format = "json" if json else (format or "text").lower()
     if format not in render.FORMATS:
         raise CascadeError(f"--format must be one of {', '.join(render.FORMATS)}, not {format!r}.")
     if jobs is not None and jobs < 1:
@@ -62,7 +65,8 @@ def validate(
         notices = "".join(f"::notice title=ddl-cascade validate::{render.escape_data(n)}\n" for n in report.notes)
         sys.stdout.write(redact(notices + render.github(report.findings, report.files)))
     else:
-        colour = sys.stdout.isatty() and "NO_COLOR" not in os.environ and os.environ.get("TERM") != "dumb"
-        sys.stdout.write(redact(render.text(report.findings, report.files, colour=colour)))
+        from ddl_cascade.render.terminal import colour
+
+        sys.stdout.write(redact(render.text(report.findings, report.files, colour=colour())))
     sys.stdout.flush()
     raise typer.Exit(report.exit_code)

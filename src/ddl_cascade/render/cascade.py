@@ -1,89 +1,142 @@
 """Text for people: the status table and the sync/reset report, from the same result objects `--json` prints.
 
-Output goes through Rich, so colour appears on a terminal only; nothing here runs git or decides anything.
+Read on a terminal and in CI logs alike (render/terminal.py: no wrapping, no trailing spaces, colour only where it
+is wanted). Problem rows come first, so a long run's log shows what needs a person at the top: unreachable, then
+drifted (refused), then other failures, then children that are behind, not added or ahead, then the rest; within a
+group, cascade.toml's order. The closing line counts each state (status) or result (sync, reset). Nothing here runs
+git or decides anything.
 """
 
 from __future__ import annotations
 
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+import shlex
 
-from ddl_cascade.cascade.results import CascadeReport, Result, StatusReport
-from ddl_cascade.cascade.state import State
+from ddl_cascade.cascade.results import CascadeReport, ChildResult, Result, StatusReport
+from ddl_cascade.cascade.state import ChildStatus, State
+from ddl_cascade.render.terminal import Cell, colour, columns, glyph, paint, plural, write
+
+MAX_PATHS = 10  # changed paths listed under a drifted child; the rest are counted
+
+# The order of groups, problems first; a state not listed here sorts with the behind group.
+_STATE_RANK = {State.UNREACHABLE: 0, State.DRIFTED: 1, State.IN_SYNC: 4}
+_RESULT_RANK = {Result.REFUSED: 1, Result.FAILED: 2, Result.UPDATED: 3, Result.UNCHANGED: 4}
 
 
 def short(oid: str | None) -> str:
     return oid[:12] if oid else "-"
 
 
-def stdout_console() -> Console:
-    return Console()
+def status_rank(child: ChildStatus) -> int:
+    return _STATE_RANK.get(child.state, 3)
+
+
+def result_rank(child: ChildResult) -> int:
+    # An unreachable child fails before anything is tried: it leads, as it does in status.
+    return 0 if child.state is State.UNREACHABLE and child.result is Result.FAILED else _RESULT_RANK.get(child.result, 3)
+
+
+def problems_first(children: list, rank) -> list:
+    """`children` with the problem groups first; `sorted` is stable, so cascade.toml's order holds within a group."""
+    return sorted(children, key=rank)
+
+
+def reset_hint(name: str) -> str:
+    return f"ddl-cascade reset {shlex.quote(name)} --yes"
+
+
+def counts(values: list[str], order: list[str]) -> str:
+    """"3 in_sync, 1 behind, 1 drifted": each value that occurs, in `order`."""
+    return ", ".join(f"{values.count(v)} {v}" for v in order if v in values)
+
+
+def _mark(state: State) -> Cell:
+    ok, bad, attention = glyph("✓", "ok"), glyph("✗", "x"), "!"
+    marks = {State.IN_SYNC: (ok, "green"), State.AHEAD: (attention, "yellow"), State.BEHIND: (attention, "yellow"),
+             State.NOT_ADDED: (attention, "yellow"), State.DRIFTED: (bad, "red"), State.UNREACHABLE: (bad, "red")}
+    sign, style = marks[state]
+    return Cell(f"{sign} {state.value}", style)
+
+
+def _status_detail(child: ChildStatus) -> tuple[str, list[str]]:
+    """The detail cell of a child's row, and its continuation lines."""
+    if child.state is State.BEHIND:
+        return f"{plural(child.behind_by or 0, 'delivery commit')} behind", []
+    if child.state is State.AHEAD:
+        return "holds a delivered tree newer than its target", []
+    if child.state is State.NOT_ADDED:
+        return "no read-only folder yet", []
+    if child.state is State.DRIFTED:
+        paths = child.changed_paths or []
+        more = [f"… and {len(paths) - MAX_PATHS} more"] if len(paths) > MAX_PATHS else []
+        return (f"{plural(len(paths), 'changed path')}; to restore the delivered tree: {reset_hint(child.name)}",
+                paths[:MAX_PATHS] + more)
+    if child.state is State.UNREACHABLE:
+        return child.error or "", []
+    return "", []
 
 
 def status(report: StatusReport) -> None:
-    console = stdout_console()
-    console.print("STATUS CHECK", style="bold", highlight=False)
-    console.print(f"Delivery branch {report.delivery_branch} at {short(report.delivery_tip)}, "
-                  f"delivered tree {report.delivered_tree}", highlight=False, soft_wrap=True)
-    table = Table(box=None, show_header=True, pad_edge=False)
-    for column in ("child", "state", "tree", "detail"):
-        table.add_column(column, no_wrap=column != "detail", overflow="fold")
-    marks = {State.IN_SYNC: Text("✓ in_sync", "green"), State.AHEAD: Text("ahead", "yellow"), State.BEHIND: Text("behind", "yellow"),
-             State.DRIFTED: Text("✗ drifted", "red"), State.NOT_ADDED: Text("not_added", "yellow"),
-             State.UNREACHABLE: Text("✗ unreachable", "red")}
-    for child in report.children:
-        detail = ""
-        if child.state is State.BEHIND:
-            detail = f"{child.behind_by} delivery commit(s) behind"
-        elif child.state is State.DRIFTED:
-            paths = child.changed_paths or []
-            detail = f"{len(paths)} changed: " + ", ".join(paths[:5]) + (" …" if len(paths) > 5 else "")
-        elif child.state is State.UNREACHABLE:
-            detail = child.error or ""
-        table.add_row(Text(child.name), marks[child.state], short(child.tree), Text(detail))
-    console.print(table, highlight=False)
+    on = colour()
+    lines = [paint("STATUS CHECK", "bold", on),
+             f"Delivery branch {report.delivery_branch} at {short(report.delivery_tip)}, "
+             f"delivered tree {report.delivered_tree}"]
+    if not report.children:
+        write(lines + ["No children configured: nothing to check."])
+        return
+    rows: list[list[Cell | str]] = [[Cell(h, "dim") for h in ("child", "state", "tree", "detail")]]
+    for child in problems_first(report.children, status_rank):
+        detail, more = _status_detail(child)
+        rows.append([child.name, _mark(child.state), short(child.tree), detail])
+        rows += [["", "", "", f"  {line}"] for line in more]
+    lines += columns(rows, on)
     total = len(report.children)
+    states = [c.state.value for c in report.children]
     bad = sum(1 for c in report.children if c.state is not State.IN_SYNC)
     if bad == 0:
-        console.print("The child is in sync." if total == 1 else f"All {total} children in sync.", highlight=False)
+        lines.append("The child is in sync." if total == 1 else f"All {total} children in sync.")
     else:
-        console.print(f"{bad} of {total} children not in sync.", highlight=False)
+        lines.append(f"{plural(total, 'child', 'children')}: {counts(states, [s.value for s in State])}; "
+                     f"{bad} not in sync.")
+    write(lines)
+
+
+def _what(child: ChildResult, dry_run: bool) -> str:
+    if child.result is Result.UPDATED and dry_run:
+        return f"would push {short(child.old)} -> {short(child.planned)}"
+    if child.result is Result.UPDATED:
+        return f"updated {short(child.old)} -> {short(child.commit)}"
+    if child.result is Result.UNCHANGED:
+        return f"unchanged at {short(child.commit)}"
+    if child.result is Result.REFUSED:
+        return f"refused: {child.error}"
+    return f"failed: {child.error}"
 
 
 def cascade(report: CascadeReport, verb: str = "sync") -> None:
-    console = stdout_console()
+    on = colour()
     head = "PLAN (dry run: nothing pushed)" if report.dry_run else verb.upper()
-    console.print(f"{head}: delivery branch {report.delivery_branch} at {short(report.delivery_tip)}, "
-                  f"delivered tree {short(report.delivered_tree)}", highlight=False, soft_wrap=True)
-    width = max((len(c.name) for c in report.children), default=4)
-    for child in report.children:
+    lines = [f"{paint(head, 'bold', on)}: delivery branch {report.delivery_branch} at {short(report.delivery_tip)}, "
+             f"delivered tree {short(report.delivered_tree)}"]
+    if not report.children:
+        write(lines + [f"No children configured: nothing to {verb}."])
+        return
+    styles = {Result.UPDATED: "green", Result.UNCHANGED: None, Result.REFUSED: "red", Result.FAILED: "red"}
+    rows: list[list[Cell | str]] = []
+    for child in problems_first(report.children, result_rank):
         state = child.state.value + (f" {child.behind_by}" if child.behind_by else "")
-        if child.result is Result.UPDATED and report.dry_run:
-            what = f"would push {short(child.old)} -> {short(child.planned)}"
-        elif child.result is Result.UPDATED:
-            what = f"updated {short(child.old)} -> {short(child.commit)}"
-        elif child.result is Result.UNCHANGED:
-            what = f"unchanged at {short(child.commit)}"
-        elif child.result is Result.REFUSED:
-            what = f"refused: {child.error}"
-        else:
-            what = f"failed: {child.error}"
-        line = f"  {child.name:<{width}}  {state:<14} {what}"
-        console.print(line, highlight=False, markup=False, soft_wrap=True)
+        rows.append(["", child.name, state, Cell(_what(child, report.dry_run), styles[child.result])])
         if child.result is Result.UPDATED:
-            for commit in child.commits:
-                console.print(f"  {'':<{width}}  {'':<14}   + {commit.id[:12]} {commit.subject}",
-                              highlight=False, markup=False, soft_wrap=True)
-        if child.changed_paths and child.result is Result.REFUSED:
-            for path in child.changed_paths[:10]:
-                console.print(f"  {'':<{width}}  {'':<14}   changed: {path}", highlight=False, markup=False,
-                              soft_wrap=True)
-            if len(child.changed_paths) > 10:
-                console.print(f"  {'':<{width}}  {'':<14}   … and {len(child.changed_paths) - 10} more",
-                              highlight=False, markup=False)
-    counts: dict[str, int] = {}
-    for child in report.children:
-        counts[child.result.value] = counts.get(child.result.value, 0) + 1
-    summary = ", ".join(f"{n} {r}" for r, n in counts.items()) or "no children"
-    console.print(("would be: " if report.dry_run else "") + summary, highlight=False)
+            rows += [["", "", "", f"  + {commit.id[:12]} {commit.subject}"] for commit in child.commits]
+        if child.result is Result.REFUSED:
+            paths = child.changed_paths or []
+            rows += [["", "", "", f"  changed: {path}"] for path in paths[:MAX_PATHS]]
+            if len(paths) > MAX_PATHS:
+                rows.append(["", "", "", f"  … and {len(paths) - MAX_PATHS} more"])
+            if child.state is State.DRIFTED:
+                rows.append(["", "", "", f"  to restore the delivered tree: {reset_hint(child.name)}"])
+    lines += columns(rows, on)
+    results = [c.result.value for c in report.children]
+    total = plural(len(report.children), "child", "children")
+    summary = counts(results, [r.value for r in Result])
+    lines.append(f"{total} would be: {summary}" if report.dry_run else f"{total}: {summary}")
+    write(lines)

@@ -1,5 +1,5 @@
 """Text for people from the database results: each migration a run applied, a database's history as Flyway's
-`info` prints it, and the DATABASES table of `status --db`."""
+`info` prints it, and the DATABASES table of `status --db` with the line that says why it exits 1."""
 
 from __future__ import annotations
 
@@ -7,8 +7,11 @@ from rich.console import Console
 from rich.table import Table
 
 from ddl_cascade.cascade.results import StatusReport
+from ddl_cascade.cascade.state import State
 from ddl_cascade.db.engine import Applied
 from ddl_cascade.db.info import Info
+from ddl_cascade.render.cascade import problems_first, status_rank
+from ddl_cascade.render.terminal import Cell, colour, columns, glyph, plural, write
 
 
 def applied_line(applied: Applied) -> str:
@@ -36,26 +39,47 @@ def history(display: str, info: Info) -> None:
     for problem in info.problems:
         print("  " + problem.replace("\n", "\n  "))
     pending = sum(1 for m in info.migrations if m.state == "Pending")
-    print(f"{pending} pending, {len(info.failed)} failed, {len(info.mismatches)} checksum mismatches")
+    mismatches = plural(len(info.mismatches), "checksum mismatch", "checksum mismatches")
+    print(f"{pending} pending, {len(info.failed)} failed, {mismatches}")
+
+
+def _problems(d) -> str:
+    """Why a database is not ok, in words: "1 failed migration, 2 checksum mismatches"."""
+    if d.error:
+        return d.error
+    parts = ([plural(d.failed, "failed migration")] if d.failed else []) + \
+        ([plural(d.mismatches, "checksum mismatch", "checksum mismatches")] if d.mismatches else [])
+    return ", ".join(parts) or "not ok"
 
 
 def databases(report: StatusReport) -> None:
-    """`status --db`: one line per child that names an environment."""
+    """`status --db`: one line per child that names an environment, then one closing line that says why the command
+    exits 1 (each child not in sync, each database not ok, and why), or that all is well."""
     rows = [c for c in report.children if getattr(c, "database", None) is not None]
-    console = Console(highlight=False)
+    on = colour()
+    lines: list[str] = []
     if not rows:
-        console.print("No child names an environment: no database to check.")
-        return
-    table = Table(box=None, show_header=True, pad_edge=False, title="DATABASES", title_justify="left")
-    for column in ("child", "environment", "version", "applied", "pending", "state"):
-        table.add_column(column, no_wrap=column != "state", overflow="fold")
-    for child in rows:
-        d = child.database
-        if d.error:
-            state = f"✗ {d.error}"
-        elif d.ok:
-            state = "✓ ok"
-        else:
-            state = f"✗ {d.failed} failed, {d.mismatches} checksum mismatches"
-        table.add_row(child.name, d.environment, d.current_version or "-", str(d.applied), str(d.pending), state)
-    console.print(table)
+        lines.append("No child names an environment: no database to check.")
+    else:
+        table: list[list[Cell | str]] = [[Cell("DATABASES", "bold")],
+                                         [Cell(h, "dim") for h in ("child", "environment", "version", "applied",
+                                                                   "pending", "state")]]
+        for child in problems_first(rows, lambda c: 0 if not c.database.ok else 1):
+            d = child.database
+            state = Cell(f"{glyph('✓', 'ok')} ok", "green") if d.ok else Cell(f"{glyph('✗', 'x')} {_problems(d)}", "red")
+            table.append([child.name, d.environment, d.current_version or "-", str(d.applied), str(d.pending), state])
+        lines += columns(table, on)
+    out_of_sync = [c for c in report.children if c.state is not State.IN_SYNC]
+    not_ok = [c for c in rows if not c.database.ok]
+    why = []
+    if out_of_sync:
+        why.append(f"{plural(len(out_of_sync), 'child', 'children')} not in sync ("
+                   + ", ".join(f"{c.name}: {c.state.value}" for c in problems_first(out_of_sync, status_rank)) + ")")
+    if not_ok:
+        why.append(f"{plural(len(not_ok), 'database')} not ok ("
+                   + ", ".join(f"{c.name} in {c.database.environment}: {_problems(c.database)}" for c in not_ok) + ")")
+    if why:
+        lines.append("Exit code 1: " + "; ".join(why) + ".")
+    elif rows:
+        lines.append("The database is ok." if len(rows) == 1 else f"All {len(rows)} databases ok.")
+    write(lines)
