@@ -57,6 +57,13 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
         outcome = split.run(repo, source.branch, source.path)
     except split.NotARepository:
         raise CascadeError(f"{repo} (the parent, where {config.file.name} lives) is not a git repository.") from None
+    except split.ShallowRepository:
+        remote = source.remote or "origin"
+        raise CascadeError(
+            f"{repo} is a shallow clone, whose split would not be the real one; fetch the whole history of "
+            f"{source.branch} first: `git fetch --unshallow {remote} {source.branch}` (in GitHub Actions: "
+            "actions/checkout with fetch-depth: 0)."
+        ) from None
     except split.UnknownRevision:
         raise CascadeError(f"{config.file}: source.branch '{source.branch}' does not name a commit in {repo}.") from None
     finally:

@@ -1,0 +1,136 @@
+"""Issue 9, "it works from a fresh CI clone": a clone with only origin/<delivery branch>, a shallow clone, a cache of
+children that comes and goes, a deleted source folder, and a stale parent clone told apart from a hand-edited child.
+
+Everything runs the real git and the real CLI, as a CI job would.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import stat
+import subprocess
+from pathlib import Path
+
+from cascade_world import PREFIX, SOURCE, World, make_world
+from gitrepo import Repo
+
+BRANCH = "ro-shared-ddl"
+
+
+def with_origin(tmp_path: Path, children: dict[str, str] | None = None) -> tuple[World, Repo]:
+    """A world whose parent has a bare `origin` holding main and the delivery branch."""
+    world = make_world(tmp_path, children if children is not None else {"c1": "squash", "c2": "merge"})
+    origin = Repo.init(tmp_path / "origin.git", bare=True)
+    world.parent.git("remote", "add", "origin", str(origin.path))
+    world.parent.git("push", "-q", "origin", "main", BRANCH)
+    return world, origin
+
+
+def config_text(world: World, remote: str | None = "origin") -> str:
+    text = world.write_config().read_text()
+    if remote:
+        text = text.replace("[source]\n", f'[source]\nremote = "{remote}"\n', 1)
+    return text
+
+
+def clone(origin: Repo, where: Path, *args: str, config: str | None = None) -> Repo:
+    """A CI checkout of the parent: `git clone [args] file://origin where`, with cascade.toml written into it."""
+    subprocess.run(["git", "clone", "-q", *args, f"file://{origin.path}", str(where)], check=True)
+    repo = Repo(where)
+    if config is not None:
+        (where / "cascade.toml").write_text(config)
+    return repo
+
+
+def has_ref(repo: Repo, ref: str) -> bool:
+    return subprocess.run(["git", "rev-parse", "--verify", "-q", ref], cwd=repo.path,
+                          capture_output=True).returncode == 0
+
+
+def states(doc: dict) -> dict[str, str]:
+    return {c["name"]: c["state"] for c in doc["children"]}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# 2. fresh and shallow clones
+
+
+def _behind_world(tmp_path: Path) -> tuple[World, Repo, dict]:
+    """c1 in sync, c2 one delivery behind, origin up to date; returns the parent's own status document."""
+    from ddl_cascade.cascade.commands import sync
+
+    world, origin = with_origin(tmp_path)
+    assert sync(world.config()).ok
+    world.deliver({"sql/V3__three.sql": "create table t3 (id int);\n"}, "V3")
+    assert sync(world.config(), ["c1"]).ok
+    world.parent.git("push", "-q", "origin", "main", BRANCH)
+    return world, origin, {}
+
+
+def test_fresh_clone_with_only_the_remote_tracking_branch(tmp_path, cli):
+    world, origin, _ = _behind_world(tmp_path)
+    ci = clone(origin, tmp_path / "ci", config=config_text(world, remote=None))
+    assert not has_ref(ci, f"refs/heads/{BRANCH}") and has_ref(ci, f"refs/remotes/origin/{BRANCH}")
+
+    out = cli("status", "--json", cwd=ci.path)
+    assert out.code == 1, out
+    doc = json.loads(out.stdout)
+    assert states(doc) == {"c1": "in_sync", "c2": "behind"} and doc["delivery_tip"] == world.parent.head(BRANCH)
+    planned = json.loads(cli("reset", "--all", "--json", cwd=ci.path).stdout)  # without --yes: the plan
+    assert {c["name"]: c["action"] for c in planned["children"]} == {"c1": "none", "c2": "reset"}
+    synced = cli("sync", "--json", cwd=ci.path)
+    assert synced.code == 0, synced
+    assert {c["name"]: c["result"] for c in json.loads(synced.stdout)["children"]} == \
+        {"c1": "unchanged", "c2": "updated"}
+    assert not has_ref(ci, f"refs/heads/{BRANCH}")  # sync made no branch in the clone
+
+
+def test_shallow_clone_fetches_only_the_delivery_branch(tmp_path, cli):
+    world, origin, _ = _behind_world(tmp_path)
+    ci = clone(origin, tmp_path / "shallow", "--depth=1", config=config_text(world))
+    assert not has_ref(ci, f"refs/remotes/origin/{BRANCH}")
+
+    out = cli("status", "--json", cwd=ci.path)
+    assert out.code == 1, out
+    doc = json.loads(out.stdout)
+    assert states(doc) == {"c1": "in_sync", "c2": "behind"}
+    assert [c["behind_by"] for c in doc["children"]] == [None, 1]
+    assert ci.head(f"refs/remotes/origin/{BRANCH}") == world.parent.head(BRANCH)
+    # Only the delivered commits came: the source branch is still cut off at depth 1.
+    assert ci.git("rev-list", "--count", "main") == "1" and ci.git("rev-parse", "--is-shallow-repository") == "true"
+    assert cli("validate", cwd=ci.path).stderr.count("no delivery branch") == 0
+    assert cli("sync", cwd=ci.path).code == 0
+    assert world.children["c2"].tree("main", PREFIX) == world.parent.tree(BRANCH)
+
+
+def test_shallow_clone_with_a_cut_off_delivery_branch(tmp_path, cli):
+    """`--depth=1 --no-single-branch` gives origin/ro-shared-ddl with one commit: behind_by needs its history."""
+    world, origin, _ = _behind_world(tmp_path)
+    ci = clone(origin, tmp_path / "shallow", "--depth=1", "--no-single-branch", config=config_text(world, None))
+    assert ci.git("rev-list", "--count", f"origin/{BRANCH}") == "1"
+    out = cli("status", "--json", cwd=ci.path)
+    doc = json.loads(out.stdout)
+    assert states(doc) == {"c1": "in_sync", "c2": "behind"}, out
+    assert [c["behind_by"] for c in doc["children"]] == [None, 1]
+    assert ci.git("rev-list", "--count", "main") == "1"  # the source history was not fetched
+
+
+def test_publish_in_a_shallow_clone_says_what_to_fetch(tmp_path, cli):
+    world, origin, _ = _behind_world(tmp_path)
+    ci = clone(origin, tmp_path / "shallow", "--depth=1", config=config_text(world))
+    out = cli("publish", cwd=ci.path)
+    assert out.code == 2 and "`git fetch --unshallow origin main`" in out.stderr, out
+    assert not has_ref(ci, f"refs/heads/{BRANCH}")
+
+
+def test_no_delivery_branch_anywhere_is_one_clear_sentence(tmp_path, cli):
+    world, origin = with_origin(tmp_path)
+    origin.git("branch", "-D", BRANCH)
+    ci = clone(origin, tmp_path / "ci", config=config_text(world))
+    out = cli("status", cwd=ci.path)
+    assert out.code == 2 and "Traceback" not in out.stderr
+    assert f"no delivery branch '{BRANCH}'" in out.stderr and "'origin' has no branch" in out.stderr
+
+
