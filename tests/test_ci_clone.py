@@ -54,6 +54,66 @@ def states(doc: dict) -> dict[str, str]:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# 1. full --push
+
+
+def test_full_push_pushes_the_delivery_branch_before_syncing(tmp_path, cli):
+    world, origin = with_origin(tmp_path)
+    (world.parent.path / "cascade.toml").write_text(config_text(world, remote="origin"))
+    world.parent.commit({f"{SOURCE}/sql/V3__three.sql": "create table t3 (id int);\n"}, "V3")
+    # Each child refuses a push unless origin already has the new delivery branch: the push comes before the sync.
+    expected = world.parent.git("subtree", "split", f"--prefix={SOURCE}", "main")
+    for bare in world.children.values():
+        hook = bare.path / "hooks" / "pre-receive"
+        hook.write_text(f"#!/bin/sh\nunset GIT_DIR GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES "
+                        f"GIT_QUARANTINE_PATH\ntest \"$(git --git-dir='{origin.path}' rev-parse -q --verify "
+                        f"refs/heads/{BRANCH})\" = {expected} || {{ echo 'origin lacks it'; exit 1; }}\n")
+        hook.chmod(hook.stat().st_mode | stat.S_IEXEC)
+
+    out = cli("full", "--push", "--json", cwd=world.parent.path)
+    assert out.code == 0, out
+    doc = json.loads(out.stdout)
+    assert doc["publish"]["pushed_to"] == "origin" and doc["publish"]["new"] == expected
+    assert origin.head(f"refs/heads/{BRANCH}") == expected
+    assert {c["result"] for c in doc["sync"]["children"]} == {"updated"}
+
+    # With source.remote set, a plain `full` pushes too, and says so in one line.
+    world.parent.commit({f"{SOURCE}/sql/V4__four.sql": "create table t4 (id int);\n"}, "V4")
+    expected = world.parent.git("subtree", "split", f"--prefix={SOURCE}", "main")
+    for bare in world.children.values():  # the hook now waits for the V4 delivery
+        hook = bare.path / "hooks" / "pre-receive"
+        hook.write_text(hook.read_text().replace(doc["publish"]["new"], expected))
+    text = cli("full", cwd=world.parent.path)
+    assert text.code == 0, text
+    assert f"{BRANCH}: {doc['publish']['new'][:12]}..{expected[:12]} (1 commit added); pushed to origin" \
+        in text.stdout.splitlines()
+    assert origin.head(f"refs/heads/{BRANCH}") == expected
+
+    # A pull request's fresh clone now finds origin/ro-shared-ddl: validate sees an edited delivered migration.
+    world.parent.git("push", "-q", "origin", "main")
+    pr = clone(origin, tmp_path / "pr", config=config_text(world))
+    pr.commit({f"{SOURCE}/sql/V4__four.sql": "create table t4 (id bigint);\n"}, "edit V4")
+    checked = cli("validate", "--json", cwd=pr.path)
+    assert checked.code == 1, checked
+    assert "history/modified" in {f["rule"] for f in json.loads(checked.stdout)["findings"]}
+    assert "no delivery branch" not in checked.stderr
+
+
+def test_publish_records_the_push(tmp_path, cli):
+    world, origin = with_origin(tmp_path, {})
+    (world.parent.path / "cascade.toml").write_text(config_text(world))
+    world.parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3")
+    quiet = json.loads(cli("publish", "--json", cwd=world.parent.path).stdout)
+    assert quiet["pushed_to"] is None and quiet["added"] == 1
+    pushed = json.loads(cli("publish", "--push", "--json", cwd=world.parent.path).stdout)
+    assert pushed["pushed_to"] == "origin" and origin.head(f"refs/heads/{BRANCH}") == pushed["new"]
+    assert cli("full", "--push", cwd=world.parent.path).code == 0
+    without = make_world(tmp_path / "no-remote", {})
+    out = cli("full", "--push", "--config", str(without.config_path))
+    assert out.code == 2 and "source.remote" in out.stderr
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # 2. fresh and shallow clones
 
 

@@ -24,13 +24,16 @@ class PublishResult:
     old: str | None
     new: str
     added: int
+    pushed_to: str | None = None  # the remote (source.remote) the delivery branch was pushed to; None: not pushed
 
     def summary(self) -> str:
+        """One line: what happened to the delivery branch, and where it was pushed."""
+        pushed = f"; pushed to {self.pushed_to}" if self.pushed_to else ""
         if self.old == self.new:
-            return f"{self.delivery_branch}: up to date at {self.new[:12]} (0 commits added)"
+            return f"{self.delivery_branch}: up to date at {self.new[:12]} (0 commits added){pushed}"
         span = f"{self.old[:12]}..{self.new[:12]}" if self.old else f"(new)..{self.new[:12]}"
         plural = "" if self.added == 1 else "s"
-        return f"{self.delivery_branch}: {span} ({self.added} commit{plural} added)"
+        return f"{self.delivery_branch}: {span} ({self.added} commit{plural} added){pushed}"
 
 
 def publish(config, push: bool = False, force: bool = False) -> PublishResult:
@@ -83,7 +86,7 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
             git.push_ref(repo, source.remote, ref, force)
         except git.GitError as exc:
             raise CascadeError(f"pushing {source.delivery_branch} to '{source.remote}' failed: {exc}") from None
-    return PublishResult(source.delivery_branch, old, new, added)
+    return PublishResult(source.delivery_branch, old, new, added, pushed_to=source.remote if push else None)
 
 
 def _added(repo: Path, old: str | None, new: str, force: bool, branch: str, created: dict[str, list[str]]) -> int:
