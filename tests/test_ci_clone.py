@@ -194,3 +194,31 @@ def test_no_delivery_branch_anywhere_is_one_clear_sentence(tmp_path, cli):
     assert f"no delivery branch '{BRANCH}'" in out.stderr and "'origin' has no branch" in out.stderr
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# 4. a source folder deleted in the latest commit
+
+
+def test_a_deleted_source_folder_is_an_error_not_up_to_date(tmp_path, cli):
+    world, origin = with_origin(tmp_path)
+    cwd = world.parent.path
+    assert cli("publish", cwd=cwd).code == 0  # warms the split cache
+    tip = world.parent.head(BRANCH)
+    world.parent.git("rm", "-r", "-q", SOURCE)
+    deleting = world.parent.commit(message="drop the shared folder")
+    # git subtree split refuses too: it dies when the folder is absent (it looks in the work tree, git 2.39).
+    script = subprocess.run(["git", "subtree", "split", f"--prefix={SOURCE}", "main"], cwd=world.parent.path,
+                            capture_output=True, text=True)
+    assert script.returncode != 0 and f"'{SOURCE}' does not exist" in script.stderr
+    before = world.refs()
+    for args in (("publish",), ("publish", "--json"), ("full",), ("full", "--json")):
+        out = cli(*args, cwd=cwd)
+        assert out.code == 2, (args, out)
+        assert f"'{SOURCE}' was deleted in commit {deleting[:12]} ('drop the shared folder')" in out.stderr
+        assert "up to date" not in out.stdout + out.stderr and out.stdout == ""
+    split_cache = Path(world.parent.git("rev-parse", "--path-format=absolute", "--git-common-dir")) / "ddl-cascade"
+    shutil.rmtree(split_cache)  # the cold split says the same
+    out = cli("publish", cwd=cwd)
+    assert out.code == 2 and f"deleted in commit {deleting[:12]}" in out.stderr
+    assert world.refs() == before and world.parent.head(BRANCH) == tip
+
+

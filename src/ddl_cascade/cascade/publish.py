@@ -78,6 +78,9 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
         raise CascadeError(
             f"{config.file}: source.path '{source.path}' never existed on branch '{source.branch}'; nothing to publish."
         )
+    if outcome.tip_has_folder is False or (outcome.tip_has_folder is None
+                                           and git.folder_at(repo, source.branch, source.path) is None):
+        _deleted(config, repo)
     added = _added(repo, old, new, force, source.delivery_branch, outcome.created_parents)
     if local != new:
         git.update_ref(repo, ref, new, local or "", message="ddl-cascade publish")
@@ -87,6 +90,22 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
         except git.GitError as exc:
             raise CascadeError(f"pushing {source.delivery_branch} to '{source.remote}' failed: {exc}") from None
     return PublishResult(source.delivery_branch, old, new, added, pushed_to=source.remote if push else None)
+
+
+def _deleted(config, repo: Path) -> None:
+    """The source folder existed but the tip of the source branch has none: refuse, naming the commit.
+
+    `git subtree split` dies here ("'<dir>' does not exist; use 'git subtree add'", from its work-tree check); its walk
+    alone gives the split of the last commit that had the folder, so without this check the delivery branch would
+    stay put, publish would say "up to date", and children would keep migrations the source no longer has."""
+    source = config.source
+    last = git.last_change_of(repo, source.branch, source.path)
+    where = f"in commit {last[0][:12]} ({last[1]!r})" if last else "in the latest commits"
+    raise CascadeError(
+        f"{config.file}: source.path '{source.path}' was deleted {where} on branch '{source.branch}'; nothing "
+        f"published and the delivery branch '{source.delivery_branch}' is unchanged (restore the folder, or point "
+        "source.path at its new place)."
+    )
 
 
 def _added(repo: Path, old: str | None, new: str, force: bool, branch: str, created: dict[str, list[str]]) -> int:
