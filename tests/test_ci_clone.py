@@ -222,3 +222,91 @@ def test_a_deleted_source_folder_is_an_error_not_up_to_date(tmp_path, cli):
     assert world.refs() == before and world.parent.head(BRANCH) == tip
 
 
+# ---------------------------------------------------------------------------------------------------------------------
+# 5. a stale parent clone is not a drifted child
+
+
+def _fetch_log_env(tmp_path: Path) -> tuple[dict[str, str], Path]:
+    """A `git` first on PATH that logs each `fetch` it runs in a parent clone, then runs the real git."""
+    real = shutil.which("git")
+    bindir = tmp_path / "bin"
+    bindir.mkdir()
+    log = tmp_path / "fetches.log"
+    wrapper = bindir / "git"
+    wrapper.write_text(f"#!/bin/sh\nfor a in \"$@\"; do [ \"$a\" = fetch ] && [ -d .git ] && "
+                       f"echo \"$PWD $*\" >> '{log}'; done\nexec '{real}' \"$@\"\n")
+    wrapper.chmod(0o755)
+    return {"PATH": f"{bindir}{os.pathsep}{os.environ['PATH']}"}, log
+
+
+def _stale_world(tmp_path: Path, cli) -> tuple[World, Repo, Repo]:
+    """A parent clone made before the parent delivered V3 and synced c1 (the clone has its own local branch)."""
+    from ddl_cascade.cascade.commands import sync
+
+    world, origin = with_origin(tmp_path, {"c1": "squash", "c2": "squash", "c3": "merge"})
+    (world.parent.path / "cascade.toml").write_text(config_text(world))
+    assert sync(world.config()).ok
+    stale = clone(origin, tmp_path / "stale", config=config_text(world))
+    stale.git("branch", BRANCH, f"origin/{BRANCH}")
+    world.parent.commit({f"{SOURCE}/sql/V3__three.sql": "create table t3 (id int);\n"}, "V3")
+    (world.parent.path / "cascade.toml").write_text(config_text(world))
+    out = cli("full", "c1", cwd=world.parent.path)  # pushes the delivery branch (source.remote is set)
+    assert out.code == 0, out
+    # c3 is really edited by hand
+    edit = world.clone("c3")
+    edit.commit({f"{PREFIX}/sql/V2__more.sql": "create table t2 (id bigint);\n"}, "by hand")
+    edit.git("push", "-q", "origin", "HEAD:main")
+    return world, origin, stale
+
+
+def test_a_stale_parent_clone_is_told_apart_from_a_hand_edit(tmp_path, cli):
+    world, origin, stale = _stale_world(tmp_path, cli)
+    env, log = _fetch_log_env(tmp_path)
+    out = cli("status", "--json", cwd=stale.path, env=env)
+    assert out.code == 1, out
+    doc = json.loads(out.stdout)
+    got = {c["name"]: c for c in doc["children"]}
+    assert got["c1"]["state"] == "ahead" and got["c1"]["changed_paths"] is None
+    assert f"this parent clone's {BRANCH} ({stale.head(BRANCH)[:12]}) is behind origin/{BRANCH}" in got["c1"]["error"]
+    assert f"git fetch origin {BRANCH}:{BRANCH}" in got["c1"]["error"] and "reset" not in got["c1"]["error"]
+    assert got["c2"]["state"] == "in_sync"
+    assert got["c3"]["state"] == "drifted" and got["c3"]["error"] is None
+    assert len(log.read_text().splitlines()) == 1  # the parent's remote, fetched once for two drifted-looking children
+
+    text = cli("status", cwd=stale.path)
+    assert "is behind origin/" in text.stdout and text.code == 1
+
+    before = world.refs()
+    synced = cli("sync", "--json", cwd=stale.path)
+    assert synced.code == 1
+    results = {c["name"]: c for c in json.loads(synced.stdout)["children"]}
+    assert results["c1"]["result"] == "failed" and "is behind origin/" in results["c1"]["error"]
+    assert results["c3"]["result"] == "refused"
+    reset = cli("reset", "--all", "--yes", "--json", cwd=stale.path)
+    c1 = {c["name"]: c for c in json.loads(reset.stdout)["children"]}["c1"]
+    assert c1["action"] == "none" and c1["backup"] is None and "is behind origin/" in c1["error"]
+    assert world.children["c1"].head("main") == before["c1:refs/heads/main"]
+    assert not [r for r in world.refs() if r.startswith("c1:") and "backup" in r]
+
+    # Once the clone is brought up to date, c1 reads in sync.
+    stale.git("fetch", "-q", "origin", f"{BRANCH}:{BRANCH}")
+    assert states(json.loads(cli("status", "--json", cwd=stale.path).stdout))["c1"] == "in_sync"
+
+
+def test_a_stale_fresh_clone_fetches_and_asks_to_run_again(tmp_path, cli):
+    world, origin, stale = _stale_world(tmp_path, cli)
+    stale.git("branch", "-D", BRANCH)  # only origin/ro-shared-ddl, as CI clones have
+    out = cli("status", "--json", cwd=stale.path)
+    c1 = {c["name"]: c for c in json.loads(out.stdout)["children"]}["c1"]
+    assert c1["state"] == "ahead" and "has been fetched now: run again" in c1["error"]
+    again = json.loads(cli("status", "--json", cwd=stale.path).stdout)
+    assert states(again) == {"c1": "in_sync", "c2": "behind", "c3": "drifted"}
+
+
+def test_no_fetch_of_the_parent_when_nothing_looks_drifted(tmp_path, cli):
+    world, origin, _ = _behind_world(tmp_path)
+    (world.parent.path / "cascade.toml").write_text(config_text(world))
+    env, log = _fetch_log_env(tmp_path)
+    assert cli("status", cwd=world.parent.path, env=env).code == 1
+    assert cli("sync", cwd=world.parent.path, env=env).code == 0
+    assert not log.exists()

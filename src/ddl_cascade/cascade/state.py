@@ -14,6 +14,11 @@ trailer reads the same way:
                (the last delivered tree in the child's own history, or the target's, whichever is closer);
 - unreachable: the child could not be fetched; error says why.
 
+A folder that equals no delivered tree known here may be a tree this parent clone has not seen yet (a stale clone:
+the remote's delivery branch moved on). Before such a child is called drifted, plan.py fetches the remote's delivery
+branch once per run (`upstream_history`); if it delivered that tree, the child reads `ahead` with `error` saying the
+parent clone is behind (`judge_with_upstream`), and nothing is pushed or reset.
+
 `classify` is pure reading through an ObjectReader on the cache of children (no process per child), so `status`
 costs one `ls-remote` per child plus a fetch for the children that moved.
 """
@@ -161,7 +166,7 @@ class DeliveryHistory:
 
 
 # ---------------------------------------------------------------------------------------------------------------------
-# Finding the delivery branch in a fresh or shallow clone
+# Finding the delivery branch in a fresh or shallow clone, and telling a stale parent clone from a drifted child
 
 
 @dataclass
@@ -207,6 +212,53 @@ def _cut_off(repo, rows: list[tuple[str, str, list[str]]]) -> bool:
     """Whether the history in `rows` stops at a shallow clone's boundary (no process: the `shallow` file)."""
     cut = git.shallow_commits(repo)
     return bool(cut) and any(commit in cut for commit, _, _ in rows)
+
+
+def upstream_history(config: Config) -> DeliveryHistory | None:
+    """The delivery branch as `source.remote` has it now, fetched into its remote-tracking ref; None when no remote
+    is set, the remote lacks the branch, or the fetch fails (the caller then judges with what it has)."""
+    remote = config.source.remote
+    if not remote:
+        return None
+    branch = config.source.delivery_branch
+    try:
+        tip = git.fetch_tracking_branch(config.root, remote, branch,
+                                        whole_history=bool(git.shallow_commits(config.root)))
+        if tip is None:
+            return None
+        return DeliveryHistory(tip, git.commit_graph(config.root, tip), git.tracking_ref(remote, branch))
+    except git.GitError:
+        return None
+
+
+def stale_parent_message(config: Config, history: DeliveryHistory, upstream: DeliveryHistory) -> str:
+    """What to tell the operator when a child holds a tree the remote's delivery branch has and this clone's lacks."""
+    branch = config.source.delivery_branch
+    remote = config.source.remote or "origin"
+    theirs = f"{remote}/{branch}"
+    if history.ref == upstream.ref:  # a clone without a local delivery branch: the fetch just updated it
+        return (f"this parent clone's {theirs} was behind {remote}'s {branch} ({upstream.tip[:12]}), which delivered "
+                "the tree this child holds, so the child is not drifted; it has been fetched now: run again.")
+    if history.tip in upstream.tree_of:
+        return (f"this parent clone's {branch} ({history.tip[:12]}) is behind {theirs} ({upstream.tip[:12]}), which "
+                f"delivered the tree this child holds, so the child is not drifted; run `git fetch {remote} "
+                f"{branch}:{branch}` (or pull {config.source.branch} and publish) in the parent, then run again.")
+    return (f"this parent clone's {branch} ({history.tip[:12]}) has diverged from {theirs} ({upstream.tip[:12]}), "
+            f"which delivered the tree this child holds, so the child is not drifted; bring the parent clone's "
+            f"{branch} in line with {theirs} (`git fetch {remote} {branch}`), then run again.")
+
+
+def judge_with_upstream(config: Config, status: ChildStatus, history: DeliveryHistory,
+                        upstream: DeliveryHistory | None) -> bool:
+    """A drifted-looking child whose folder is a tree of the remote's delivery branch: this parent clone is stale,
+    not the child edited. Then `status` becomes `ahead` with the message in `error` (True); else it is unchanged."""
+    if status.state is not State.DRIFTED or status.tree is None or upstream is None:
+        return False
+    if not upstream.is_delivered(status.tree):
+        return False
+    status.state, status.changed_paths, status.behind_by = State.AHEAD, None, None
+    status.error = stale_parent_message(config, history, upstream)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -39,7 +39,7 @@ def status(report: StatusReport) -> None:
         elif child.state is State.DRIFTED:
             paths = child.changed_paths or []
             detail = f"{len(paths)} changed: " + ", ".join(paths[:5]) + (" …" if len(paths) > 5 else "")
-        elif child.state is State.UNREACHABLE:
+        elif child.state is State.UNREACHABLE or child.error:  # or ahead of a stale parent clone: why, what to do
             detail = child.error or ""
         table.add_row(Text(child.name), marks[child.state], short(child.tree), Text(detail))
     console.print(table, highlight=False)
