@@ -195,6 +195,55 @@ def test_no_delivery_branch_anywhere_is_one_clear_sentence(tmp_path, cli):
 
 
 # ---------------------------------------------------------------------------------------------------------------------
+# 3. the cache of children is never required
+
+
+def _documents(cli, cwd: Path) -> list[dict]:
+    """status and a dry run of sync; new commits are dated now, so their ids are left out."""
+    status, plan = (json.loads(cli(*args, "--json", cwd=cwd).stdout) for args in (("status",), ("sync", "--dry-run")))
+    for child in plan["children"]:
+        child["planned"] = bool(child["planned"])
+        child["commits"] = [(c["kind"], c["subject"].split(" '")[0]) for c in child["commits"]]
+    return [status, plan]
+
+
+def test_deleting_the_cache_between_runs_costs_only_time(tmp_path, cli):
+    from cascade_world import world_in_every_state
+
+    world = world_in_every_state(tmp_path, str(tmp_path / "gone.git"))
+    world.write_config()
+    cwd = world.parent.path
+    cache = Path(world.parent.git("rev-parse", "--path-format=absolute", "--git-common-dir")) / "ddl-cascade"
+    first = _documents(cli, cwd)
+    assert (cache / "children.git").is_dir()
+    shutil.rmtree(cache)
+    assert _documents(cli, cwd) == first
+    # A full run after deleting it again: the same results as on a warm cache.
+    world.deliver({"sql/V4__four.sql": "select 4;\n"}, "V4")
+    shutil.rmtree(cache)
+    full = json.loads(cli("full", "--json", cwd=cwd).stdout)
+    assert {c["name"]: c["result"] for c in full["sync"]["children"]} == \
+        {"synced": "updated", "behind": "updated", "drifted": "refused", "fresh": "updated", "gone": "failed"}
+    shutil.rmtree(cache)
+    after = _documents(cli, cwd)
+    assert states(after[0]) == {"synced": "in_sync", "behind": "in_sync", "drifted": "drifted",
+                                "fresh": "in_sync", "gone": "unreachable"}
+
+
+def test_a_cache_restored_into_another_clone_is_used_and_harmless(tmp_path, cli):
+    """CI saves `.git/ddl-cascade/` after one job and restores it into the next job's fresh clone (another path)."""
+    world, origin, _ = _behind_world(tmp_path)
+    first = clone(origin, tmp_path / "job1", config=config_text(world))
+    expected = _documents(cli, first.path)
+    second = clone(origin, tmp_path / "job2", config=config_text(world))
+    shutil.copytree(first.path / ".git" / "ddl-cascade", second.path / ".git" / "ddl-cascade")
+    shutil.rmtree(first.path)  # the saved cache's alternates pointed here
+    assert _documents(cli, second.path) == expected
+    synced = json.loads(cli("sync", "--json", cwd=second.path).stdout)
+    assert {c["name"]: c["result"] for c in synced["children"]} == {"c1": "unchanged", "c2": "updated"}
+
+
+# ---------------------------------------------------------------------------------------------------------------------
 # 4. a source folder deleted in the latest commit
 
 
