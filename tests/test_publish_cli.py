@@ -38,12 +38,12 @@ def test_publish_creates_the_delivery_branch_with_git_subtree_ids(parent, cli):
 
 def test_json_shape_and_rerun_is_a_no_op(parent, cli):
     first = json.loads(cli("publish", "--json", cwd=parent.path).stdout)
-    assert set(first) == {"schema_version", "delivery_branch", "old", "new", "added"}
+    assert set(first) == {"schema_version", "delivery_branch", "old", "new", "added", "pushed_to"}
     assert (first["delivery_branch"], first["old"], first["added"]) == ("ro-shared-ddl", None, 2)
     again = cli("publish", "--json", cwd=parent.path)
     assert again.code == 0
     assert json.loads(again.stdout) == {"schema_version": 1, "delivery_branch": "ro-shared-ddl", "old": first["new"],
-                                        "new": first["new"], "added": 0}
+                                        "new": first["new"], "added": 0, "pushed_to": None}
     parent.commit({f"{SOURCE}/sql/V3__three.sql": "select 3;\n"}, "V3")
     third = json.loads(cli("publish", "--json", cwd=parent.path).stdout)
     assert (third["old"], third["added"]) == (first["new"], 1)

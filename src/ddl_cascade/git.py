@@ -927,3 +927,63 @@ def commit_everything(repo: Path | str, message: str, env: Mapping[str, str] | N
     """Stage every change of the work tree and commit it, without hooks or signing; `env` can set the identity."""
     run(["add", "-A"], repo, env=env)
     run(["commit", "-q", "--no-verify", "--no-gpg-sign", "-m", message], repo, env=env)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# --- Questions a fresh CI clone asks ---
+# A CI job starts from a fresh (often shallow) clone of the parent: no local delivery branch, maybe no history. These
+# answer what the cascade needs from such a clone: the delivered commits (fetched on demand; they are few), whether a
+# history is cut off, and which commit removed the source folder.
+
+# A depth no delivery branch reaches: `fetch --depth` with it brings a branch's whole history into a shallow clone
+# without deepening anything else (`--unshallow`, i.e. depth 2147483647, would fetch the whole source history too).
+_WHOLE_BRANCH_DEPTH = "1000000"
+
+
+def tracking_ref(remote: str, branch: str) -> str:
+    """The ref that keeps `remote`'s `branch` here: `refs/remotes/<remote>/<branch>` for a remote name; for a URL
+    (which cannot be part of a ref name), `refs/ddl-cascade/remote/<branch>`."""
+    if re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]*", remote) and ".." not in remote and not remote.endswith(".lock"):
+        return f"refs/remotes/{remote}/{branch}"
+    return f"refs/ddl-cascade/remote/{branch}"
+
+
+def fetch_tracking_branch(repo: Path | str, remote: str, branch: str, *, whole_history: bool = False) -> str | None:
+    """Fetch only `branch` of `remote` (a name or URL) into its tracking ref (`tracking_ref`), without tags and
+    without touching FETCH_HEAD; return the fetched tip, None when the remote has no such branch. `whole_history`:
+    in a shallow clone, bring the branch's complete history (and only that branch's). Raises GitError otherwise."""
+    into = tracking_ref(remote, branch)
+    depth = [f"--depth={_WHOLE_BRANCH_DEPTH}"] if whole_history else []
+    try:
+        run(["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
+             "--no-write-fetch-head", "--no-recurse-submodules", *depth, "--end-of-options", remote,
+             f"+refs/heads/{branch}:{into}"], repo)
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.stderr:
+            return None
+        raise
+    return rev_parse(Path(repo), f"{into}^{{commit}}")
+
+
+def shallow_commits(repo: Path) -> set[str]:
+    """The commits where a shallow clone's history is cut off (empty for a complete clone). Reads the `shallow` file
+    of the (common) git directory: no process once the git directory is known."""
+    common = common_dir(repo)
+    if common is None:
+        return set()
+    try:
+        text = (common / "shallow").read_text()
+    except (FileNotFoundError, NotADirectoryError):
+        return set()
+    return {line.strip() for line in text.splitlines() if line.strip()}
+
+
+def last_change_of(repo: Path | str, rev: str, path: str) -> tuple[str, str] | None:
+    """(commit, subject) of the newest commit of `rev` that changed anything under `path` (`git log -1 -- path`),
+    or None when none did."""
+    out = run(["log", "-1", "--no-show-signature", "--format=%H %s", rev, "--", path], repo)
+    text = out.decode("utf-8", "replace").strip()
+    if not text:
+        return None
+    commit, _, subject = text.partition(" ")
+    return commit, subject

@@ -3,7 +3,7 @@
     status = plan without commits, reported as states
     sync   = plan, then apply with PushDelivery (a dry run reports the plan)
     reset  = plan with reset actions, then apply with ResetDelivery (without --yes: the plan)
-    full   = publish, then sync, under one hold of the parent lock
+    full   = publish (and push, with --push or source.remote), then sync, under one hold of the parent lock
 
 Each holds the parent lock for the whole run (lock.py), keeps the cache of children tidy at the end, and returns a
 typed document (results.py).
@@ -82,12 +82,14 @@ def reset(config: Config, names: list[str] | tuple[str, ...] = (), apply: bool =
 
 
 def full(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None, jobs: int | None = None,
-         on_published=None, on_child: Callable[[ChildResult], None] | None = None) -> FullReport:
-    """Publish, then sync, holding the parent lock across both."""
+         on_published=None, on_child: Callable[[ChildResult], None] | None = None,
+         push: bool = False) -> FullReport:
+    """Publish, then sync, holding the parent lock across both. With `push`, or whenever `source.remote` is set, the
+    delivery branch is pushed there before the sync, so pull-request runs of `validate` in fresh clones find it."""
     from ddl_cascade.cascade.publish import publish
 
     with parent_lock(config):
-        published = publish(config)
+        published = publish(config, push=push or bool(config.source.remote))
         if on_published:
             on_published(published)
         report = sync(config, names, tag, jobs=jobs, on_child=on_child)

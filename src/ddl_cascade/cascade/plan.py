@@ -12,6 +12,11 @@ action per child:
     drifted       refuse (nothing is pushed)    reset (backup first)
     unreachable   none, with the error          none, with the error
 
+One verdict is not the table's: a child that looks drifted is first judged again against the remote's delivery
+branch (fetched once per run, only then; state.py `judge_with_upstream`). If that branch delivered its tree, this
+parent clone is stale, not the child: the child reads `ahead` and its action is `none` with an error that says to
+update the parent clone (never `reset`: that would move the child back to what a stale clone knows).
+
 `decide` is that table and nothing else: a pure function of the state, so it is tested as a table. The commits an
 update or reset needs are built here, in memory (commits.py); `apply` (apply.py) writes and delivers them. A
 delivery never changes a plan, so a new way of delivering (a pull request) needs no change here.
@@ -34,7 +39,8 @@ from typing import Callable, Mapping
 from ddl_cascade import git
 from ddl_cascade.cascade.cache import ChildCache, Fetched, default_jobs
 from ddl_cascade.cascade.commits import Builder, NewCommit
-from ddl_cascade.cascade.state import ChildStatus, DeliveryHistory, State, classify
+from ddl_cascade.cascade.state import (ChildStatus, DeliveryHistory, State, classify, judge_with_upstream,
+                                       upstream_history)
 from ddl_cascade.config import Child, Config
 from ddl_cascade.errors import CascadeError
 
@@ -157,6 +163,18 @@ class Planner:
         self.builder = Builder(config, self.history, self.cache)
         self.readers = Readers(self.cache.path)
         self.backup = backup_branch() if reset else None
+        self._upstream: DeliveryHistory | None = None
+        self._upstream_asked = False
+        self._upstream_lock = threading.Lock()
+
+    def upstream(self) -> DeliveryHistory | None:
+        """The remote's delivery branch (`source.remote`), fetched at most once per run and only when asked: when a
+        child looks drifted, to tell a stale parent clone from a child edited by hand."""
+        with self._upstream_lock:
+            if not self._upstream_asked:
+                self._upstream_asked = True
+                self._upstream = upstream_history(self.config)
+        return self._upstream
 
     def target_of(self, child: Child) -> str:
         return self.targets.get(child.name, self.history.tip)
@@ -178,7 +196,11 @@ class Planner:
         except Exception as exc:  # a broken child must not stop the others; say why
             return ChildPlan(child.name, State.UNREACHABLE, Action.NONE, target, fetched.tip,
                              error=f"could not plan: {exc}", child=child, confirmed=confirmed)
-        plan = ChildPlan(child.name, status.state, decide(status.state, self.reset), target, status.tip,
+        # Drifted against what this clone knows? Only a confirmed verdict is worth the (one per run) fetch.
+        stale = (confirmed and status.state is State.DRIFTED and self.config.source.remote is not None
+                 and judge_with_upstream(self.config, status, self.history, self.upstream()))
+        action = Action.NONE if stale else decide(status.state, self.reset)  # never reset from a stale clone
+        plan = ChildPlan(child.name, status.state, action, target, status.tip,
                          tree=status.tree, behind_by=status.behind_by, changed_paths=status.changed_paths,
                          error=status.error, child=child, confirmed=confirmed)
         if plan.action is Action.RESET and status.tip:

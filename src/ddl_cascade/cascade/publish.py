@@ -24,13 +24,16 @@ class PublishResult:
     old: str | None
     new: str
     added: int
+    pushed_to: str | None = None  # the remote (source.remote) the delivery branch was pushed to; None: not pushed
 
     def summary(self) -> str:
+        """One line: what happened to the delivery branch, and where it was pushed."""
+        pushed = f"; pushed to {self.pushed_to}" if self.pushed_to else ""
         if self.old == self.new:
-            return f"{self.delivery_branch}: up to date at {self.new[:12]} (0 commits added)"
+            return f"{self.delivery_branch}: up to date at {self.new[:12]} (0 commits added){pushed}"
         span = f"{self.old[:12]}..{self.new[:12]}" if self.old else f"(new)..{self.new[:12]}"
         plural = "" if self.added == 1 else "s"
-        return f"{self.delivery_branch}: {span} ({self.added} commit{plural} added)"
+        return f"{self.delivery_branch}: {span} ({self.added} commit{plural} added){pushed}"
 
 
 def publish(config, push: bool = False, force: bool = False) -> PublishResult:
@@ -57,6 +60,13 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
         outcome = split.run(repo, source.branch, source.path)
     except split.NotARepository:
         raise CascadeError(f"{repo} (the parent, where {config.file.name} lives) is not a git repository.") from None
+    except split.ShallowRepository:
+        remote = source.remote or "origin"
+        raise CascadeError(
+            f"{repo} is a shallow clone, whose split would not be the real one; fetch the whole history of "
+            f"{source.branch} first: `git fetch --unshallow {remote} {source.branch}` (in GitHub Actions: "
+            "actions/checkout with fetch-depth: 0)."
+        ) from None
     except split.UnknownRevision:
         raise CascadeError(f"{config.file}: source.branch '{source.branch}' does not name a commit in {repo}.") from None
     finally:
@@ -68,6 +78,9 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
         raise CascadeError(
             f"{config.file}: source.path '{source.path}' never existed on branch '{source.branch}'; nothing to publish."
         )
+    if outcome.tip_has_folder is False or (outcome.tip_has_folder is None
+                                           and git.folder_at(repo, source.branch, source.path) is None):
+        _deleted(config, repo)
     added = _added(repo, old, new, force, source.delivery_branch, outcome.created_parents)
     if local != new:
         git.update_ref(repo, ref, new, local or "", message="ddl-cascade publish")
@@ -76,7 +89,23 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
             git.push_ref(repo, source.remote, ref, force)
         except git.GitError as exc:
             raise CascadeError(f"pushing {source.delivery_branch} to '{source.remote}' failed: {exc}") from None
-    return PublishResult(source.delivery_branch, old, new, added)
+    return PublishResult(source.delivery_branch, old, new, added, pushed_to=source.remote if push else None)
+
+
+def _deleted(config, repo: Path) -> None:
+    """The source folder existed but the tip of the source branch has none: refuse, naming the commit.
+
+    `git subtree split` dies here ("'<dir>' does not exist; use 'git subtree add'", from its work-tree check); its walk
+    alone gives the split of the last commit that had the folder, so without this check the delivery branch would
+    stay put, publish would say "up to date", and children would keep migrations the source no longer has."""
+    source = config.source
+    last = git.last_change_of(repo, source.branch, source.path)
+    where = f"in commit {last[0][:12]} ({last[1]!r})" if last else "in the latest commits"
+    raise CascadeError(
+        f"{config.file}: source.path '{source.path}' was deleted {where} on branch '{source.branch}'; nothing "
+        f"published and the delivery branch '{source.delivery_branch}' is unchanged (restore the folder, or point "
+        "source.path at its new place)."
+    )
 
 
 def _added(repo: Path, old: str | None, new: str, force: bool, branch: str, created: dict[str, list[str]]) -> int:

@@ -834,6 +834,10 @@ class SplitOutcome:
     processed: int  # commits processed this run
     created: int  # new commit objects written
     created_parents: dict[str, list[str]] = field(default_factory=dict, repr=False)  # new commit -> its parents
+    # Whether the split revision itself has the folder. False: it was deleted, and `tip` is the split of the last
+    # commit that had it (what the script's walk gives; the script itself dies first, as the folder is not in the
+    # work tree). None when this run did not look (a tip that is a subtree trailer commit).
+    tip_has_folder: bool | None = None
 
 
 @dataclass
@@ -932,7 +936,8 @@ def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
         memo = {k: v for k, v in engine.value.items()}
         _Cache([tip], memo, seeds, trailers.exclusions).save(path)
         gens.save()
-    return SplitOutcome(result, "cold", len(engine.value), len(engine.objects), engine.node_parents)
+    has = None if tip not in engine.subtree else engine.subtree[tip] is not None
+    return SplitOutcome(result, "cold", len(engine.value), len(engine.objects), engine.node_parents, has)
 
 
 def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) -> SplitOutcome | None:
@@ -955,7 +960,7 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
                 return None
             if not info.present([known])[0]:
                 return None
-            return SplitOutcome(known, "cached", 0, 0)
+            return SplitOutcome(known, "cached", 0, 0, tip_has_folder=True)  # a tip without it maps to itself
         scan = git.start_subtree_trailer_log(r.path, prefix, tip, stored.tips)
         walk = git.start_topo_walk(r.path, tip, stored.tips).result()
         trailers = _scan_output(scan.result(), info)
@@ -982,7 +987,8 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         tips = [t for t in stored.tips if t != tip][-(MAX_TIPS - 1):] + [tip]
         _Cache(tips, engine.value, seeds, stored.exclusions + trailers.exclusions).save(path)
         gens.save()
-        return SplitOutcome(result, "incremental", len(engine.order), len(engine.objects), engine.node_parents)
+        return SplitOutcome(result, "incremental", len(engine.order), len(engine.objects), engine.node_parents,
+                            True)  # (a tip without the folder takes the full run, above)
     finally:
         info.close()
 

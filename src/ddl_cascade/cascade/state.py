@@ -14,6 +14,11 @@ trailer reads the same way:
                (the last delivered tree in the child's own history, or the target's, whichever is closer);
 - unreachable: the child could not be fetched; error says why.
 
+A folder that equals no delivered tree known here may be a tree this parent clone has not seen yet (a stale clone:
+the remote's delivery branch moved on). Before such a child is called drifted, plan.py fetches the remote's delivery
+branch once per run (`upstream_history`); if it delivered that tree, the child reads `ahead` with `error` saying the
+parent clone is behind (`judge_with_upstream`), and nothing is pushed or reset.
+
 `classify` is pure reading through an ObjectReader on the cache of children (no process per child), so `status`
 costs one `ls-remote` per child plus a fetch for the children that moved.
 """
@@ -76,8 +81,9 @@ class ChildStatus:
 class DeliveryHistory:
     """The delivery branch's history as the classification needs it: each commit's tree and parents."""
 
-    def __init__(self, tip: str, rows: list[tuple[str, str, list[str]]]) -> None:
+    def __init__(self, tip: str, rows: list[tuple[str, str, list[str]]], ref: str | None = None) -> None:
         self.tip = tip
+        self.ref = ref  # where the tip was read: the local branch or the remote-tracking one
         self.tree_of: dict[str, str] = {c: t for c, t, _ in rows}
         self.parents: dict[str, list[str]] = {c: p for c, _, p in rows}
         self.order = [c for c, _, _ in rows]  # newest first
@@ -93,13 +99,30 @@ class DeliveryHistory:
 
     @classmethod
     def load(cls, config: Config) -> "DeliveryHistory":
+        """The delivery branch: the local one, else the remote-tracking one (a fresh CI clone), else fetched from the
+        remote (a shallow clone has neither); in a shallow clone whose copy of it is cut off, its whole (small)
+        history is fetched. Only the delivered commits are needed, never the source history."""
         branch = config.source.delivery_branch
-        tip = git.rev_parse(config.root, f"refs/heads/{branch}^{{commit}}")
-        if tip is None:
+        found = find_delivery_tip(config)
+        if found.tip is None:
             raise CascadeError(
-                f"the parent {config.root} has no delivery branch '{branch}' yet; run `ddl-cascade publish` first."
+                f"the parent {config.root} has no delivery branch '{branch}' (neither {found.local} nor "
+                f"{found.tracking}), and {found.why}; run `ddl-cascade publish` first."
             )
-        return cls(tip, git.commit_graph(config.root, tip))
+        rows = git.commit_graph(config.root, found.tip)
+        if _cut_off(config.root, rows):
+            try:
+                git.fetch_tracking_branch(config.root, found.remote, branch, whole_history=True)
+            except git.GitError:
+                pass  # judged just below
+            rows = git.commit_graph(config.root, found.tip)
+            if _cut_off(config.root, rows):
+                raise CascadeError(
+                    f"this shallow clone ({config.root}) holds only part of the delivery branch '{branch}' "
+                    f"({found.ref}) and fetching the rest from '{found.remote}' did not complete it; run "
+                    f"`git fetch --unshallow {found.remote}` first."
+                )
+        return cls(found.tip, rows, found.ref)
 
     def is_delivered(self, tree: str) -> bool:
         return tree in self.commits_with_tree
@@ -140,6 +163,102 @@ class DeliveryHistory:
                         stack.append(parent)
             self._ancestors[commit] = seen
         return self._ancestors[commit]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Finding the delivery branch in a fresh or shallow clone, and telling a stale parent clone from a drifted child
+
+
+@dataclass
+class DeliveryTip:
+    """Where the delivery branch was found: `tip` read from `ref`, or None with `why` not."""
+
+    local: str  # refs/heads/<delivery_branch>
+    remote: str  # source.remote, else "origin"
+    tracking: str  # its remote-tracking ref
+    tip: str | None = None
+    ref: str | None = None
+    why: str | None = None
+
+
+def find_delivery_tip(config: Config, fetch: bool = True) -> DeliveryTip:
+    """The delivery branch's tip: the local branch, else `refs/remotes/<source.remote or origin>/<branch>`, else
+    (with `fetch`) that branch fetched from the remote into the remote-tracking ref. One process when it is there."""
+    branch = config.source.delivery_branch
+    remote = config.source.remote or "origin"
+    found = DeliveryTip(f"refs/heads/{branch}", remote, git.tracking_ref(remote, branch))
+    refs = git.start_refs(config.root, [found.local, found.tracking]).result()
+    for ref in (found.local, found.tracking):
+        if refs.get(ref):
+            found.tip, found.ref = refs[ref], ref
+            return found
+    if not fetch:
+        found.why = "it was not fetched"
+        return found
+    try:
+        found.tip = git.fetch_tracking_branch(config.root, remote, branch,
+                                              whole_history=bool(git.shallow_commits(config.root)))
+    except git.GitError as exc:
+        found.why = f"fetching it from '{remote}' failed ({git.telling_line(str(exc))})"
+        return found
+    if found.tip is None:
+        found.why = f"'{remote}' has no branch '{branch}' either"
+    else:
+        found.ref = found.tracking
+    return found
+
+
+def _cut_off(repo, rows: list[tuple[str, str, list[str]]]) -> bool:
+    """Whether the history in `rows` stops at a shallow clone's boundary (no process: the `shallow` file)."""
+    cut = git.shallow_commits(repo)
+    return bool(cut) and any(commit in cut for commit, _, _ in rows)
+
+
+def upstream_history(config: Config) -> DeliveryHistory | None:
+    """The delivery branch as `source.remote` has it now, fetched into its remote-tracking ref; None when no remote
+    is set, the remote lacks the branch, or the fetch fails (the caller then judges with what it has)."""
+    remote = config.source.remote
+    if not remote:
+        return None
+    branch = config.source.delivery_branch
+    try:
+        tip = git.fetch_tracking_branch(config.root, remote, branch,
+                                        whole_history=bool(git.shallow_commits(config.root)))
+        if tip is None:
+            return None
+        return DeliveryHistory(tip, git.commit_graph(config.root, tip), git.tracking_ref(remote, branch))
+    except git.GitError:
+        return None
+
+
+def stale_parent_message(config: Config, history: DeliveryHistory, upstream: DeliveryHistory) -> str:
+    """What to tell the operator when a child holds a tree the remote's delivery branch has and this clone's lacks."""
+    branch = config.source.delivery_branch
+    remote = config.source.remote or "origin"
+    theirs = f"{remote}/{branch}"
+    if history.ref == upstream.ref:  # a clone without a local delivery branch: the fetch just updated it
+        return (f"this parent clone's {theirs} was behind {remote}'s {branch} ({upstream.tip[:12]}), which delivered "
+                "the tree this child holds, so the child is not drifted; it has been fetched now: run again.")
+    if history.tip in upstream.tree_of:
+        return (f"this parent clone's {branch} ({history.tip[:12]}) is behind {theirs} ({upstream.tip[:12]}), which "
+                f"delivered the tree this child holds, so the child is not drifted; run `git fetch {remote} "
+                f"{branch}:{branch}` (or pull {config.source.branch} and publish) in the parent, then run again.")
+    return (f"this parent clone's {branch} ({history.tip[:12]}) has diverged from {theirs} ({upstream.tip[:12]}), "
+            f"which delivered the tree this child holds, so the child is not drifted; bring the parent clone's "
+            f"{branch} in line with {theirs} (`git fetch {remote} {branch}`), then run again.")
+
+
+def judge_with_upstream(config: Config, status: ChildStatus, history: DeliveryHistory,
+                        upstream: DeliveryHistory | None) -> bool:
+    """A drifted-looking child whose folder is a tree of the remote's delivery branch: this parent clone is stale,
+    not the child edited. Then `status` becomes `ahead` with the message in `error` (True); else it is unchanged."""
+    if status.state is not State.DRIFTED or status.tree is None or upstream is None:
+        return False
+    if not upstream.is_delivered(status.tree):
+        return False
+    status.state, status.changed_paths, status.behind_by = State.AHEAD, None, None
+    status.error = stale_parent_message(config, history, upstream)
+    return True
 
 
 # ---------------------------------------------------------------------------------------------------------------------

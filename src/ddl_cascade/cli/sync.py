@@ -113,16 +113,17 @@ def full(
     names: NamesArg = None,
     tag: TagOpt = None,
     jobs: JobsOpt = None,
+    push: Annotated[bool, typer.Option("--push", help="Push the delivery branch to source.remote before syncing (always done when source.remote is set).")] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Publish (update the delivery branch), then sync the children."""
+    """Publish (update the delivery branch, pushing it to source.remote when set), then sync the children."""
     from ddl_cascade.cascade.commands import full as run_full
     from ddl_cascade.render import cascade as render
 
     cfg = load_config(config)
     with _progress(_count(cfg, names, tag), "sync", not json) as tick:
-        report = run_full(cfg, names or [], tag, jobs=jobs, on_child=tick,
+        report = run_full(cfg, names or [], tag, jobs=jobs, on_child=tick, push=push,
                           on_published=None if json else lambda published: typer.echo(published.summary()))
     if json:
         emit_json(report)

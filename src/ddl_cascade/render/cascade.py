@@ -61,8 +61,8 @@ def _status_detail(child: ChildStatus) -> tuple[str, list[str]]:
     """The detail cell of a child's row, and its continuation lines."""
     if child.state is State.BEHIND:
         return f"{plural(child.behind_by or 0, 'delivery commit')} behind", []
-    if child.state is State.AHEAD:
-        return "holds a delivered tree newer than its target", []
+    if child.state is State.AHEAD:  # with an error: ahead of a stale parent clone, and what to do
+        return child.error or "holds a delivered tree newer than its target", []
     if child.state is State.NOT_ADDED:
         return "no read-only folder yet", []
     if child.state is State.DRIFTED:

@@ -134,7 +134,8 @@ def _check_encoding(encoding: str, file: str) -> None:
 
 
 def read_base(config: Config, base: str | None) -> tuple[str | None, Files | None]:
-    """The delivered files: from `base`, or the delivery branch (local, else the remote-tracking one) if it exists.
+    """The delivered files: from `base`, or the delivery branch (local, else the remote-tracking one, else fetched
+    from `source.remote` or origin: a shallow CI clone has neither) if it exists.
 
     The delivery branch holds the source folder at its root. Any other revision (`--base origin/main`) holds it at
     `source.path`, so that folder is used when the revision has it.
@@ -145,13 +146,9 @@ def read_base(config: Config, base: str | None) -> tuple[str | None, Files | Non
         if commit is None:
             raise CascadeError(f"--base {base!r} names no commit in {root}.")
     else:
-        commit = None
-        remote = config.source.remote or "origin"
-        for ref in (f"refs/heads/{config.source.delivery_branch}",
-                    f"refs/remotes/{remote}/{config.source.delivery_branch}"):
-            commit = git.rev_parse(root, f"{ref}^{{commit}}")
-            if commit is not None:
-                break
+        from ddl_cascade.cascade.state import find_delivery_tip  # local, else remote-tracking, else fetched
+
+        commit = find_delivery_tip(config).tip
         if commit is None:
             return None, None
     tree = git.folder_at(root, commit, config.source.path) or git.rev_parse(root, f"{commit}^{{tree}}")
