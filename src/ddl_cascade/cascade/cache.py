@@ -129,7 +129,7 @@ class ChildCache:
 
     def remote_tip(self, child: Child) -> str | None:
         """The child's branch tip as the child reports it now (`git ls-remote`); None if the branch is absent."""
-        return git.remote_branch_tip(self.path, child.url, child.branch)
+        return git.remote_branch_tip(self.path, child.url, child.branch, timeout=self.config.sync.timeout)
 
     def fetch_one(self, child: Child, reader: git.ObjectReader | None = None) -> Fetched:
         """Bring the cache up to date with one child; never raises for a child's own failure.
@@ -169,7 +169,7 @@ class ChildCache:
             # would walk and offer every commit it can reach.
             try:
                 git.fetch_branch(scratch, child.url, child.branch, "refs/heads/tip", (cached, self._delivery_tip()),
-                                 env=env)
+                                 env=env, timeout=self.config.sync.timeout)
             except git.NoSuchBranch:
                 return None
             # The child may have moved since ls-remote; the ref holds what was actually fetched.
@@ -206,7 +206,7 @@ class ChildCache:
         From a scratch git dir: `git push` reads every local ref, and the cache holds one per child.
         """
         with self.scratch() as (scratch, env):
-            return git.push_with_lease(scratch, child.url, updates, env=env)
+            return git.push_with_lease(scratch, child.url, updates, env=env, timeout=self.config.sync.timeout)
 
     def fetch(self, children: Iterable[Child], jobs: int | None = None,
               on_done: Callable[[Fetched], None] | None = None) -> dict[str, Fetched]:
