@@ -59,3 +59,71 @@ def test_a_remote_that_never_answers_times_out_and_leaves_no_process(tmp_path, c
         _no_process_left(marker.split("=")[1])
     finally:
         silent.close()
+
+
+def _start(args: list[str], env: dict[str, str]) -> subprocess.Popen:
+    full = dict(os.environ, NO_COLOR="1", COLUMNS="200", **env)
+    full.pop("FORCE_COLOR", None)
+    return subprocess.Popen([sys.executable, "-m", "ddl_cascade", *args], env=full, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, text=True,
+                            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
+
+
+def _wait_for(condition, seconds: float = 20) -> None:
+    deadline = time.time() + seconds
+    while not condition():
+        assert time.time() < deadline, "timed out waiting"
+        time.sleep(0.05)
+
+
+def test_ctrl_c_stops_the_run_promptly_keeps_what_was_pushed_and_releases_the_lock(tmp_path, cli):
+    world = make_world(tmp_path, {"a": "squash", "b": "merge", "slow": "squash"})
+    started = tmp_path / "hook-started"
+    hook = world.children["slow"].path / "hooks" / "pre-receive"
+    hook.write_text(f"#!/bin/sh\ntouch '{started}'\nsleep 60\n")
+    hook.chmod(0o755)
+    mark = uuid.uuid4().hex
+
+    proc = _start(["sync", "--jobs", "3", "--config", str(world.config_path)], {"DDL_TEST_RUN": mark})
+    try:
+        _wait_for(lambda: started.exists() and all(world.children[n].tree("main", PREFIX) for n in ("a", "b")))
+        stopped_at = time.time()
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=20)
+        took = time.time() - stopped_at
+    finally:
+        proc.kill()
+    assert proc.returncode == 130, (out, err)
+    assert took < 5, took
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert lines == ["ddl-cascade: interrupted: 2 of 3 children updated before it (a, b); 1 not done or not "
+                     "confirmed (slow): run again to finish."], err
+    assert "Traceback" not in err
+    _no_process_left(mark)
+    assert world.children["slow"].tree("main", PREFIX) is None  # the hook never let it in
+
+    hook.unlink()
+    again = cli("sync", "--json", "--config", str(world.config_path), env={"DDL_CASCADE_LOCK_TIMEOUT": "1"})
+    assert again.code == 0, again
+    results = {c["name"]: c["result"] for c in json.loads(again.stdout)["children"]}
+    assert results == {"a": "unchanged", "b": "unchanged", "slow": "updated"}
+
+
+def test_a_run_waiting_for_the_lock_says_so_at_once(tmp_path):
+    from ddl_cascade.lock import lock_path, parent_lock
+
+    world = make_world(tmp_path, {"a": "squash"})
+    config = world.config()
+    with parent_lock(config):
+        proc = _start(["status", "--config", str(world.config_path)], {"DDL_CASCADE_LOCK_TIMEOUT": "30"})
+        try:
+            assert proc.stderr is not None
+            first = proc.stderr.readline()  # blocks until the waiting run says something
+            assert first == f"ddl-cascade: waiting for another run on this parent (lock {lock_path(config)}) …\n"
+            assert proc.poll() is None  # still waiting
+        except BaseException:
+            proc.kill()
+            raise
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 1, (out, err)  # it ran: the child is not_added
+    assert "waiting for another run" not in err and "not_added" in out

@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
@@ -62,6 +62,39 @@ class Fetched:
 
 def default_jobs(count: int) -> int:
     return max(1, min(8, count))
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C during `in_parallel`: `done` holds each item's answer, or None for an item that was not finished."""
+
+    def __init__(self, done: list) -> None:
+        super().__init__()
+        self.done = done
+
+
+def in_parallel(work: Callable[[T], R], items: list[T], jobs: int | None = None) -> list[R]:
+    """`work(item)` for every item, `jobs` at a time; the answers in the items' order.
+
+    Ctrl-C (a KeyboardInterrupt in the calling thread) stops every git transport at once (git.stop_transport kills
+    their process groups), lets each worker finish what it holds (work that needs no remote ends quickly; a
+    transport fails at once), drops the items not started, and raises Stopped with the answers that are complete.
+    """
+    pool = ThreadPoolExecutor(max_workers=jobs or default_jobs(len(items)))
+    futures = [pool.submit(work, item) for item in items]
+    try:
+        answers = [future.result() for future in futures]
+    except KeyboardInterrupt:
+        git.stop_transport()
+        pool.shutdown(wait=True, cancel_futures=True)
+        git.resume_transport()
+        raise Stopped([f.result() if f.done() and not f.cancelled() and f.exception() is None else None
+                       for f in futures]) from None
+    pool.shutdown(wait=True)
+    return answers
 
 
 def child_ref(child: Child | str) -> str:
@@ -219,12 +252,18 @@ class ChildCache:
 
         children = list(children)
         results: dict[str, Fetched] = {}
-        with parent_lock(self.config), ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
-            for fetched in pool.map(self.fetch_one, children):
-                results[fetched.name] = fetched
-                if on_done:
-                    on_done(fetched)
-            self.flush()  # the fetched tips become refs here, which keeps their objects safe from any repack
+        def one(child: Child) -> Fetched:
+            fetched = self.fetch_one(child)
+            if on_done:
+                on_done(fetched)
+            return fetched
+
+        with parent_lock(self.config):
+            try:
+                for fetched in in_parallel(one, children, jobs):
+                    results[fetched.name] = fetched
+            finally:
+                self.flush()  # the fetched tips become refs here, which keeps their objects safe from any repack
         return results
 
     def record(self, child: Child, tip: str) -> None:

@@ -27,12 +27,11 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ddl_cascade import git
-from ddl_cascade.cascade.cache import ChildCache, Fetched, default_jobs
+from ddl_cascade.cascade.cache import ChildCache, Fetched, in_parallel
 from ddl_cascade.cascade.commits import Builder, NewCommit
 from ddl_cascade.cascade.state import ChildStatus, DeliveryHistory, State, classify
 from ddl_cascade.config import Child, Config
@@ -224,8 +223,9 @@ def plan(config: Config, selection: Selection = Selection(), *, reset: bool = Fa
             on_child(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
-        decided = list(pool.map(one, children))
-    planner.cache.flush()  # the fetched tips become refs, which keeps their objects safe from any repack
+    try:
+        decided = in_parallel(one, children, jobs)  # Ctrl-C: cache.Stopped, with the plans that were complete
+    finally:
+        planner.cache.flush()  # the fetched tips become refs, which keeps their objects safe from any repack
     history = planner.history
     return CascadePlan(config.source.delivery_branch, history.tip, history.tip_tree, reset, decided, planner)
