@@ -127,3 +127,42 @@ def test_a_run_waiting_for_the_lock_says_so_at_once(tmp_path):
     out, err = proc.communicate(timeout=60)
     assert proc.returncode == 1, (out, err)  # it ran: the child is not_added
     assert "waiting for another run" not in err and "not_added" in out
+
+
+def test_a_credential_in_a_child_url_never_appears_in_any_argv(tmp_path, cli):
+    import threading
+
+    world = make_world(tmp_path, {})
+    served = tmp_path / "served"
+    served.mkdir()
+    bare = world.add_child("web")
+    (served / "web.git").symlink_to(bare.path)
+    hook = bare.path / "hooks" / "pre-receive"
+    hook.write_text("#!/bin/sh\nsleep 1\n")  # keeps git push alive while the scan looks
+    hook.chmod(0o755)
+    token = "tok" + uuid.uuid4().hex
+    server = GitHttpServer(served, "x-access-token", token)
+    seen: list[bytes] = []
+    done = threading.Event()
+
+    def scan() -> None:
+        while not done.is_set():
+            seen.extend(all_cmdlines())
+            time.sleep(0.02)
+
+    scanner = threading.Thread(target=scan, daemon=True)
+    try:
+        del world.children["web"]
+        world.extra = [("web", f"http://x-access-token:{token}@127.0.0.1:{server.port}/web.git")]
+        world.write_config()
+        scanner.start()
+        out = cli("sync", "--json", "--config", str(world.config_path))
+    finally:
+        done.set()
+        scanner.join()
+        server.close()
+    assert out.code == 0, out
+    assert json.loads(out.stdout)["children"][0]["result"] == "updated"
+    assert bare.tree("main", PREFIX) is not None and server.seen_auth  # the credential reached git
+    assert any(f"127.0.0.1:{server.port}".encode() in c for c in seen)  # the scan did see git at work
+    assert [c for c in seen if token.encode() in c] == []
