@@ -776,6 +776,36 @@ def _drain(proc: subprocess.Popen) -> None:
         proc.wait()
 
 
+# Questions the cache of children asks about its own health (issue 9: it repairs itself).
+
+_BROKEN_REF = re.compile(r"^warning: ignoring broken ref (\S+)$", re.MULTILINE)
+# git's words when an object a repository relies on is missing or unreadable (and ddl-cascade's own, from
+# cascade/state.py), as opposed to a remote that cannot be reached.
+_DAMAGE = re.compile(
+    r"missing from the cache of children|missing (?:blob|tree|commit|object)|bad object|bad tree object|"
+    r"unable to read [0-9a-f]{7,}|corrupt|did not send all necessary objects|is not a valid object|"
+    r"invalid sha1 pointer|could not parse object|reference broken|packfile \S+ cannot be accessed|"
+    r"the object [0-9a-f]{7,} does not exist",
+    re.IGNORECASE)
+
+
+def says_objects_are_damaged(text: str) -> bool:
+    """Whether an error text says that a local object or ref is missing, broken or corrupt."""
+    return bool(_DAMAGE.search(text))
+
+
+def refs_and_broken(repo: Path, prefix: str) -> tuple[dict[str, str], list[str]]:
+    """(ref name -> object id for every readable ref under `prefix`, the names of refs git ignores as broken: an
+    empty or garbled ref file)."""
+    proc = run_result(["for-each-ref", "--format=%(objectname) %(refname)", prefix], repo)
+    if proc.returncode != 0:
+        raise _error(["for-each-ref"], proc.returncode, proc.stderr)
+    out = proc.stdout.decode("utf-8", "surrogateescape")
+    refs = {ref: oid for oid, ref in (line.split(" ", 1) for line in out.splitlines() if line)}
+    broken = _BROKEN_REF.findall(proc.stderr.decode("utf-8", "surrogateescape"))
+    return refs, [ref for ref in broken if ref.startswith(prefix)]
+
+
 # --- Questions the split engine and publish ask ---
 # Each function says which question it answers and returns parsed answers: no caller builds git's argv or reads its
 # output. Those the split engine runs side by side start a process and return a `Started`, whose `result()` waits.

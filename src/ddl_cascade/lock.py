@@ -55,6 +55,12 @@ def _timeout(value: float | None) -> float:
     return DEFAULT_TIMEOUT
 
 
+def holds(config) -> bool:
+    """Whether this process holds the parent lock now (then nothing else writes under the parent's git directory)."""
+    with _guard:
+        return bool(_held.get(lock_path(config)))
+
+
 @contextmanager
 def parent_lock(config, timeout: float | None = None) -> Iterator[Path]:
     """Hold the parent lock for the duration of the block; raise LockTimeout after waiting `timeout` seconds."""

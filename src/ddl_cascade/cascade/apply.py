@@ -60,6 +60,7 @@ def apply_child(planner: Planner, plan: ChildPlan, delivery: Delivery,
     attempts = 1
     last_error = None
     cache = planner.cache
+    repaired = False
     while True:
         done = planned_result(plan, attempts)
         if done is not None:
@@ -82,6 +83,11 @@ def apply_child(planner: Planner, plan: ChildPlan, delivery: Delivery,
             moved = cache.remote_tip(plan.child) != plan.old
         except git.GitError as exc:
             return ChildResult.of(plan, Result.FAILED, plan.old, attempts, error=git.telling_line(str(exc)))
+        if not moved and not repaired and last_error and git.says_objects_are_damaged(last_error):
+            # the push could not read an object of the cache (missing or corrupt): fetch the child afresh, again
+            repaired, attempts = True, attempts + 1
+            plan = planner.plan_child(plan.child, damaged=last_error)
+            continue
         if not moved:
             return ChildResult.of(plan, Result.FAILED, plan.old, attempts, error=last_error)
         if attempts >= MAX_ATTEMPTS:
