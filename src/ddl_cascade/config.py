@@ -172,6 +172,15 @@ URL = Type("git URL", _url)
 AUTHOR = Type("string `Name <email>`", _author)
 
 
+def _seconds(value: Any, at: _At) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise at.fail(f"'{at.dotted}' must be a positive number of seconds, not {value!r}.")
+    return float(value)
+
+
+SECONDS = Type("number of seconds", _seconds)
+
+
 def _alternatives(values: tuple[str, ...]) -> str:
     quoted = [json.dumps(v) for v in values]
     return quoted[0] if len(quoted) == 1 else f"{', '.join(quoted[:-1])} or {quoted[-1]}"
@@ -308,6 +317,8 @@ class Child:
 @dataclass(frozen=True)
 class SyncSettings:
     author: Author = key(AUTHOR, DEFAULT_AUTHOR, "author and committer of the commits `sync` makes in children")
+    timeout: float = key(SECONDS, 120, "deadline of each fetch, `ls-remote` and push (children, `publish --push`); "
+                                       "a child that does not answer in time is `unreachable` or `failed`")
 
 
 @dataclass(frozen=True)

@@ -41,6 +41,10 @@ class WorkFailed(Exception):
     """The input was fine but the work failed (git, Flyway or the database refused it). Exit 1."""
 
 
+class Interrupted(KeyboardInterrupt):
+    """Ctrl-C stopped a run; the message is the one sentence that says what was done and what was not. Exit 130."""
+
+
 # Most specific first: the first type the exception is an instance of decides. Dotted names are resolved lazily
 # (see the module docstring); a test checks that each one still names a class.
 EXIT_CODES: tuple[tuple[str, int], ...] = (
@@ -120,8 +124,8 @@ def error_handler() -> Iterator[None]:
     """Run the block; turn an expected failure into one sentence on stderr and its exit code (see EXIT_CODES)."""
     try:
         yield
-    except KeyboardInterrupt:
-        say("interrupted.")
+    except KeyboardInterrupt as exc:
+        say(str(exc).strip() or "interrupted.")
         # CPython marks a KeyboardInterrupt that escapes code run by exec(str) (dataclasses, namedtuple and typing
         # build methods that way) as unhandled, and then kills the process with SIGINT at exit whatever we catch
         # here. Any exec() clears that mark, so the exit code stays 130.

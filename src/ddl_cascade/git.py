@@ -12,13 +12,17 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import subprocess
+import threading
 from pathlib import Path
 from typing import Iterable, Iterator, Mapping
 
 from ddl_cascade.redact import redact
 
 EMPTY_TREE = "4b825dc642cb6eb9a060e54bf8d69288fbee4904"
+# The deadline of every call that talks to a remote, in seconds, unless `[sync] timeout` says otherwise (`transport`).
+DEFAULT_TIMEOUT = 120.0
 
 # Git must never stop to ask a question: no editor, no pager, no terminal prompt. Locale is fixed so that messages we
 # parse do not change language.
@@ -521,9 +525,12 @@ def init_bare(path: Path, settings: Mapping[str, str], cwd: Path) -> None:
         run(["config", key, value], path)
 
 
-def remote_branch_tip(repo: Path, url: str, branch: str, env: Mapping[str, str] | None = None) -> str | None:
-    """The tip of `branch` at `url` as the remote reports it now (`git ls-remote`); None when it has no such branch."""
-    out = run_text(["ls-remote", "--end-of-options", url, f"refs/heads/{branch}"], repo, env=env)
+def remote_branch_tip(repo: Path, url: str, branch: str, env: Mapping[str, str] | None = None,
+                      timeout: float = DEFAULT_TIMEOUT) -> str | None:
+    """The tip of `branch` at `url` as the remote reports it now (`git ls-remote`); None when it has no such branch.
+    Under a deadline of `timeout` seconds (see `transport`)."""
+    out = transport(["ls-remote", "--end-of-options", url, f"refs/heads/{branch}"], repo, url, env=env,
+                    timeout=timeout).stdout.decode("utf-8", "surrogateescape").strip()
     for line in out.splitlines():
         oid, _, ref = line.partition("\t")
         if ref == f"refs/heads/{branch}":
@@ -544,13 +551,14 @@ _QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.
 
 
 def fetch_branch(git_dir: Path, url: str, branch: str, into: str, negotiation_tips: Iterable[str],
-                 env: Mapping[str, str] | None = None) -> None:
+                 env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Fetch `branch` of `url` into the ref `into` of `git_dir`, offering only `negotiation_tips` as "have"s, with no
-    housekeeping and no FETCH_HEAD. Raises NoSuchBranch when the remote lacks the branch, GitError otherwise."""
+    housekeeping and no FETCH_HEAD, under a deadline (see `transport`). Raises NoSuchBranch when the remote lacks
+    the branch, GitTimeout when it does not answer in time, GitError otherwise."""
     negotiation = [f"--negotiation-tip={t}" for t in negotiation_tips if t]
     try:
-        run(["--git-dir", str(git_dir), *_QUIET_FETCH, *negotiation, "--end-of-options", url,
-             f"+refs/heads/{branch}:{into}"], git_dir, env=env)
+        transport(["--git-dir", str(git_dir), *_QUIET_FETCH, *negotiation, "--end-of-options", url,
+                   f"+refs/heads/{branch}:{into}"], git_dir, url, env=env, timeout=timeout, check=True)
     except GitError as exc:
         if "couldn't find remote ref" in exc.stderr:
             raise NoSuchBranch(exc.git_args, exc.returncode, exc.stderr) from None
@@ -584,13 +592,14 @@ class PushOutcome:
 
 
 def push_with_lease(git_dir: Path, url: str, updates: list[tuple[str, str, str | None]],
-                    env: Mapping[str, str] | None = None) -> PushOutcome:
+                    env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> PushOutcome:
     """Push (new commit, ref, expected old tip or None for "must not exist yet") as compare-and-swap updates
-    (`--force-with-lease=<ref>:<expected>`), without running local hooks."""
+    (`--force-with-lease=<ref>:<expected>`), without running local hooks, under a deadline (see `transport`: a
+    remote that does not answer in time raises GitTimeout)."""
     args = ["--git-dir", str(git_dir), "push", "--porcelain", "--no-verify"]
     args += [f"--force-with-lease={ref}:{old or ''}" for _, ref, old in updates]
     args += ["--end-of-options", url] + [f"{new}:{ref}" for new, ref, _ in updates]
-    proc = run_result(args, git_dir, env=env)
+    proc = transport(args, git_dir, url, env=env, timeout=timeout)
     # --porcelain: "<flag>\t<from>:<to>\t<summary>" per ref; "=" up to date, "!" rejected.
     flags, rejected = [], []
     for line in proc.stdout.decode("utf-8", "replace").splitlines():
@@ -630,6 +639,201 @@ class Commit:
                 except (IndexError, ValueError):
                     self.committer_time = 0
         self.message = message.decode("utf-8", "surrogateescape")
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# Transport under a deadline (issue 9): every call that talks to a remote (ls-remote, fetch, push) goes through
+# `transport`. It never hangs, never outlives the run, and never shows a credential in a process's argv.
+
+# git's own stall detection, given by environment (GIT_CONFIG_COUNT), never argv: curl gives up on an HTTP transfer
+# slower than 1000 bytes/s for this long (at most the deadline); ssh gives up connecting after this long and on a
+# server that stops answering its keep-alives.
+_LOW_SPEED_LIMIT = 1000
+_STALL = 30.0
+
+_live: set[subprocess.Popen] = set()  # transport processes running now (each the leader of its own process group)
+_live_lock = threading.Lock()
+_stopped = threading.Event()
+
+
+class GitTimeout(GitError):
+    """A remote accepted the connection but did not answer within the deadline; git (and everything it started)
+    was killed."""
+
+    def __init__(self, args: Iterable[str], timeout: float, url: str) -> None:
+        sub = next((a for a in args if a in ("ls-remote", "fetch", "push")), "git")
+        super().__init__(args, -9, f"timed out after {timeout:g} s: git {sub} got no answer from {redact(url)}")
+
+
+class TransportStopped(GitError):
+    """The run was interrupted (Ctrl-C): this transport was killed or never started."""
+
+    def __init__(self, args: Iterable[str]) -> None:
+        super().__init__(args, -2, "interrupted")
+
+
+def stop_transport() -> None:
+    """Ctrl-C: kill every running transport's process group at once, and refuse new ones until `resume_transport`."""
+    _stopped.set()
+    with _live_lock:
+        running = list(_live)
+    for proc in running:
+        _kill_group(proc)
+
+
+def resume_transport() -> None:
+    _stopped.clear()
+
+
+def transport_stopped() -> bool:
+    return _stopped.is_set()
+
+
+def _kill_group(proc: subprocess.Popen) -> None:
+    if proc.returncode is None:
+        try:
+            os.killpg(proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+_CREDENTIAL_HELPER = ('!f() { test "$1" = get && printf \'username=%s\\npassword=%s\\n\' '
+                      '"$DDL_CASCADE_GIT_USERNAME" "$DDL_CASCADE_GIT_PASSWORD"; }; f')
+_USERINFO = re.compile(r"^(?P<scheme>https?://)(?P<userinfo>[^@/?#]*)@", re.IGNORECASE)
+_SCP_LIKE = re.compile(r"^(?:[^@/:]+@)?[^/:]{2,}:(?!//)")
+
+
+def split_credentials(url: str) -> tuple[str, str | None, str | None]:
+    """(url without its user info, user name, password) of an http(s) URL that carries credentials
+    (`https://user:token@host/…`, `https://token@host/…`), percent-decoded; (url, None, None) for any other."""
+    from urllib.parse import unquote
+
+    found = _USERINFO.match(url)
+    if not found:
+        return url, None, None
+    user, _, password = found["userinfo"].partition(":")
+    return found["scheme"] + url[found.end():], unquote(user), unquote(password)
+
+
+_user_ssh_command: list[bool] = []  # [whether core.sshCommand is configured], asked once per process
+
+
+def _ssh_is_users(env: Mapping[str, str], cwd: Path | str) -> bool:
+    if env.get("GIT_SSH_COMMAND") or env.get("GIT_SSH"):
+        return True
+    if not _user_ssh_command:
+        _user_ssh_command.append(bool(run(["config", "--get", "core.sshCommand"], cwd, check=False).strip()))
+    return _user_ssh_command[0]
+
+
+def transport_environ(url: str, cwd: Path | str, timeout: float, extra: Mapping[str, str] | None = None
+                      ) -> tuple[str, dict[str, str]]:
+    """(the URL to put in argv, the environment) for a transport call to `url`: git's low-speed limits and, for an
+    ssh URL when the user set no ssh command of their own, ssh's connect timeout and keep-alives; for an http(s) URL
+    that carries a credential, the URL without it and a credential helper that reads it from this environment."""
+    env = environ(extra)
+    stall = max(1, int(min(timeout, _STALL)))
+    settings = [("http.lowSpeedLimit", str(_LOW_SPEED_LIMIT)), ("http.lowSpeedTime", str(stall))]
+    bare, user, password = split_credentials(url)
+    if user is not None:
+        settings += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
+        env["DDL_CASCADE_GIT_USERNAME"], env["DDL_CASCADE_GIT_PASSWORD"] = user, password or ""
+    if (url.startswith(("ssh://", "git+ssh://", "ssh+git://")) or _SCP_LIKE.match(url)) and not _ssh_is_users(env, cwd):
+        env["GIT_SSH_COMMAND"] = (f"ssh -o ConnectTimeout={stall} -o ServerAliveInterval={max(1, stall // 3)} "
+                                  "-o ServerAliveCountMax=3")
+    try:
+        count = int(env.get("GIT_CONFIG_COUNT") or 0)
+    except ValueError:
+        count = 0
+    for key, value in settings:
+        env[f"GIT_CONFIG_KEY_{count}"], env[f"GIT_CONFIG_VALUE_{count}"] = key, value
+        count += 1
+    env["GIT_CONFIG_COUNT"] = str(count)
+    return bare, env
+
+
+def transport(args: list[str], cwd: Path | str, url: str, *, env: Mapping[str, str] | None = None,
+              timeout: float = DEFAULT_TIMEOUT, check: bool = False) -> subprocess.CompletedProcess:
+    """Run `git <args>` that talks to `url` (an element of `args`) and return exit code, stdout and stderr.
+
+    - A deadline: after `timeout` seconds git's whole process group (git, its remote helper or ssh, a local
+      receive-pack and its hooks) is killed and GitTimeout raised. git starts in a session of its own, so nothing it
+      started can outlive the kill, and a Ctrl-C at the terminal reaches only ddl-cascade, which stops it
+      (`stop_transport`).
+    - No credential in argv: `url` is replaced by `transport_environ`'s URL without user info.
+    With `check`, a non-zero exit raises GitError (redacted) as `run` does.
+    """
+    bare, full_env = transport_environ(url, cwd, timeout, env)
+    argv = [bare if a == url else a for a in args]
+    if _stopped.is_set():
+        raise TransportStopped(argv)
+    proc = subprocess.Popen(["git", *argv], cwd=cwd, stdin=subprocess.DEVNULL, stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, env=full_env, start_new_session=True)
+    with _live_lock:
+        _live.add(proc)
+    try:
+        if _stopped.is_set():
+            _kill_group(proc)
+        try:
+            out, err = proc.communicate(timeout=timeout)
+        except subprocess.TimeoutExpired:
+            _kill_group(proc)
+            _drain(proc)
+            raise GitTimeout(argv, timeout, bare) from None
+        except BaseException:  # Ctrl-C in the thread that waits for git: git must not outlive it
+            _kill_group(proc)
+            _drain(proc)
+            raise
+    finally:
+        with _live_lock:
+            _live.discard(proc)
+    if _stopped.is_set() and proc.returncode != 0:
+        raise TransportStopped(argv)
+    if proc.returncode != 0 and b"Operation too slow" in err:  # curl's low-speed limit: git gave up by itself
+        raise GitTimeout(argv, min(timeout, _STALL), bare)
+    if check and proc.returncode != 0:
+        raise _error(argv, proc.returncode, err)
+    return subprocess.CompletedProcess(["git", *argv], proc.returncode, out, err)
+
+
+def _drain(proc: subprocess.Popen) -> None:
+    try:
+        proc.communicate(timeout=5)
+    except subprocess.TimeoutExpired:  # something escaped the group and holds the pipes: stop listening
+        for pipe in (proc.stdout, proc.stderr):
+            if pipe is not None:
+                pipe.close()
+        proc.wait()
+
+
+# Questions the cache of children asks about its own health (issue 9: it repairs itself).
+
+_BROKEN_REF = re.compile(r"^warning: ignoring broken ref (\S+)$", re.MULTILINE)
+# git's words when an object a repository relies on is missing or unreadable (and ddl-cascade's own, from
+# cascade/state.py), as opposed to a remote that cannot be reached.
+_DAMAGE = re.compile(
+    r"missing from the cache of children|missing (?:blob|tree|commit|object)|bad object|bad tree object|"
+    r"unable to read [0-9a-f]{7,}|corrupt|did not send all necessary objects|is not a valid object|"
+    r"invalid sha1 pointer|could not parse object|reference broken|packfile \S+ cannot be accessed|"
+    r"the object [0-9a-f]{7,} does not exist",
+    re.IGNORECASE)
+
+
+def says_objects_are_damaged(text: str) -> bool:
+    """Whether an error text says that a local object or ref is missing, broken or corrupt."""
+    return bool(_DAMAGE.search(text))
+
+
+def refs_and_broken(repo: Path, prefix: str) -> tuple[dict[str, str], list[str]]:
+    """(ref name -> object id for every readable ref under `prefix`, the names of refs git ignores as broken: an
+    empty or garbled ref file)."""
+    proc = run_result(["for-each-ref", "--format=%(objectname) %(refname)", prefix], repo)
+    if proc.returncode != 0:
+        raise _error(["for-each-ref"], proc.returncode, proc.stderr)
+    out = proc.stdout.decode("utf-8", "surrogateescape")
+    refs = {ref: oid for oid, ref in (line.split(" ", 1) for line in out.splitlines() if line)}
+    broken = _BROKEN_REF.findall(proc.stderr.decode("utf-8", "surrogateescape"))
+    return refs, [ref for ref in broken if ref.startswith(prefix)]
 
 
 # --- Questions the split engine and publish ask ---
@@ -911,9 +1115,11 @@ def rev_count(repo: Path | str, old: str | None, new: str) -> tuple[int, int]:
     return int(behind), int(ahead)
 
 
-def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False) -> None:
-    """Push `ref` (a full name) of `repo` to the same name on `remote` (a name or URL); `force` allows a rewrite."""
-    run(["push", "--quiet", remote, f"{'+' if force else ''}{ref}:{ref}"], repo)
+def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False, timeout: float | None = None) -> None:
+    """Push `ref` (a full name) of `repo` to the same name on `remote` (a name or URL); `force` allows a rewrite.
+    Under a deadline (see `transport`; default DEFAULT_TIMEOUT)."""
+    transport(["push", "--quiet", remote, f"{'+' if force else ''}{ref}:{ref}"], repo, remote,
+              timeout=DEFAULT_TIMEOUT if timeout is None else timeout, check=True)
 
 
 def init(path: Path | str, *, bare: bool = False, initial_branch: str = "main") -> None:

@@ -2,8 +2,8 @@
 
 `publish`, `sync`, `status` and `reset` all write under the parent's git directory (the delivery branch, the cache of
 children), and sync/reset push to children; two runs at once would race each other. The lock is a file lock at
-`<parent git dir>/ddl-cascade/lock`. A second run waits up to `timeout` seconds (default 60, or the environment
-variable DDL_CASCADE_LOCK_TIMEOUT) and then fails with one clear sentence.
+`<parent git dir>/ddl-cascade/lock`. A second run says at once on stderr that it is waiting, waits up to `timeout`
+seconds (default 60, or the environment variable DDL_CASCADE_LOCK_TIMEOUT) and then fails with one clear sentence.
 
 The lock is re-entrant inside one process, so `full` can hold it around publish and sync even if publish takes it
 too. The operating system releases it when a process dies, so a killed run never leaves it stuck.
@@ -17,7 +17,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Iterator
 
-from ddl_cascade.errors import CascadeError
+from ddl_cascade.errors import CascadeError, say
 
 DEFAULT_TIMEOUT = 60.0
 
@@ -55,6 +55,12 @@ def _timeout(value: float | None) -> float:
     return DEFAULT_TIMEOUT
 
 
+def holds(config) -> bool:
+    """Whether this process holds the parent lock now (then nothing else writes under the parent's git directory)."""
+    with _guard:
+        return bool(_held.get(lock_path(config)))
+
+
 @contextmanager
 def parent_lock(config, timeout: float | None = None) -> Iterator[Path]:
     """Hold the parent lock for the duration of the block; raise LockTimeout after waiting `timeout` seconds."""
@@ -79,7 +85,13 @@ def parent_lock(config, timeout: float | None = None) -> Iterator[Path]:
     wait = _timeout(timeout)
     lock = filelock.FileLock(str(path), is_singleton=False)
     try:
-        lock.acquire(timeout=wait)
+        try:
+            lock.acquire(timeout=0)
+        except filelock.Timeout:
+            if wait <= 0:
+                raise
+            say(f"waiting for another run on this parent (lock {path}) …")
+            lock.acquire(timeout=wait)
     except filelock.Timeout:
         raise LockTimeout(
             f"another ddl-cascade run holds the lock on this parent ({path}); waited {wait:g} s, try again later."

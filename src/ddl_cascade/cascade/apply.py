@@ -13,16 +13,16 @@ at its old tip or its new one; running again finishes the job.
 
 from __future__ import annotations
 
-from concurrent.futures import ThreadPoolExecutor
 from typing import Callable
 
 from ddl_cascade import git
-from ddl_cascade.cascade.cache import default_jobs
+from ddl_cascade.cascade.cache import Stopped, in_parallel
 from ddl_cascade.cascade.deliveries import Delivery
 from ddl_cascade.cascade.plan import Action, CascadePlan, ChildPlan, Planner
 from ddl_cascade.cascade.results import CascadeReport, ChildResult, Result
 from ddl_cascade.cascade.state import State
 from ddl_cascade.config import Child
+from ddl_cascade.errors import Interrupted
 
 MAX_ATTEMPTS = 4
 
@@ -60,6 +60,7 @@ def apply_child(planner: Planner, plan: ChildPlan, delivery: Delivery,
     attempts = 1
     last_error = None
     cache = planner.cache
+    repaired = False
     while True:
         done = planned_result(plan, attempts)
         if done is not None:
@@ -82,6 +83,11 @@ def apply_child(planner: Planner, plan: ChildPlan, delivery: Delivery,
             moved = cache.remote_tip(plan.child) != plan.old
         except git.GitError as exc:
             return ChildResult.of(plan, Result.FAILED, plan.old, attempts, error=git.telling_line(str(exc)))
+        if not moved and not repaired and last_error and git.says_objects_are_damaged(last_error):
+            # the push could not read an object of the cache (missing or corrupt): fetch the child afresh, again
+            repaired, attempts = True, attempts + 1
+            plan = planner.plan_child(plan.child, damaged=last_error)
+            continue
         if not moved:
             return ChildResult.of(plan, Result.FAILED, plan.old, attempts, error=last_error)
         if attempts >= MAX_ATTEMPTS:
@@ -109,8 +115,25 @@ def apply(plan: CascadePlan, delivery: Delivery, *, jobs: int | None = None,
         return result
 
     try:
-        with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(plan.children))) as pool:
-            report.children = list(pool.map(one, plan.children))
+        report.children = in_parallel(one, plan.children, jobs)
+    except Stopped as stop:
+        raise Interrupted(interrupted(plan.children, stop.done)) from None
     finally:
         planner.cache.flush()
     return report.finish()
+
+
+def _names(names: list[str]) -> str:
+    return ", ".join(names[:5]) + (", …" if len(names) > 5 else "")
+
+
+def interrupted(plans: list[ChildPlan], done: list[ChildResult | None]) -> str:
+    """The one sentence for a run stopped by Ctrl-C while delivering: what was updated, what was not done."""
+    updated = [r.name for r in done if r is not None and r.result is Result.UPDATED]
+    open_ = [p.name for p, r in zip(plans, done)
+             if r is None or (r.result is Result.FAILED and r.error == "interrupted")]
+    text = (f"interrupted: {len(updated)} of {len(plans)} children updated before it ({_names(updated)})"
+            if updated else "interrupted before any child was updated")
+    if open_:
+        text += f"; {len(open_)} not done or not confirmed ({_names(open_)}): run again to finish"
+    return text + "."

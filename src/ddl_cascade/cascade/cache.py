@@ -34,10 +34,12 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator
+from typing import Callable, Iterable, Iterator, TypeVar
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
+from ddl_cascade.errors import say
+from ddl_cascade.lock import holds
 
 # Above this many packs at the end of a run, `maintain` merges them into one (a multi-pack-index covers fewer).
 MERGE_PACKS_AT = 64
@@ -62,6 +64,39 @@ class Fetched:
 
 def default_jobs(count: int) -> int:
     return max(1, min(8, count))
+
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+class Stopped(KeyboardInterrupt):
+    """Ctrl-C during `in_parallel`: `done` holds each item's answer, or None for an item that was not finished."""
+
+    def __init__(self, done: list) -> None:
+        super().__init__()
+        self.done = done
+
+
+def in_parallel(work: Callable[[T], R], items: list[T], jobs: int | None = None) -> list[R]:
+    """`work(item)` for every item, `jobs` at a time; the answers in the items' order.
+
+    Ctrl-C (a KeyboardInterrupt in the calling thread) stops every git transport at once (git.stop_transport kills
+    their process groups), lets each worker finish what it holds (work that needs no remote ends quickly; a
+    transport fails at once), drops the items not started, and raises Stopped with the answers that are complete.
+    """
+    pool = ThreadPoolExecutor(max_workers=jobs or default_jobs(len(items)))
+    futures = [pool.submit(work, item) for item in items]
+    try:
+        answers = [future.result() for future in futures]
+    except KeyboardInterrupt:
+        git.stop_transport()
+        pool.shutdown(wait=True, cancel_futures=True)
+        git.resume_transport()
+        raise Stopped([f.result() if f.done() and not f.cancelled() and f.exception() is None else None
+                       for f in futures]) from None
+    pool.shutdown(wait=True)
+    return answers
 
 
 def child_ref(child: Child | str) -> str:
@@ -90,7 +125,18 @@ class ChildCache:
         self._packs_since_merge = 0
         self._merging = False
         self._pending_lock = threading.Lock()
-        self._ensure()
+        self._warned = False
+        self._repaired = False
+        try:
+            self._ensure()
+        except git.GitError as exc:  # e.g. a garbled config: rebuilt by repair() under the lock, else an error
+            if not holds(config):
+                raise
+            shutil.rmtree(self.path, ignore_errors=True)
+            self._ensure()
+            self._unreadable = git.telling_line(str(exc)) or "unreadable"
+        if holds(config):  # else `fetch` repairs, once it holds the lock: nothing may be removed under another run
+            self.repair()
 
     # -- setup ---------------------------------------------------------------------------------------------------------
 
@@ -108,7 +154,78 @@ class ChildCache:
             alternates.write_text(wanted)
         self._scratch_root = self.path / "fetching"
         self._scratch_root.mkdir(exist_ok=True)
-        self._tips = git.list_refs(self.path, "refs/children/")
+        try:
+            self._tips, self._broken = git.refs_and_broken(self.path, "refs/children/")
+        except git.GitError as exc:  # not readable as a repository at all: repair() rebuilds it
+            self._tips, self._broken, self._unreadable = {}, [], git.telling_line(str(exc)) or "unreadable"
+        else:
+            self._unreadable = None
+
+    # -- self-repair ---------------------------------------------------------------------------------------------------
+    # The cache is disposable: any damage to it is repaired by removing what is damaged and fetching again. Two
+    # moments: at the start of a run, under the parent lock (`repair`: what a killed run leaves behind, broken refs,
+    # an unreadable repository); and whenever reading or pushing a child's objects fails because an object is
+    # missing or corrupt (`refetch`, called by plan and apply: e.g. the parent's history was rewritten and
+    # garbage-collected, and the cache borrowed those objects through its alternates).
+
+    def repair(self) -> None:
+        """Find and repair damage a run can find before it starts; warn once on stderr. Needs the parent lock."""
+        if self._repaired:
+            return
+        self._repaired = True
+        found = []
+        if self._unreadable is not None:
+            found.append(f"{self._unreadable}: rebuilt")
+            shutil.rmtree(self.path, ignore_errors=True)
+            self._ensure()
+        leftovers = [p for p in self._scratch_root.iterdir()]
+        if leftovers:
+            found.append(f"{len(leftovers)} scratch folder(s) left by an interrupted run: removed")
+            for folder in leftovers:
+                shutil.rmtree(folder, ignore_errors=True) if folder.is_dir() else folder.unlink(missing_ok=True)
+        half = self._half_written()
+        if half:
+            found.append(f"{len(half)} half-written or stale file(s) of an interrupted git ({half[0].name}): removed")
+            for path in half:
+                path.unlink(missing_ok=True)
+        if self._broken:
+            found.append(f"broken ref {', '.join(self._broken)}: refetched")
+            for ref in self._broken:
+                (self.path / ref).unlink(missing_ok=True)
+            self._broken = []
+        if found:
+            self._warn("; ".join(found), "repaired")
+
+    def _half_written(self) -> list[Path]:
+        """Files a killed git leaves: temporary objects and packs, a pack without its index (or the reverse), a
+        .keep of an unfinished fetch, and lock files (this run holds the parent lock, so no git is at work here)."""
+        objects = self.path / "objects"
+        pack = objects / "pack"
+        out = [*pack.glob("tmp_*"), *pack.glob("*.keep"), *pack.glob("*.lock"), *objects.glob("tmp_*"),
+               *objects.glob("incoming-*"), *objects.glob("??/tmp_obj_*"), *(objects / "info").glob("*.lock"),
+               *self.path.glob("*.lock"), *(self.path / "refs").rglob("*.lock")]
+        packs = {p.stem for p in pack.glob("*.pack")}
+        indexes = {p.stem for p in pack.glob("*.idx")}
+        out += [pack / f"{stem}.pack" for stem in packs - indexes] + [pack / f"{stem}.idx" for stem in indexes - packs]
+        return [p for p in out if p.is_file()]
+
+    def _warn(self, what: str, done: str) -> None:
+        """Say once per run that the cache was damaged, what was wrong and what was done."""
+        with self._pending_lock:
+            if self._warned:
+                return
+            self._warned = True
+        say(f"warning: the cache of children at {self.path} was damaged ({what}); {done}.")
+
+    def refetch(self, child: Child, why: str) -> Fetched:
+        """The cache's copy of `child` is damaged (`why`, e.g. an object is missing): forget it and fetch the child
+        afresh, offering nothing of its old copy as a "have"."""
+        self._warn(why.removeprefix("could not plan: ").rstrip("."), "refetched the children it affects")
+        ref = child_ref(child)
+        with self._pending_lock:
+            self._tips.pop(ref, None)
+            self._pending.pop(ref, None)
+        return self.fetch_one(child)
 
     # -- the parent ----------------------------------------------------------------------------------------------------
 
@@ -129,7 +246,7 @@ class ChildCache:
 
     def remote_tip(self, child: Child) -> str | None:
         """The child's branch tip as the child reports it now (`git ls-remote`); None if the branch is absent."""
-        return git.remote_branch_tip(self.path, child.url, child.branch)
+        return git.remote_branch_tip(self.path, child.url, child.branch, timeout=self.config.sync.timeout)
 
     def fetch_one(self, child: Child, reader: git.ObjectReader | None = None) -> Fetched:
         """Bring the cache up to date with one child; never raises for a child's own failure.
@@ -153,6 +270,8 @@ class ChildCache:
             self._new_pack()
             return Fetched(child, tip, transferred=True)
         except git.GitError as exc:
+            if cached is not None and git.says_objects_are_damaged(str(exc)):  # our copy of the child is broken
+                return self.refetch(child, git.telling_line(str(exc)))
             return Fetched(child, None, error=git.telling_line(str(exc)) or "git failed")
 
     def _fetch_into_scratch(self, child: Child, cached: str | None) -> str | None:
@@ -169,7 +288,7 @@ class ChildCache:
             # would walk and offer every commit it can reach.
             try:
                 git.fetch_branch(scratch, child.url, child.branch, "refs/heads/tip", (cached, self._delivery_tip()),
-                                 env=env)
+                                 env=env, timeout=self.config.sync.timeout)
             except git.NoSuchBranch:
                 return None
             # The child may have moved since ls-remote; the ref holds what was actually fetched.
@@ -206,7 +325,7 @@ class ChildCache:
         From a scratch git dir: `git push` reads every local ref, and the cache holds one per child.
         """
         with self.scratch() as (scratch, env):
-            return git.push_with_lease(scratch, child.url, updates, env=env)
+            return git.push_with_lease(scratch, child.url, updates, env=env, timeout=self.config.sync.timeout)
 
     def fetch(self, children: Iterable[Child], jobs: int | None = None,
               on_done: Callable[[Fetched], None] | None = None) -> dict[str, Fetched]:
@@ -219,12 +338,19 @@ class ChildCache:
 
         children = list(children)
         results: dict[str, Fetched] = {}
-        with parent_lock(self.config), ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
-            for fetched in pool.map(self.fetch_one, children):
-                results[fetched.name] = fetched
-                if on_done:
-                    on_done(fetched)
-            self.flush()  # the fetched tips become refs here, which keeps their objects safe from any repack
+        def one(child: Child) -> Fetched:
+            fetched = self.fetch_one(child)
+            if on_done:
+                on_done(fetched)
+            return fetched
+
+        with parent_lock(self.config):
+            self.repair()
+            try:
+                for fetched in in_parallel(one, children, jobs):
+                    results[fetched.name] = fetched
+            finally:
+                self.flush()  # the fetched tips become refs here, which keeps their objects safe from any repack
         return results
 
     def record(self, child: Child, tip: str) -> None:

@@ -14,11 +14,13 @@ from __future__ import annotations
 from typing import Callable, Mapping
 
 from ddl_cascade.cascade.apply import apply, dry_run_report
+from ddl_cascade.cascade.cache import Stopped
 from ddl_cascade.cascade.deliveries import Delivery, PushDelivery, ResetDelivery
 from ddl_cascade.cascade.plan import ChildPlan, Planner, Selection, plan
 from ddl_cascade.cascade.results import CascadeReport, ChildResult, FullReport, StatusReport
 from ddl_cascade.cascade.state import ChildStatus
 from ddl_cascade.config import Child, Config
+from ddl_cascade.errors import Interrupted
 from ddl_cascade.lock import parent_lock
 
 
@@ -34,6 +36,8 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
         try:
             decided = plan(config, _selection(names, tag), jobs=jobs, planner=planner,
                            on_child=(lambda p: on_child(p.status)) if on_child else None)
+        except Stopped:
+            raise Interrupted("interrupted while reading the children.") from None
         finally:
             planner.close()
         planner.cache.maintain()
@@ -49,7 +53,10 @@ def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: boo
         # A run that will push plans on the cache's tips where that is safe (see plan.py); a dry run asks each child.
         planner = Planner(config, reset=reset, targets=targets, assume_cached=not dry_run and not reset)
         try:
-            decided = plan(config, selection, jobs=jobs, planner=planner)
+            try:
+                decided = plan(config, selection, jobs=jobs, planner=planner)
+            except Stopped:
+                raise Interrupted("interrupted while reading the children; nothing was pushed.") from None
             if dry_run:
                 report = dry_run_report(decided)
                 if on_child:
@@ -60,7 +67,7 @@ def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: boo
         finally:
             planner.close()
             planner.cache.flush()
-            planner.cache.maintain()
+        planner.cache.maintain()  # only after a run that ended normally: a Ctrl-C must not wait for a repack
     return report
 
 

@@ -32,12 +32,11 @@ from __future__ import annotations
 import enum
 import threading
 import time
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ddl_cascade import git
-from ddl_cascade.cascade.cache import ChildCache, Fetched, default_jobs
+from ddl_cascade.cascade.cache import ChildCache, Fetched, in_parallel
 from ddl_cascade.cascade.commits import Builder, NewCommit
 from ddl_cascade.cascade.state import (ChildStatus, DeliveryHistory, State, classify, judge_with_upstream,
                                        upstream_history)
@@ -179,15 +178,24 @@ class Planner:
     def target_of(self, child: Child) -> str:
         return self.targets.get(child.name, self.history.tip)
 
-    def plan_child(self, child: Child, fresh: bool = False) -> ChildPlan:
-        """Read one child (from the cache, or from the child when `fresh` or unsure) and decide what it needs."""
+    def plan_child(self, child: Child, fresh: bool = False, damaged: str | None = None) -> ChildPlan:
+        """Read one child (from the cache, or from the child when `fresh` or unsure) and decide what it needs.
+
+        When the cache's copy of the child turns out damaged (an object missing or corrupt: `damaged` says so, or
+        planning fails that way), the child is fetched afresh and planned again, once.
+        """
         reader = self.readers.get()
+        if damaged is not None:
+            return self._decide(reader, child, self.cache.refetch(child, damaged), confirmed=True)
         cached = None if fresh or not self.assume_cached else self.cache.cached_tip(child)
         if cached is not None:
             plan = self._decide(reader, child, Fetched(child, cached), confirmed=False)
             if plan.action is Action.UPDATE:
                 return plan
-        return self._decide(reader, child, self.cache.fetch_one(child, reader), confirmed=True)
+        plan = self._decide(reader, child, self.cache.fetch_one(child, reader), confirmed=True)
+        if plan.error and plan.old and git.says_objects_are_damaged(plan.error):
+            plan = self._decide(reader, child, self.cache.refetch(child, plan.error), confirmed=True)
+        return plan
 
     def _decide(self, reader: git.ObjectReader, child: Child, fetched: Fetched, confirmed: bool) -> ChildPlan:
         target = self.target_of(child)
@@ -252,8 +260,9 @@ def plan(config: Config, selection: Selection = Selection(), *, reset: bool = Fa
             on_child(result)
         return result
 
-    with ThreadPoolExecutor(max_workers=jobs or default_jobs(len(children))) as pool:
-        decided = list(pool.map(one, children))
-    planner.cache.flush()  # the fetched tips become refs, which keeps their objects safe from any repack
+    try:
+        decided = in_parallel(one, children, jobs)  # Ctrl-C: cache.Stopped, with the plans that were complete
+    finally:
+        planner.cache.flush()  # the fetched tips become refs, which keeps their objects safe from any repack
     history = planner.history
     return CascadePlan(config.source.delivery_branch, history.tip, history.tip_tree, reset, decided, planner)

@@ -86,7 +86,7 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
         git.update_ref(repo, ref, new, local or "", message="ddl-cascade publish")
     if push:
         try:
-            git.push_ref(repo, source.remote, ref, force)
+            git.push_ref(repo, source.remote, ref, force, timeout=config.sync.timeout)
         except git.GitError as exc:
             raise CascadeError(f"pushing {source.delivery_branch} to '{source.remote}' failed: {exc}") from None
     return PublishResult(source.delivery_branch, old, new, added, pushed_to=source.remote if push else None)
