@@ -12,6 +12,8 @@ import time
 import uuid
 from pathlib import Path
 
+import pytest
+
 from cascade_world import PREFIX, make_world
 from unattended import GitHttpServer, SilentServer, all_cmdlines, hanging_ssh, processes_with
 
@@ -76,7 +78,9 @@ def _wait_for(condition, seconds: float = 20) -> None:
         time.sleep(0.05)
 
 
-def test_ctrl_c_stops_the_run_promptly_keeps_what_was_pushed_and_releases_the_lock(tmp_path, cli):
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["ctrl-c", "sigterm"])
+def test_ctrl_c_stops_the_run_promptly_keeps_what_was_pushed_and_releases_the_lock(tmp_path, cli, signum):
+    """Ctrl-C, and SIGTERM (a cancelled CI job) alike."""
     world = make_world(tmp_path, {"a": "squash", "b": "merge", "slow": "squash"})
     started = tmp_path / "hook-started"
     hook = world.children["slow"].path / "hooks" / "pre-receive"
@@ -88,7 +92,7 @@ def test_ctrl_c_stops_the_run_promptly_keeps_what_was_pushed_and_releases_the_lo
     try:
         _wait_for(lambda: started.exists() and all(world.children[n].tree("main", PREFIX) for n in ("a", "b")))
         stopped_at = time.time()
-        proc.send_signal(signal.SIGINT)
+        proc.send_signal(signum)
         out, err = proc.communicate(timeout=20)
         took = time.time() - stopped_at
     finally:

@@ -119,9 +119,21 @@ def say(text: str) -> None:
     print(f"{PROG}: {redact(text)}", file=sys.stderr)
 
 
+def _terminated(signum, frame) -> None:
+    """SIGTERM (a CI job cancelled, `kill`): stop exactly as Ctrl-C does, so running git transports are killed too
+    (they run in sessions of their own, which a signal to ddl-cascade's process group does not reach)."""
+    raise KeyboardInterrupt("terminated.")
+
+
 @contextmanager
 def error_handler() -> Iterator[None]:
-    """Run the block; turn an expected failure into one sentence on stderr and its exit code (see EXIT_CODES)."""
+    """Run the block; turn an expected failure into one sentence on stderr and its exit code (see EXIT_CODES).
+    SIGTERM is handled as Ctrl-C (exit 130)."""
+    import signal
+    import threading
+
+    if threading.current_thread() is threading.main_thread():
+        signal.signal(signal.SIGTERM, _terminated)
     try:
         yield
     except KeyboardInterrupt as exc:
