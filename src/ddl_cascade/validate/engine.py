@@ -83,16 +83,18 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
         if rule_id not in known:
             raise CascadeError(f"{config.file}: validate.rules names unknown rule '{rule_id}'.")
 
-    source_dir = config.root / config.source.path
-    if not source_dir.is_dir():
-        raise CascadeError(f"{config.file}: source.path '{config.source.path}' is not a folder in {config.root}.")
+    source_dir = locations.source_folder(config)
     display = config.source.path + "/"
     wanted = [folder for folder, _ in locations.configured(settings)]
-    current = collect(locations.read_worktree(source_dir, wanted), settings, display)
+    outside: list[str] = []
+    current = collect(locations.read_worktree(source_dir, wanted, outside=outside), settings, display)
 
     base_commit, delivered = read_base(config, base)
 
-    findings: list[Finding] = []
+    # A symbolic link out of the source folder is reported, never followed: its target is not read or shown.
+    findings: list[Finding] = [finding("file/outside-source", display + rel, 0, 0,
+                                       f"a symbolic link that points outside {display}; validate does not read it, "
+                                       "and a child would receive the link, not the file") for rel in outside]
     resolution = resolve(current)
     findings += naming_findings(current, resolution)
     findings += duplicate_findings(resolution, current)

@@ -42,6 +42,26 @@ class NamingInvalid(Rule):
     hint = "Name versioned migrations V<version>__<description>.sql and repeatables R__<description>.sql."
 
 
+class FileOutsideSource(Rule):
+    """A file (or folder) in a migration or callback folder that is a symbolic link pointing outside the source folder.
+
+    validate reads nothing outside the source folder, so the link is reported and never followed: its target is
+    neither read nor shown. git stores the link, not the file: a child receives a link that points wherever that path
+    leads on each machine (or nowhere), and its Flyway runs whatever is there.
+
+    Anti-pattern::
+
+        sql/V7__grants.sql -> ../../../other-repo/grants.sql
+        sql/shared -> /srv/ddl/common
+
+    Fix: copy the file into the source folder (or move the folder there) and commit it as a regular file.
+    """
+
+    id = "file/outside-source"
+    summary = "Symbolic link that points outside the source folder"
+    hint = "Replace the link with the file itself, committed inside the source folder."
+
+
 class CallbackInvalid(Rule):
     """A `.sql` file in a callback folder whose name is not a Flyway callback event, so it never runs.
 
@@ -325,6 +345,7 @@ class SuppressionUnknown(Rule):
 
 _CLASSES: tuple[type[Rule], ...] = (
     NamingInvalid,
+    FileOutsideSource,
     CallbackInvalid,
     CallbackDuplicate,
     VersionDuplicate,

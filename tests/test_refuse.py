@@ -1,0 +1,104 @@
+"""Input that would damage a child or the parent is refused (issue 9): validate and db read nothing outside the
+source folder, SQL the splitter cannot read faithfully is a finding (and never half-run), and database passwords are
+redacted in every form libpq accepts."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import pytest
+
+from ddl_cascade import config as config_mod
+from ddl_cascade.flyway import locations
+from ddl_cascade.validate.engine import validate
+
+SOURCE = "rw"
+SECRET = "TOP-SECRET-aws_secret_access_key=AKIAXXXXXXXXXXXXXXXX"
+
+
+def parent(make_repo, files: dict[str, str], toml: str = ""):
+    repo = make_repo("parent")
+    repo.commit({"cascade.toml": f'[source]\npath = "{SOURCE}"\n{toml}',
+                 **{f"{SOURCE}/{name}": text for name, text in files.items()}}, "shared DDL")
+    return repo
+
+
+@pytest.fixture
+def outside(tmp_path) -> Path:
+    """A folder beside the repository, holding a file with secret-looking content."""
+    folder = tmp_path / "zz-outside-target"
+    folder.mkdir()
+    (folder / "V9__secret.sql").write_text(f"-- {SECRET}\nSELECT 1;\n")
+    (folder / "id_rsa").write_text(SECRET + "\n")
+    return folder
+
+
+def link_outside(repo, outside: Path) -> None:
+    sql = repo.path / SOURCE / "sql"
+    os.symlink(outside / "V9__secret.sql", sql / "V2__linked.sql")  # a file
+    os.symlink(outside, sql / "more")  # a folder
+    os.symlink("../../../zz-outside-target/id_rsa", sql / "V3__relative.sql")  # relative, climbing out
+    os.symlink("V1__ok.sql", sql / "V4__inside.sql")  # inside the source folder: fine (a copy of V1)
+
+
+# -- 2. validate and db never read outside the source folder -----------------------------------------------------------
+
+
+def test_read_worktree_reports_links_out_of_the_folder_and_never_reads_them(make_repo, outside):
+    repo = parent(make_repo, {"sql/V1__ok.sql": "SELECT 1;\n"})
+    link_outside(repo, outside)
+    root = repo.path / SOURCE
+    found: list[str] = []
+    files = locations.read_worktree(root, ["sql"], outside=found)
+    assert sorted(found) == ["sql/V2__linked.sql", "sql/V3__relative.sql", "sql/more"]
+    assert sorted(files) == ["sql/V1__ok.sql", "sql/V4__inside.sql"]
+    assert all(SECRET.encode() not in data for data in files.values())
+    with pytest.raises(locations.OutsideSource) as err:
+        locations.read_worktree(root, ["sql"])
+    assert "points outside" in str(err.value) and "zz-outside-target" not in str(err.value)
+    # A location folder that is itself a link out of the source folder.
+    os.symlink(outside, root / "callbacks")
+    found = []
+    assert locations.read_worktree(root, ["callbacks"], outside=found) == {} and found == ["callbacks"]
+
+
+def test_validate_reports_a_link_out_of_the_source_folder_without_reading_it(make_repo, cli, outside):
+    repo = parent(make_repo, {"sql/V1__ok.sql": "SELECT 1;\n"})
+    link_outside(repo, outside)
+    report = validate(config_mod.load(repo.path / "cascade.toml"))
+    assert sorted((f.rule, f.path, f.severity.value) for f in report.findings if f.rule == "file/outside-source") == [
+        ("file/outside-source", f"{SOURCE}/sql/V2__linked.sql", "error"),
+        ("file/outside-source", f"{SOURCE}/sql/V3__relative.sql", "error"),
+        ("file/outside-source", f"{SOURCE}/sql/more", "error"),
+    ]
+    assert report.exit_code == 1
+    for args in ([], ["--json"], ["--format", "sarif"], ["--format", "github"]):
+        result = cli("validate", *args, cwd=repo.path)
+        assert result.code == 1, result
+        assert "file/outside-source" in result.stdout + result.stderr
+        assert "SECRET" not in result.stdout + result.stderr, args
+        assert str(outside) not in result.stdout + result.stderr and "zz-outside-target" not in result.stdout + result.stderr
+
+
+def test_source_path_that_is_a_link_out_of_the_repository_is_refused(make_repo, cli, outside):
+    repo = make_repo("parent")
+    repo.commit({"cascade.toml": f'[source]\npath = "{SOURCE}"\n'}, "config")
+    os.symlink(outside, repo.path / SOURCE)
+    for args in (["validate"], ["db", "verify"]):
+        result = cli(*args, cwd=repo.path)
+        assert result.code == 2, result
+        assert "source.path 'rw' is a symbolic link that points outside" in result.stderr
+        assert "SECRET" not in result.stdout + result.stderr
+
+
+def test_db_verify_refuses_to_run_a_link_out_of_the_source_folder(make_repo, cli, outside):
+    repo = parent(make_repo, {"sql/V1__ok.sql": "CREATE TABLE t (id int);\n"})
+    os.symlink(outside / "V9__secret.sql", repo.path / SOURCE / "sql" / "V2__linked.sql")
+    result = cli("db", "verify", cwd=repo.path)
+    assert result.code == 2, result
+    assert result.stdout == "" and len(result.stderr.strip().splitlines()) == 1
+    assert result.stderr.startswith(f"ddl-cascade: {repo.path / SOURCE / 'sql' / 'V2__linked.sql'} is a symbolic link "
+                                    "that points outside")
+    assert "SECRET" not in result.stderr
