@@ -102,3 +102,50 @@ def test_db_verify_refuses_to_run_a_link_out_of_the_source_folder(make_repo, cli
     assert result.stderr.startswith(f"ddl-cascade: {repo.path / SOURCE / 'sql' / 'V2__linked.sql'} is a symbolic link "
                                     "that points outside")
     assert "SECRET" not in result.stderr
+
+
+# -- 3. SQL the splitter cannot read faithfully is a finding, and db never runs it half ---------------------------------
+
+UNREADABLE = [
+    # (script, line, column of the fault, message)
+    ("CREATE TABLE a (id int);\n/* the old version:\nCREATE TABLE b (id int);\n", 2, 1, "unterminated /* comment"),
+    ("CREATE TABLE a (id int) /* nested /* inner */\n;\nCREATE TABLE b (id int);\n", 1, 25, "unterminated /* comment"),
+    ("CREATE TABLE a (id int);\nINSERT INTO a VALUES (1), ('2);\nCREATE TABLE b (id int);\n", 2, 28,
+     "unterminated quoted string"),
+    ("CREATE TABLE a (id int);\nSELECT E'it\\'s;\n", 2, 8, "unterminated quoted string"),
+    ('CREATE TABLE "a (id int);\n', 1, 14, "unterminated quoted identifier"),
+    ("CREATE FUNCTION f() RETURNS int AS $body$\n  SELECT 1;\n$$ LANGUAGE sql;\n", 1, 36,
+     "unterminated dollar-quoted string $body$"),
+    ("CREATE TABLE a (id int);\nCREATE TABLE b (id\x00 int);\n", 2, 19, "NUL character (0x00)"),
+]
+
+
+@pytest.mark.parametrize("script, line, column, message", UNREADABLE)
+def test_unreadable_sql_is_one_finding_at_the_fault(make_repo, script, line, column, message):
+    repo = parent(make_repo, {"sql/V1__x.sql": script})
+    report = validate(config_mod.load(repo.path / "cascade.toml"))
+    found = [(f.rule, f.line, f.column) for f in report.findings if not f.rule.startswith("lint/")]
+    assert found == [("sql/unreadable", line, column)]
+    [unreadable] = [f for f in report.findings if f.rule == "sql/unreadable"]
+    assert unreadable.message.startswith(message) and unreadable.severity.value == "error"
+
+
+def test_unreadable_sql_position_survives_placeholders(make_repo):
+    repo = parent(make_repo, {"sql/V1__x.sql": "GRANT SELECT ON a TO ${reader};\n/* open\n"},
+                  '[flyway.placeholders]\nreader = "a_much_longer_role_name"\n')
+    report = validate(config_mod.load(repo.path / "cascade.toml"))
+    assert [(f.rule, f.line, f.column) for f in report.findings] == [("sql/unreadable", 2, 1)]
+
+
+@pytest.mark.parametrize("script, line, column, message", UNREADABLE)
+def test_db_verify_fails_on_a_script_it_cannot_apply_in_full(make_repo, cli, pg_server, script, line, column,
+                                                              message):
+    repo = parent(make_repo, {"sql/V1__ok.sql": "CREATE TABLE ok (id int);\n", "sql/V2__x.sql": script,
+                              "sql/V3__never.sql": "CREATE TABLE never (id int);\n"})
+    result = cli("db", "verify", "--url", pg_server.url("postgres"), "--json", cwd=repo.path)
+    assert result.code == 1, result
+    data = json.loads(result.stdout)
+    assert [(m["script"], m["success"]) for m in data["migrations"]] == [("V1__ok.sql", True), ("V2__x.sql", False)]
+    assert result.stderr.strip().startswith(f"ddl-cascade: migration failed: {SOURCE}/sql/V2__x.sql, line {line}: "
+                                            f"{message}")
+    assert "nothing of this script was run" in result.stderr

@@ -217,6 +217,31 @@ class SqlSyntax(Rule):
     hint = "Fix the SQL at the position shown."
 
 
+class SqlUnreadable(Rule):
+    """A script that cannot be split into statements faithfully, so part of it would be cut off or misread.
+
+    A `/* … */` comment, quoted string, quoted identifier or dollar quote that is never closed swallows the rest of
+    the script: the statements after it never run, or run as part of something else. A NUL character cannot be sent
+    to PostgreSQL at all.
+
+    Anti-pattern::
+
+        CREATE TABLE a (id int);
+        /* the old version:
+        CREATE TABLE b (id int);
+
+    Fix::
+
+        CREATE TABLE a (id int);
+        /* the old version: */
+        CREATE TABLE b (id int);
+    """
+
+    id = "sql/unreadable"
+    summary = "Script that cannot be read in full (unterminated comment or quote, NUL character)"
+    hint = "Close the comment or quote (or remove the NUL character) at the position shown."
+
+
 class PlaceholderUndefined(Rule):
     """A `${name}` placeholder with no value in `[flyway.placeholders]`; Flyway fails when it reaches the script.
 
@@ -355,6 +380,7 @@ _CLASSES: tuple[type[Rule], ...] = (
     HistoryRenamed,
     HistoryOutOfOrder,
     SqlSyntax,
+    SqlUnreadable,
     PlaceholderUndefined,
     EncodingInvalid,
     TxMixed,
