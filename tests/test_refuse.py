@@ -149,3 +149,100 @@ def test_db_verify_fails_on_a_script_it_cannot_apply_in_full(make_repo, cli, pg_
     assert result.stderr.strip().startswith(f"ddl-cascade: migration failed: {SOURCE}/sql/V2__x.sql, line {line}: "
                                             f"{message}")
     assert "nothing of this script was run" in result.stderr
+
+
+# -- 4. database passwords are redacted in every form libpq accepts -----------------------------------------------------
+
+WRONG = "Wr0ngPw"  # the secret of the wrong-password URLs below; neither half may appear anywhere
+WRONG_AT = "Wr0ng@s3cr"
+
+
+def url_forms(port: int, db: str, secret: str = WRONG) -> dict[str, str]:
+    """The same target written in each URL form libpq accepts a password in."""
+    return {
+        "userinfo": f"postgresql://postgres:{secret}@127.0.0.1:{port}/{db}",
+        "raw @": f"postgresql://postgres:{WRONG_AT}@127.0.0.1:{port}/{db}",
+        "encoded @": f"postgresql://postgres:{WRONG_AT.replace('@', '%40')}@127.0.0.1:{port}/{db}",
+        "?password=": f"postgresql://postgres@127.0.0.1:{port}/{db}?password={secret}",
+        "&password=": f"postgresql://127.0.0.1:{port}/{db}?user=postgres&password={secret}&sslmode=disable",
+    }
+
+
+def keyword_forms(port: int, db: str) -> dict[str, str]:
+    return {
+        "key=value": f"host=127.0.0.1 port={port} user=postgres password={WRONG} dbname={db}",
+        "quoted": f"host=127.0.0.1 port={port} password='{WRONG} s3cr' dbname={db}",
+    }
+
+
+def no_secret(*texts: str) -> None:
+    for text in texts:
+        for piece in ("Wr0ng", "s3cr", WRONG):
+            assert piece not in text, text
+
+
+def test_db_url_in_every_form_wrong_password_or_unreachable_is_one_redacted_sentence(make_repo, cli, pg_db):
+    import socket
+
+    repo = parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE t (id int);\n"})
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        closed = s.getsockname()[1]
+    for port, reason in ((pg_db.server.port, 'password authentication failed for user "postgres"'),
+                         (closed, "Connection refused")):
+        for form, url in url_forms(port, pg_db.name).items():
+            for command in ("migrate", "status"):
+                result = cli("db", command, "--url", url, cwd=repo.path)
+                assert result.code == 2 and result.stdout == "", (form, result)
+                assert len(result.stderr.strip().splitlines()) == 1 and "Traceback" not in result.stderr
+                assert result.stderr.startswith("ddl-cascade: cannot connect to postgresql://"), (form, result)
+                assert reason in result.stderr, (form, result.stderr)
+                assert "***" in result.stderr
+                no_secret(result.stderr)
+    for form, conninfo in keyword_forms(pg_db.server.port, pg_db.name).items():
+        result = cli("db", "status", "--url", conninfo, cwd=repo.path)
+        assert result.code == 2 and "must be a postgresql:// URL" in result.stderr, (form, result)
+        assert "password=***" in result.stderr
+        no_secret(result.stderr)
+
+
+def test_a_password_with_a_raw_at_sign_connects_as_meant(make_repo, cli, pg_db):
+    with pg_db.connect() as conn:
+        conn.execute("DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles WHERE rolname = 'ddlc_at') THEN "
+                     "CREATE ROLE ddlc_at LOGIN SUPERUSER PASSWORD 'Wr0ng@s3cr'; END IF; END $$;")
+    repo = parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE t (id int);\n"})
+    url = f"postgresql://ddlc_at:{WRONG_AT}@127.0.0.1:{pg_db.server.port}/{pg_db.name}"
+    result = cli("db", "migrate", "--url", url, cwd=repo.path)
+    assert result.code == 0, result
+    assert f"postgresql://ddlc_at:***@127.0.0.1:{pg_db.server.port}/{pg_db.name}" in result.stdout
+    no_secret(result.stdout, result.stderr)
+
+
+def test_db_status_env_in_every_form_is_redacted(make_repo, cli, pg_db):
+    forms = {**url_forms(pg_db.server.port, pg_db.name), **keyword_forms(pg_db.server.port, pg_db.name)}
+    toml = "".join(f"[environments.e{i}]\nurl = {json.dumps(url)}\n" for i, url in enumerate(forms.values()))
+    repo = parent(make_repo, {"sql/V1__t.sql": "CREATE TABLE t (id int);\n"}, toml)
+    for i, form in enumerate(forms):
+        for args in (["--json"], []):
+            result = cli("db", "status", "--env", f"e{i}", *args, cwd=repo.path)
+            assert result.code == 2 and result.stdout == "", (form, result)
+            assert "***" in result.stderr and "Traceback" not in result.stderr, (form, result.stderr)
+            no_secret(result.stderr)
+
+
+def test_status_db_json_redacts_target_and_error_in_every_form(tmp_path, cli, pg_server):
+    from cascade_world import make_world
+
+    world = make_world(tmp_path / "world", {"app": "squash"})
+    assert cli("sync", cwd=world.parent.path).code == 0
+    base = world.write_config().read_text().replace('name = "app"', 'name = "app"\nenvironment = "prod"')
+    forms = {**url_forms(pg_server.port, "postgres"), **keyword_forms(pg_server.port, "postgres")}
+    for form, url in forms.items():
+        world.config_path.write_text(base + f"\n[environments.prod]\nurl = {json.dumps(url)}\n")
+        result = cli("status", "--db", "--json", cwd=world.parent.path)
+        assert result.code == 1, (form, result)
+        [child] = json.loads(result.stdout)["children"]
+        database = child["database"]
+        assert database["ok"] is False and database["error"], (form, database)
+        assert "***" in database["target"], (form, database)
+        no_secret(result.stdout, result.stderr)
