@@ -118,3 +118,119 @@ def test_cli_version(cli):
     result = cli("--version")
     assert result.code == 0
     assert result.stdout.startswith("ddl-cascade ")
+
+
+# -- input that would damage a child or the parent (issue 9) ---------------------------------------------------------
+
+CHILD = "[[children]]\nname = 'a'\nurl = 'x'\n"
+
+
+@pytest.mark.parametrize(
+    "text, needle",
+    [
+        ("[source]\npath = 'p'\nbranch = 'main'\ndelivery_branch = 'main'\n",
+         "source.delivery_branch must differ from source.branch ('main')"),
+        ("[source]\npath = 'p'\ndelivery_branch = 'main'\n", "source.delivery_branch must differ from source.branch"),
+        ("[source]\npath = 'p'\nbranch = 'main'\ndelivery_branch = 'main/ro'\n",
+         "source.delivery_branch 'main/ro' and source.branch 'main' cannot both exist"),
+        ("[source]\npath = 'p'\nbranch = 'a..b'\n", "'source.branch' is not a branch name git accepts"),
+        ("[source]\npath = 'p'\ndelivery_branch = 'x.lock'\n", "'source.delivery_branch' is not a branch name"),
+        (MINIMAL + "[defaults]\nbranch = 'my branch'\n", "'defaults.branch' is not a branch name git accepts"),
+        (MINIMAL + CHILD + "branch = '-f'\n", "'children[0] ('a').branch' is not a branch name git accepts"),
+        (MINIMAL + CHILD + "branch = 'refs/heads/main'\n", "'children[0] ('a').branch' is not a branch name"),
+        (MINIMAL + CHILD + "branch = 'HEAD'\n", "HEAD is not a branch"),
+        (MINIMAL + CHILD + "branch = '+main'\n", "it starts with '+'"),
+        (MINIMAL + CHILD + "branch = 'a@{1}'\n", "it contains '@{'"),
+        (MINIMAL + CHILD + "branch = 'feature/'\n", "empty path component"),
+        (MINIMAL + CHILD + "branch = 'feature.'\n", "it ends with '.'"),
+        (MINIMAL + CHILD + "branch = 'a//b'\n", "empty path component"),
+        (MINIMAL + CHILD + "branch = 'a:b'\n", "it contains ':'"),
+        (MINIMAL + CHILD + 'branch = "a\\\\b"\n', "it contains '\\\\'"),
+        (MINIMAL + CHILD + 'branch = "a\\u0007b"\n', "control character"),
+        ("[source]\npath = '.git'\n", "'source.path' must not be or contain a .git folder"),
+        ("[source]\npath = 'a/.GIT/b'\n", "'source.path' must not be or contain a .git folder"),
+        (MINIMAL + "[defaults]\nprefix = '.Git'\n", "'defaults.prefix' must not be or contain a .git folder"),
+        (MINIMAL + CHILD + "prefix = 'x/.git'\n", "'children[0] ('a').prefix' must not be or contain a .git"),
+        (MINIMAL + CHILD + "prefix = '.git. /hooks'\n", "must not be or contain a .git folder"),
+        (MINIMAL + CHILD + "create_branch = 'yes'\n", "'children[0] ('a').create_branch' must be true or false"),
+        (MINIMAL + '[sync]\nauthor = "Eve <e@x>\\ncommitter Mallory <m@x> 0 +0000"\n', "sync.author must look like"),
+        (MINIMAL + '[sync]\nauthor = "Eve\\nX <e@x>"\n', "sync.author must look like"),
+        (MINIMAL + '[sync]\nauthor = "Eve <e@x>\\n"\n', "sync.author must look like"),
+        (MINIMAL + "[sync]\nauthor = 'Eve'\n", "sync.author must look like"),
+        (MINIMAL + "[sync]\nauthor = '<e@x>'\n", "sync.author must look like"),
+        (MINIMAL + "[sync]\nauthor = 'Eve <>'\n", "sync.author must look like"),
+        (MINIMAL + "[sync]\nauthor = 'Eve <e@x> trailing'\n", "sync.author must look like"),
+    ],
+)
+def test_input_that_would_damage_a_repository_is_refused(tmp_path, text, needle):
+    path = write(tmp_path, text)
+    with pytest.raises(ConfigError) as err:
+        config.load(path)
+    assert needle in str(err.value)
+    assert str(path) in str(err.value)
+
+
+def test_good_branch_names_prefixes_and_authors_pass(tmp_path):
+    cfg = config.load(write(tmp_path, "[source]\npath = 'shared/.github-like/ddl.git2'\nbranch = 'release/2024.1'\n"
+                            "delivery_branch = 'ro-shared-ddl'\n[sync]\nauthor = 'Jane Q. Doe <jane@example.com>'\n"
+                            + CHILD + "branch = 'feature/x+y@1'\nprefix = 'db/git'\n"))
+    assert cfg.source.branch == "release/2024.1"
+    assert cfg.children[0].branch == "feature/x+y@1"
+    assert (cfg.author.name, cfg.author.email) == ("Jane Q. Doe", "jane@example.com")
+
+
+def test_create_branch_is_inherited_from_defaults_and_off_by_default(tmp_path):
+    cfg = config.load(write(tmp_path, MINIMAL + CHILD))
+    assert cfg.children[0].create_branch is False
+    cfg = config.load(write(tmp_path, MINIMAL + "[defaults]\ncreate_branch = true\n" + CHILD +
+                            "[[children]]\nname = 'b'\nurl = 'y'\ncreate_branch = false\n"))
+    assert [c.create_branch for c in cfg.children] == [True, False]
+
+
+def test_publish_refuses_a_delivery_branch_that_is_the_source_branch_before_touching_anything(cli, make_repo):
+    repo = make_repo("parent")
+    (repo.path / "cascade.toml").write_text("[source]\npath = 'ddl'\nbranch = 'main'\ndelivery_branch = 'main'\n")
+    repo.git("add", "-A")
+    repo.git("commit", "-q", "-m", "V1")
+    before = repo.git("rev-parse", "main")
+    result = cli("publish", "--force", cwd=repo.path)
+    assert result.code == 2, result
+    assert "source.delivery_branch must differ from source.branch" in result.stderr
+    assert str(repo.path / "cascade.toml") in result.stderr and "Traceback" not in result.stderr
+    assert repo.git("rev-parse", "main") == before
+
+
+# Names git's own check may see: its special characters, components and suffixes, mixed with plain text.
+_BRANCH_PIECES = ["a", "main", "x", "/", ".", "..", "-", "+", "@", "{", "}", "@{", ".lock", "lock", "~", "^", ":",
+                  "?", "*", "[", "\\", " ", "\t", "\x7f", "\x01", "HEAD", "refs/", "refs/heads/", "é", "_", "//"]
+
+
+def _git_accepts_branch(name: str, cwd: Path) -> bool:
+    import os
+    import subprocess
+
+    env = dict(os.environ, GIT_CEILING_DIRECTORIES=str(cwd.parent))  # outside any repository: no @{-N} expansion
+    return subprocess.run(["git", "check-ref-format", "--branch", name], cwd=cwd, env=env,
+                          capture_output=True).returncode == 0
+
+
+def test_branch_rule_is_gits_check_ref_format(tmp_path_factory):
+    """The BRANCH type refuses exactly what `git check-ref-format --branch` refuses, plus `refs/…` and a leading
+    `+` (our two stricter rules)."""
+    from hypothesis import HealthCheck, given, settings, strategies as st
+
+    where = tmp_path_factory.mktemp("nogit")
+    names = st.one_of(
+        st.lists(st.sampled_from(_BRANCH_PIECES), min_size=1, max_size=6).map("".join),
+        st.text(alphabet=st.characters(blacklist_characters="\x00", blacklist_categories=("Cs",)), min_size=1,
+                max_size=12),
+    )
+
+    @settings(max_examples=400, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+    @given(names)
+    def check(name):
+        ours = config.branch_problem(name) is None
+        gits = _git_accepts_branch(name, where) and not name.startswith(("refs/", "+"))
+        assert ours == gits, (name, config.branch_problem(name))
+
+    check()

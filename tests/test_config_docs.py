@@ -195,6 +195,7 @@ INHERITED = {
     "branch": ("develop", "trunk"),
     "mode": ("merge", "squash"),
     "local_paths": (["db"], ["own/db"]),
+    "create_branch": (True, False),
 }
 
 

@@ -11,6 +11,7 @@ import time
 
 from cascade_world import PREFIX, make_world
 
+from ddl_cascade import config
 from ddl_cascade.cascade.commands import status
 from ddl_cascade.cascade.state import State
 from ddl_cascade.cascade.commands import sync
@@ -119,12 +120,18 @@ def test_branch_other_than_main_and_an_empty_child(tmp_path):
     empty = world.root / "empty.git"
     subprocess.run(["git", "init", "-q", "--bare", str(empty)], check=True)
     world.extra = [("empty", str(empty))]
-    world.write_config()
-    report = sync(world.config())
+    path = world.write_config()
+    # A branch the child does not have is not created unless the child asks for it: it may be a typo.
+    refused = sync(config.load(path)).children[0]
+    assert refused.result is Result.FAILED and refused.state is State.NOT_ADDED and refused.commit is None
+    assert refused.error == "branch 'main' does not exist in child empty; set create_branch = true to create it"
+    assert subprocess.run(["git", "for-each-ref"], cwd=empty, capture_output=True, text=True).stdout == ""
+    path.write_text(path.read_text() + "create_branch = true\n")
+    report = sync(config.load(path))
     assert report.children[0].result is Result.UPDATED and report.children[0].state is State.NOT_ADDED
     tip = subprocess.run(["git", "rev-parse", "main:" + PREFIX], cwd=empty, capture_output=True, text=True)
     assert tip.stdout.strip() == world.parent.tree("ro-shared-ddl")
-    assert status(world.config()).ok
+    assert status(config.load(path)).ok
 
 
 def test_killed_halfway_then_rerun_converges(tmp_path):

@@ -56,5 +56,7 @@ def server_syntax_errors(db, text: str) -> list[tuple[int, int]]:
 @pytest.mark.parametrize("text", SCRIPTS, ids=[f"script{i}" for i in range(len(SCRIPTS))])
 def test_syntax_positions_match_the_server(pg_db, text):
     f = ScriptFile("rw/sql/V1__x.sql", MIGRATION, "sql", "V1__x.sql", text.encode())
-    ours = [(x.line, x.column) for x in check_script(f, {}, "utf-8", "postgres").findings if x.rule == "sql/syntax"]
+    # An unterminated quote is reported as sql/unreadable (the rest of the script is swallowed), not again as syntax.
+    ours = [(x.line, x.column) for x in check_script(f, {}, "utf-8", "postgres").findings
+            if x.rule in ("sql/syntax", "sql/unreadable")]
     assert ours == server_syntax_errors(pg_db, text)

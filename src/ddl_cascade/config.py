@@ -26,7 +26,7 @@ declarative parse in `_check_references`.
 Adding a key, e.g. a per-child `create_branch`, is one line in `Child` (and, for a type not below, one line for
 the type, e.g. `BOOL = Type("boolean", _instance(bool, "true or false"))`):
 
-    create_branch: bool = key(BOOL, False, "create the child's branch when it does not exist yet")
+    create_branch: bool = key(BOOL, False, "create the child's branch when it does not exist yet", inherit=True)
 
 Adding a table, e.g. `[forge]`, is a frozen dataclass whose fields are `key(...)`s, and one field of `Config`:
 
@@ -53,7 +53,9 @@ CONFIG_NAME = "cascade.toml"
 MODES = ("squash", "merge")
 SEVERITIES = ("error", "warning", "off")
 DEFAULT_AUTHOR = "ddl-cascade <ddl-cascade@localhost>"
-_AUTHOR_RE = re.compile(r"^(?P<name>[^<>]+?)\s*<(?P<email>[^<>]*)>$")
+# A commit's identity: a name, then an email in angle brackets; no control character (a newline would end the
+# author line of the commit object, and what followed would become a header of its own).
+_AUTHOR_RE = re.compile(r"(?P<name>[^<>\x00-\x1f\x7f]*[^<>\s\x00-\x1f\x7f])\s*<(?P<email>[^<>\s\x00-\x1f\x7f]+)>")
 _BARE_KEY = re.compile(r"^[A-Za-z0-9_-]+$")
 
 
@@ -71,9 +73,9 @@ class Author:
 
 
 def parse_author(text: str, file: Path, dotted: str = "sync.author") -> Author:
-    m = _AUTHOR_RE.match(text.strip())
+    m = _AUTHOR_RE.fullmatch(text.strip(" \t"))
     if not m:
-        raise ConfigError(f"{file}: {dotted} must look like \"Name <email>\", not {text!r}.")
+        raise ConfigError(f"{file}: {dotted} must look like \"Name <email>\" on one line, not {text!r}.")
     return Author(m["name"], m["email"])
 
 
@@ -157,6 +159,66 @@ def _path(value: Any, at: _At) -> str:
     return normal
 
 
+def _is_dotgit(component: str) -> bool:
+    """Whether a path component is `.git` as git refuses it in a tree: any case, and with the trailing dots or spaces
+    and the 8.3 short name (`git~1`) that NTFS and HFS+ resolve to `.git` (git's `is_ntfs_dotgit`)."""
+    lower = component.lower()
+    return lower.rstrip(". ") == ".git" or lower == "git~1"
+
+
+def _folder(value: Any, at: _At) -> str:
+    """A `PATH` that is not, and is not inside, a `.git` folder: git refuses such paths in a tree, and writing there
+    would write into a repository's own metadata."""
+    normal = _path(value, at)
+    if any(_is_dotgit(part) for part in normal.split("/")):
+        raise at.fail(f"'{at.dotted}' must not be or contain a .git folder: {value!r}.")
+    return normal
+
+
+def branch_problem(name: str) -> str | None:
+    """Why git would refuse `name` as a branch (`git check-ref-format --branch`), or None when it is valid.
+
+    git's rules (refs.c `check_refname_format` on `refs/heads/<name>`, and `check_branch_ref`): no leading `-`, not
+    `HEAD`; no component that is empty (`a//b`, a trailing `/`), starts with `.` or ends with `.lock`; no `..`, no
+    `@{`, no trailing `.`; no control character, space, `~ ^ : ? * [ \\` or DEL. Two rules are ours, stricter than
+    git: `refs/...` names a ref, not a branch (`refs/heads/x` would become `refs/heads/refs/heads/x`), and a leading
+    `+` turns the name into a forced refspec wherever it is pasted into a `git push` or `git fetch`.
+    """
+    if name.startswith(("-", "+")):
+        return f"it starts with '{name[0]}'"
+    if name == "HEAD":
+        return "HEAD is not a branch"
+    if name.startswith("refs/"):
+        return "a branch is named without refs/ (e.g. 'main', not 'refs/heads/main')"
+    for char in name:
+        if char < " " or char == "\x7f":
+            return f"it contains the control character {char!r}"
+        if char in " ~^:?*[\\":
+            return f"it contains {char!r}"
+    if ".." in name:
+        return "it contains '..'"
+    if "@{" in name:
+        return "it contains '@{'"
+    if name.endswith("."):
+        return "it ends with '.'"
+    for part in name.split("/"):
+        if not part:
+            return "it has an empty path component (a leading, trailing or double '/')"
+        if part.startswith("."):
+            return f"its component {part!r} starts with '.'"
+        if part.endswith(".lock"):
+            return f"its component {part!r} ends with '.lock'"
+    return None
+
+
+def _branch(value: Any, at: _At) -> str:
+    value = _string(value, at)
+    problem = branch_problem(value)
+    if problem is not None:
+        raise at.fail(f"'{at.dotted}' is not a branch name git accepts ({problem}): {value!r}.")
+    return value
+
+
 def _url(value: Any, at: _At) -> str:
     return resolve_url(_string(value, at), at.file.parent)
 
@@ -168,6 +230,9 @@ def _author(value: Any, at: _At) -> Author:
 STRING = Type("string", _string)
 TEXT = Type("string", _instance(str, "a string"))  # may be empty
 PATH = Type("relative path", _path)
+FOLDER = Type("relative path, no .git", _folder)
+BRANCH = Type("branch name", _branch)
+BOOL = Type("boolean", _instance(bool, "true or false"))
 URL = Type("git URL", _url)
 AUTHOR = Type("string `Name <email>`", _author)
 
@@ -294,9 +359,10 @@ def tables() -> list[tuple[str, Table]]:
 
 @dataclass(frozen=True)
 class Source:
-    path: str = key(PATH, REQUIRED, "the folder that is the source of truth")
-    branch: str = key(STRING, "main", "the parent branch that `publish` splits")
-    delivery_branch: str = key(STRING, "ro-shared-ddl", "the branch that receives the split history")
+    path: str = key(FOLDER, REQUIRED, "the folder that is the source of truth")
+    branch: str = key(BRANCH, "main", "the parent branch that `publish` splits")
+    delivery_branch: str = key(BRANCH, "ro-shared-ddl",
+                               "the branch that receives the split history; never `branch` itself")
     remote: str | None = key(STRING, None, "where `publish --push` sends the delivery branch")
 
 
@@ -304,8 +370,10 @@ class Source:
 class Child:
     name: str = key(STRING, REQUIRED, "the child's name, unique; commands select children by it")
     url: str = key(URL, REQUIRED, "any git URL; a relative path is relative to the parent's root")
-    prefix: str = key(PATH, "read-only-flyway-files", "the read-only folder in the child", inherit=True)
-    branch: str = key(STRING, "main", "the child branch that is updated", inherit=True)
+    prefix: str = key(FOLDER, "read-only-flyway-files", "the read-only folder in the child", inherit=True)
+    branch: str = key(BRANCH, "main", "the child branch that is updated", inherit=True)
+    create_branch: bool = key(BOOL, False, "create `branch` in the child when it does not exist yet; otherwise a "
+                              "missing branch is an error for that child", inherit=True)
     mode: str = key(one_of(*MODES), "squash",
                     "`squash`: like `git subtree pull --squash`; `merge`: like `git subtree pull`", inherit=True)
     tags: tuple[str, ...] = key(array_of(STRING), [], "labels that `--tag T` selects children by")
@@ -478,7 +546,20 @@ def _check_keys(raw: dict[str, Any], allowed: list[str], at: _At) -> None:
 
 
 def _check_references(config: Config) -> None:
-    """What one table's declaration cannot say: child names are unique, a child's environment exists."""
+    """What one table's declaration cannot say: the delivery branch is not the source branch, child names are
+    unique, a child's environment exists."""
+    source = config.source
+    branch, delivery = source.branch, source.delivery_branch
+    if delivery == branch:
+        raise ConfigError(
+            f"{config.file}: source.delivery_branch must differ from source.branch ('{branch}'); publishing would "
+            "overwrite the source branch with the split history."
+        )
+    if delivery.startswith(branch + "/") or branch.startswith(delivery + "/"):
+        raise ConfigError(
+            f"{config.file}: source.delivery_branch '{delivery}' and source.branch '{branch}' cannot both exist: "
+            "git cannot hold a branch and another branch inside it."
+        )
     seen: set[str] = set()
     for i, child in enumerate(config.children):
         if child.name in seen:
@@ -500,7 +581,9 @@ _INTRO = (
     "`cascade.toml` sits at the root of the parent repository (or is named with `--config PATH`). Only `[source]` is "
     "required: a parent with no children yet can still publish and validate. Each `[[children]]` entry takes every "
     "`[defaults]` key it does not set itself. A relative path names a folder inside a repository: not absolute, no "
-    "`..`. A key that no table below declares, a value of the wrong type, or one outside the allowed values is a "
+    "`..`; `source.path` and `prefix` are not, and are not inside, a `.git` folder (in any case). A branch name is one "
+    "`git check-ref-format --branch` accepts, not `HEAD`, not starting with `refs/` or `+`; `source.delivery_branch` "
+    "differs from `source.branch`. `sync.author` is `Name <email>` on one line. A key that no table below declares, a value of the wrong type, or one outside the allowed values is a "
     "config error (exit 2) that names the dotted key and the file."
 )
 

@@ -9,6 +9,7 @@ action per child:
     ahead         none                          reset
     behind        update (commits built)        reset (commits built)
     not_added     update (commits built)        reset (commits built)
+      no branch   none, with the error (unless the child sets create_branch = true: then as not_added)
     drifted       refuse (nothing is pushed)    reset (backup first)
     unreachable   none, with the error          none, with the error
 
@@ -211,6 +212,12 @@ class Planner:
         plan = ChildPlan(child.name, status.state, action, target, status.tip,
                          tree=status.tree, behind_by=status.behind_by, changed_paths=status.changed_paths,
                          error=status.error, child=child, confirmed=confirmed)
+        if fetched.error is None and fetched.tip is None and not child.create_branch:
+            # A branch that is not there may be a typo in cascade.toml: creating it would deliver where nobody looks.
+            plan.action = Action.NONE
+            plan.error = (f"branch '{child.branch}' does not exist in child {child.name}; set create_branch = true "
+                          "to create it")
+            return plan
         if plan.action is Action.RESET and status.tip:
             plan.backup = self.backup
         if self.build and plan.action in (Action.UPDATE, Action.RESET):

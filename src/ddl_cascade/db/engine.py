@@ -31,7 +31,7 @@ from ddl_cascade import flyway
 from ddl_cascade.db.history import SchemaHistory, current_user
 from ddl_cascade.db.info import Info, Resolved, compute
 from ddl_cascade.db.migrations import MigrationSet, Script
-from ddl_cascade.flyway.sqlscript import Statement, split_statements
+from ddl_cascade.flyway.sqlscript import Fault, Statement, split_statements
 
 
 @dataclass
@@ -160,7 +160,11 @@ def _statements(prepared: Prepared, session: Session) -> tuple[list[Statement], 
     if prepared.error is not None:
         raise ScriptFailed(prepared.error)
     assert prepared.text is not None
-    statements = split_statements(prepared.text, server_version_num=session.server_version_num)
+    faults: list[Fault] = []
+    statements = split_statements(prepared.text, server_version_num=session.server_version_num, faults=faults)
+    if faults:  # part of the script would be cut off or misread: run none of it
+        raise ScriptFailed(Failure(prepared.script.display_path, _line_of(prepared.text, faults[0].offset),
+                                   f"{faults[0].message}; nothing of this script was run"))
     override = prepared.script.config.execute_in_transaction
     if override is not None:
         return statements, override

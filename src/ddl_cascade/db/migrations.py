@@ -119,14 +119,15 @@ def build(migration_locations: dict[str, Files], callback_locations: dict[str, F
 
 def for_parent(cfg: Config) -> MigrationSet:
     """The shared migrations as they are in the parent's working tree."""
-    root = cfg.root / cfg.source.path
-    if not root.is_dir():
-        raise CascadeError(f"{cfg.file}: source.path '{cfg.source.path}' is not a folder in {cfg.root}.")
+    root = locations.source_folder(cfg)
     cache: dict[str, Files] = {}
 
     def read(folder: str) -> Files:
+        # Read through the source folder, so a symbolic link out of it is refused (OutsideSource), never run.
         if folder not in cache:
-            cache[folder] = locations.read_worktree(root / folder)
+            files = locations.read_worktree(root, [folder])
+            prefix = "" if folder == "." else folder.rstrip("/") + "/"
+            cache[folder] = {path[len(prefix):]: data for path, data in files.items() if path.startswith(prefix)}
         return cache[folder]
 
     return build(

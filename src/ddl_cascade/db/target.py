@@ -61,7 +61,7 @@ def from_options(cfg, url: str | None, env: str | None) -> Target:
 def from_url(url: str) -> Target:
     expanded = expand(url, "--url")
     _check_scheme(expanded, "--url")
-    return Target(expanded, redact(url if "${" in url else expanded))
+    return Target(_encode_userinfo(expanded), redact(url if "${" in url else expanded))
 
 
 def from_environment(cfg, environment) -> Target:
@@ -69,7 +69,20 @@ def from_environment(cfg, environment) -> Target:
     expanded = expand(environment.url, where)
     _check_scheme(expanded, where)
     # The written form is shown: `${PGPASSWORD}` is not a secret, and the expanded value would be.
-    return Target(expanded, redact(environment.url), environment.name)
+    return Target(_encode_userinfo(expanded), redact(environment.url), environment.name)
+
+
+_AUTHORITY = re.compile(r"^(?P<scheme>[^:/]+://)(?P<userinfo>[^/?#]*)@(?P<rest>.*)$", re.DOTALL)
+
+
+def _encode_userinfo(url: str) -> str:
+    """`postgresql://app:p@ss@db/x` as `postgresql://app:p%40ss@db/x`: the user info runs to the authority's last
+    `@` (as `redact` reads it, and as a password from `${VAR}` is meant), while libpq would end it at the first and
+    then name the rest of the password in its error ("could not translate host name "ss@db"")."""
+    m = _AUTHORITY.match(url)
+    if m is None or "@" not in m["userinfo"]:
+        return url
+    return f"{m['scheme']}{m['userinfo'].replace('@', '%40')}@{m['rest']}"
 
 
 def _check_scheme(url: str, where: str) -> None:
@@ -99,20 +112,24 @@ def _reason(exc: Exception, target: Target) -> str:
     reason = re.sub(r"^(connection failed: )?(connection to server .*? failed: )?", "", reason)
     reason = re.sub(r"^FATAL:\s+", "", reason) or (lines[1] if len(lines) > 1 else type(exc).__name__)
     reason = redact(reason)
-    password = _password(target.url)
-    if password:  # libpq does not echo passwords; this is a belt for the braces (whole tokens only)
+    for password in _passwords(target.url):
+        # libpq does not echo passwords; this is a belt for the braces (whole tokens only)
         reason = re.sub(rf"(?<![A-Za-z0-9]){re.escape(password)}(?![A-Za-z0-9])", "***", reason)
     return reason.rstrip(".").rstrip("?")
 
 
-def _password(url: str) -> str | None:
-    from urllib.parse import unquote, urlsplit
+def _passwords(url: str) -> list[str]:
+    """The URL's password and any `password=`/`sslpassword=` of its query string, decoded."""
+    from urllib.parse import parse_qsl, unquote, urlsplit
 
     try:
-        raw = urlsplit(url).password
+        parts = urlsplit(url)
+        raw = parts.password
     except ValueError:
-        return None
-    return unquote(raw) if raw else None
+        return []
+    found = [unquote(raw)] if raw else []
+    found += [v for k, v in parse_qsl(parts.query) if k.lower() in ("password", "sslpassword") and v]
+    return found
 
 
 @contextmanager

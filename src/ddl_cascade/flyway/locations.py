@@ -26,6 +26,7 @@ from pathlib import Path, PurePosixPath
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config, FlywaySettings
+from ddl_cascade.errors import CascadeError
 from ddl_cascade.flyway.migrations import parse_properties
 
 MIGRATION = "migration"
@@ -68,28 +69,79 @@ def by_location(paths: list[str], locations: list[str]) -> dict[str, list[str]]:
 # -- reading files ----------------------------------------------------------------------------------------------------
 
 
-def read_worktree(root: Path, wanted: list[str] | None = None) -> dict[str, bytes]:
+def source_folder(config: Config) -> Path:
+    """The parent's `source.path` folder in its work tree: a folder, and inside the repository once symbolic links
+    are resolved (a CascadeError naming the key otherwise)."""
+    folder = config.root / config.source.path
+    if not folder.is_dir():
+        raise CascadeError(f"{config.file}: source.path '{config.source.path}' is not a folder in {config.root}.")
+    if not _within(folder, config.root.resolve()):
+        raise OutsideSource(f"{config.file}: source.path '{config.source.path}' is a symbolic link that points "
+                            f"outside {config.root}; ddl-cascade reads nothing outside the repository.")
+    return folder
+
+
+class OutsideSource(CascadeError):
+    """A file (or folder) under the checked folder is a symbolic link that leads out of it."""
+
+
+def read_worktree(root: Path, wanted: list[str] | None = None, *, outside: list[str] | None = None) -> dict[str, bytes]:
     """Every non-hidden file under `root` (only under the `wanted` folders if given, each recursively), keyed by its
-    path relative to `root` with "/"."""
+    path relative to `root` with "/".
+
+    Nothing outside `root` is ever read: a symbolic link (to a file, or a folder, or a `wanted` folder itself) whose
+    target lies outside `root` is not followed. Its relative path is appended to `outside` when a list is given (so
+    `validate` can report it); without one, the first such link raises `OutsideSource`, naming the link, never its
+    target (so `db` refuses to run anything). A symbolic link to a folder inside `root` is not followed either (as
+    before: a file is seen once, at its own path).
+    """
     out: dict[str, bytes] = {}
     if not root.is_dir():
         return out
+    boundary = root.resolve()
+    found: list[str] = [] if outside is None else outside
     for folder in wanted if wanted is not None else ["."]:
-        _walk(root, root / folder, out)
+        top = root / folder
+        if not _within(top, boundary):
+            found.append(folder)
+        else:
+            _walk(root, top, boundary, out, found)
+        if outside is None and found:
+            raise OutsideSource(f"{root / found[0]} is a symbolic link that points outside {root}; "
+                                "ddl-cascade reads and runs nothing outside the source folder.")
     return out
 
 
-def _walk(root: Path, top: Path, out: dict[str, bytes]) -> None:
-    for dirpath, dirnames, filenames in os.walk(top):
-        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+def _within(path: Path, boundary: Path) -> bool:
+    """Whether `path`, symbolic links resolved, is `boundary` or inside it."""
+    try:
+        resolved = path.resolve()
+    except (OSError, RuntimeError):  # a loop of links
+        return False
+    return resolved == boundary or boundary in resolved.parents
+
+
+def _walk(root: Path, top: Path, boundary: Path, out: dict[str, bytes], outside: list[str]) -> None:
+    for dirpath, dirnames, filenames in os.walk(top):  # symbolic links to folders are listed, not followed
         rel_dir = os.path.relpath(dirpath, root).replace(os.sep, "/")
+
+        def rel(name: str) -> str:
+            return name if rel_dir == "." else f"{rel_dir}/{name}"
+
+        dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+        for d in dirnames:
+            full = os.path.join(dirpath, d)
+            if os.path.islink(full) and not _within(Path(full), boundary):
+                outside.append(rel(d))
         for name in sorted(filenames):
             full = os.path.join(dirpath, name)
+            if os.path.islink(full) and not _within(Path(full), boundary):
+                outside.append(rel(name))
+                continue
             if not os.path.isfile(full):
                 continue
-            rel = name if rel_dir == "." else f"{rel_dir}/{name}"
             with open(full, "rb") as fh:
-                out[rel] = fh.read()
+                out[rel(name)] = fh.read()
 
 
 def tree_paths(reader: git.ObjectReader, tree: str) -> dict[str, str]:

@@ -27,7 +27,7 @@ from dataclasses import dataclass
 
 from ddl_cascade.flyway.transactions import non_transactional_simplified
 
-__all__ = ["Statement", "Token", "split_statements", "tokenize", "line_starts", "position"]
+__all__ = ["Fault", "Statement", "Token", "faults_of", "split_statements", "tokenize", "line_starts", "position"]
 
 
 @dataclass(frozen=True)
@@ -87,8 +87,27 @@ _COMMENT_EDGE = re.compile(r"/\*|\*/")
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
 
 
-def _scan(text: str, pos: int = 0, limit: int | None = None):
-    """Yield (kind, start, end) for every token in text[pos:limit], comments included, whitespace skipped."""
+@dataclass(frozen=True)
+class Fault:
+    """A place where the script cannot be read faithfully: the text from `offset` on would be cut off or misread."""
+
+    offset: int
+    message: str
+
+
+# A quoted token that reached the end of the text is unterminated unless it is closed exactly there.
+_CLOSED = {"string": re.compile(r"'(?:[^']|'')*'", re.DOTALL),
+           "estring": re.compile(r"[eE]'(?:[^'\\]|\\.|'')*'", re.DOTALL),
+           "qident": re.compile(r'"(?:[^"]|"")*"', re.DOTALL)}
+_UNTERMINATED = {kind: f"unterminated quoted {what}: the rest of the script is read as part of it"
+                 for kind, what in (("string", "string"), ("estring", "string"), ("qident", "identifier"))}
+
+
+def _scan(text: str, pos: int = 0, limit: int | None = None, faults: list[Fault] | None = None):
+    """Yield (kind, start, end) for every token in text[pos:limit], comments included, whitespace skipped.
+
+    A comment, string, quoted identifier or dollar quote that is never closed runs to the end (as PostgreSQL's lexer
+    reads it, before it fails); with `faults`, each is also recorded there."""
     n = len(text) if limit is None else limit
     match = _TOKEN_RE.match
     while pos < n:
@@ -104,6 +123,8 @@ def _scan(text: str, pos: int = 0, limit: int | None = None):
                 edge = _COMMENT_EDGE.search(text, end, n)
                 if edge is None:
                     end = n
+                    if faults is not None:
+                        faults.append(Fault(pos, "unterminated /* comment: the rest of the script is swallowed by it"))
                     break
                 depth += 1 if edge.group() == "/*" else -1
                 end = edge.end()
@@ -113,12 +134,15 @@ def _scan(text: str, pos: int = 0, limit: int | None = None):
         elif kind == "dollar":
             tag = m.group(kind)
             close = text.find(tag, end, n)
+            if close < 0 and faults is not None:
+                faults.append(Fault(pos, f"unterminated dollar-quoted string {tag}: the rest of the script is read as part "
+                                          "of it"))
             end = n if close < 0 else close + len(tag)
             yield "dollar", pos, end
-        elif kind == "estring":
-            yield "string", pos, end
         else:
-            yield kind, pos, end
+            if end == n and faults is not None and kind in _CLOSED and not _CLOSED[kind].fullmatch(text, pos, end):
+                faults.append(Fault(pos, _UNTERMINATED[kind]))
+            yield "string" if kind == "estring" else kind, pos, end
         pos = end
 
 
@@ -153,8 +177,24 @@ _KEYWORD = re.compile(r"[^\W\d]+\Z")
 _COPY_FROM_STDIN = re.compile(r"^COPY( .*)? FROM STDIN\b")
 
 
-def split_statements(text: str, *, server_version_num: int = 150000) -> list[Statement]:
-    """Split a script into statements (see the module docstring for the rules)."""
+def faults_of(text: str) -> list[Fault]:
+    """What keeps `text` from being split and run faithfully (see `split_statements`)."""
+    faults: list[Fault] = []
+    split_statements(text, faults=faults)
+    return faults
+
+
+def split_statements(text: str, *, server_version_num: int = 150000,
+                     faults: list[Fault] | None = None) -> list[Statement]:
+    """Split a script into statements (see the module docstring for the rules).
+
+    With `faults`, what the split cannot read faithfully is appended there, in text order: a NUL character (the
+    server's protocol ends a query at it, and Flyway's JDBC driver refuses it), and a `/* … */` comment, quoted
+    string, quoted identifier or dollar quote that is never closed (everything after its start would be swallowed).
+    The statements are the same either way.
+    """
+    if faults is not None and "\x00" in text:
+        faults.append(Fault(text.index("\x00"), "NUL character (0x00): PostgreSQL cannot receive it, so the script cannot run as written"))
 
     locate = _Locator(text)
     statements: list[Statement] = []
@@ -169,7 +209,7 @@ def split_statements(text: str, *, server_version_num: int = 150000) -> list[Sta
         words: list[str] = []  # Flyway's first 10 keywords at parenthesis depth 0, lower-cased (its "simplified
         # statement", from which it tells COPY ... FROM STDIN and non-transactional statements)
         terminator = -1
-        for kind, start, end in _scan(text, pos):
+        for kind, start, end in _scan(text, pos, faults=faults):
             if kind == "comment":
                 continue
             if kind == "semi" and paren == 0 and begin == 0:

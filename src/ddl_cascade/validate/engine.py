@@ -26,7 +26,7 @@ from dataclasses import dataclass, field, replace
 from ddl_cascade import flyway, git
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.flyway.sqlscript import line_starts, position, split_statements
+from ddl_cascade.flyway.sqlscript import Fault, line_starts, position, split_statements
 from ddl_cascade.flyway import locations
 from ddl_cascade.flyway.locations import CALLBACK
 from ddl_cascade.validate import children as children_mod
@@ -83,16 +83,18 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
         if rule_id not in known:
             raise CascadeError(f"{config.file}: validate.rules names unknown rule '{rule_id}'.")
 
-    source_dir = config.root / config.source.path
-    if not source_dir.is_dir():
-        raise CascadeError(f"{config.file}: source.path '{config.source.path}' is not a folder in {config.root}.")
+    source_dir = locations.source_folder(config)
     display = config.source.path + "/"
     wanted = [folder for folder, _ in locations.configured(settings)]
-    current = collect(locations.read_worktree(source_dir, wanted), settings, display)
+    outside: list[str] = []
+    current = collect(locations.read_worktree(source_dir, wanted, outside=outside), settings, display)
 
     base_commit, delivered = read_base(config, base)
 
-    findings: list[Finding] = []
+    # A symbolic link out of the source folder is reported, never followed: its target is not read or shown.
+    findings: list[Finding] = [finding("file/outside-source", display + rel, 0, 0,
+                                       f"a symbolic link that points outside {display}; validate does not read it, "
+                                       "and a child would receive the link, not the file") for rel in outside]
     resolution = resolve(current)
     findings += naming_findings(current, resolution)
     findings += duplicate_findings(resolution, current)
@@ -282,7 +284,11 @@ def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) 
             f"'flyway:{p.name.split(':', 1)[-1]}' is not one of Flyway's built-in placeholders.",
         ))
 
-    raw_statements = split_statements(sub.text)
+    faults: list[Fault] = []
+    raw_statements = split_statements(sub.text, faults=faults)
+    for fault in faults:
+        line, column = position(starts, sub.original(fault.offset))
+        out.findings.append(finding("sql/unreadable", f.path, line, column, fault.message))
     if sub.text is parse_text:
         statements = located = raw_statements
     else:
@@ -298,8 +304,10 @@ def prepare(f: ScriptFile, values: dict[str, str], encoding: str, dialect: str) 
     out.in_transaction = conf.execute_in_transaction
     for raw, stmt in zip(raw_statements, statements):
         result = syntax.parse(stmt.sql, dialect, tree=False)
-        # A statement with an undefined placeholder is already reported; its parse error would only repeat it.
-        if result.error is not None and not sub.has_undefined(raw.start, raw.end):
+        # A statement with an undefined placeholder, or one cut short by a fault, is already reported; its parse error
+        # would only repeat it.
+        if (result.error is not None and not sub.has_undefined(raw.start, raw.end)
+                and not any(raw.start <= fault.offset <= raw.end for fault in faults)):
             line, column = position(starts, sub.original(raw.start + result.offset))
             out.findings.append(finding("sql/syntax", f.path, line, column, result.error))
         out.parses.append(result.error is None)

@@ -42,6 +42,26 @@ class NamingInvalid(Rule):
     hint = "Name versioned migrations V<version>__<description>.sql and repeatables R__<description>.sql."
 
 
+class FileOutsideSource(Rule):
+    """A file (or folder) in a migration or callback folder that is a symbolic link pointing outside the source folder.
+
+    validate reads nothing outside the source folder, so the link is reported and never followed: its target is
+    neither read nor shown. git stores the link, not the file: a child receives a link that points wherever that path
+    leads on each machine (or nowhere), and its Flyway runs whatever is there.
+
+    Anti-pattern::
+
+        sql/V7__grants.sql -> ../../../other-repo/grants.sql
+        sql/shared -> /srv/ddl/common
+
+    Fix: copy the file into the source folder (or move the folder there) and commit it as a regular file.
+    """
+
+    id = "file/outside-source"
+    summary = "Symbolic link that points outside the source folder"
+    hint = "Replace the link with the file itself, committed inside the source folder."
+
+
 class CallbackInvalid(Rule):
     """A `.sql` file in a callback folder whose name is not a Flyway callback event, so it never runs.
 
@@ -197,6 +217,31 @@ class SqlSyntax(Rule):
     hint = "Fix the SQL at the position shown."
 
 
+class SqlUnreadable(Rule):
+    """A script that cannot be split into statements faithfully, so part of it would be cut off or misread.
+
+    A `/* … */` comment, quoted string, quoted identifier or dollar quote that is never closed swallows the rest of
+    the script: the statements after it never run, or run as part of something else. A NUL character cannot be sent
+    to PostgreSQL at all.
+
+    Anti-pattern::
+
+        CREATE TABLE a (id int);
+        /* the old version:
+        CREATE TABLE b (id int);
+
+    Fix::
+
+        CREATE TABLE a (id int);
+        /* the old version: */
+        CREATE TABLE b (id int);
+    """
+
+    id = "sql/unreadable"
+    summary = "Script that cannot be read in full (unterminated comment or quote, NUL character)"
+    hint = "Close the comment or quote (or remove the NUL character) at the position shown."
+
+
 class PlaceholderUndefined(Rule):
     """A `${name}` placeholder with no value in `[flyway.placeholders]`; Flyway fails when it reaches the script.
 
@@ -325,6 +370,7 @@ class SuppressionUnknown(Rule):
 
 _CLASSES: tuple[type[Rule], ...] = (
     NamingInvalid,
+    FileOutsideSource,
     CallbackInvalid,
     CallbackDuplicate,
     VersionDuplicate,
@@ -334,6 +380,7 @@ _CLASSES: tuple[type[Rule], ...] = (
     HistoryRenamed,
     HistoryOutOfOrder,
     SqlSyntax,
+    SqlUnreadable,
     PlaceholderUndefined,
     EncodingInvalid,
     TxMixed,
