@@ -77,13 +77,17 @@ def test_full_push_pushes_the_delivery_branch_before_syncing(tmp_path, cli):
     assert origin.head(f"refs/heads/{BRANCH}") == expected
     assert {c["result"] for c in doc["sync"]["children"]} == {"updated"}
 
-    # With source.remote set, a plain `full` pushes too, and says so in one line.
+    # A plain `full` pushes nothing (children then refuse: origin lacks V4); `full --push` pushes and says so.
     world.parent.commit({f"{SOURCE}/sql/V4__four.sql": "create table t4 (id int);\n"}, "V4")
     expected = world.parent.git("subtree", "split", f"--prefix={SOURCE}", "main")
     for bare in world.children.values():  # the hook now waits for the V4 delivery
         hook = bare.path / "hooks" / "pre-receive"
         hook.write_text(hook.read_text().replace(doc["publish"]["new"], expected))
-    text = cli("full", cwd=world.parent.path)
+    plain = cli("full", "--json", cwd=world.parent.path)
+    assert plain.code == 1 and json.loads(plain.stdout)["publish"]["pushed_to"] is None
+    assert origin.head(f"refs/heads/{BRANCH}") == doc["publish"]["new"]
+    world.parent.git("update-ref", f"refs/heads/{BRANCH}", doc["publish"]["new"])  # as before the plain run
+    text = cli("full", "--push", cwd=world.parent.path)
     assert text.code == 0, text
     assert f"{BRANCH}: {doc['publish']['new'][:12]}..{expected[:12]} (1 commit added); pushed to origin" \
         in text.stdout.splitlines()
@@ -299,7 +303,7 @@ def _stale_world(tmp_path: Path, cli) -> tuple[World, Repo, Repo]:
     stale.git("branch", BRANCH, f"origin/{BRANCH}")
     world.parent.commit({f"{SOURCE}/sql/V3__three.sql": "create table t3 (id int);\n"}, "V3")
     (world.parent.path / "cascade.toml").write_text(config_text(world))
-    out = cli("full", "c1", cwd=world.parent.path)  # pushes the delivery branch (source.remote is set)
+    out = cli("full", "c1", "--push", cwd=world.parent.path)  # pushes the delivery branch to origin
     assert out.code == 0, out
     # c3 is really edited by hand
     edit = world.clone("c3")

@@ -91,12 +91,12 @@ def reset(config: Config, names: list[str] | tuple[str, ...] = (), apply: bool =
 def full(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None, jobs: int | None = None,
          on_published=None, on_child: Callable[[ChildResult], None] | None = None,
          push: bool = False) -> FullReport:
-    """Publish, then sync, holding the parent lock across both. With `push`, or whenever `source.remote` is set, the
-    delivery branch is pushed there before the sync, so pull-request runs of `validate` in fresh clones find it."""
+    """Publish, then sync, holding the parent lock across both. With `push`, the delivery branch is pushed to
+    `source.remote` before the sync, so pull-request runs of `validate` in fresh clones find it."""
     from ddl_cascade.cascade.publish import publish
 
     with parent_lock(config):
-        published = publish(config, push=push or bool(config.source.remote))
+        published = publish(config, push=push)
         if on_published:
             on_published(published)
         report = sync(config, names, tag, jobs=jobs, on_child=on_child)

@@ -113,11 +113,11 @@ def full(
     names: NamesArg = None,
     tag: TagOpt = None,
     jobs: JobsOpt = None,
-    push: Annotated[bool, typer.Option("--push", help="Push the delivery branch to source.remote before syncing (always done when source.remote is set).")] = False,
+    push: Annotated[bool, typer.Option("--push", help="Also push the delivery branch to source.remote, before syncing.")] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Publish (update the delivery branch, pushing it to source.remote when set), then sync the children."""
+    """Publish (update the delivery branch; with --push, push it to source.remote), then sync the children."""
     from ddl_cascade.cascade.commands import full as run_full
     from ddl_cascade.render import cascade as render
 
