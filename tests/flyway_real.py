@@ -9,6 +9,7 @@ never one JVM per case) and returns one dict per case: `{"migrations": [...]}`, 
 from __future__ import annotations
 
 import fcntl
+import os
 import json
 import shutil
 import subprocess
@@ -79,7 +80,8 @@ class RealFlyway:
                 lines.append(f"{i}.conf.{_escape('flyway.' + key)}={_escape(value)}")
         classpath = f"{HOME / 'classes'}:{HOME / 'lib'}/*"
         proc = subprocess.run([self.java, "-Xshare:auto", "-XX:TieredStopAtLevel=1", "-cp", classpath, "FlywayRunner"],
-                              input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=600)
+                              input="\n".join(lines) + "\n", capture_output=True, text=True, timeout=180,
+                              env={**os.environ, "LC_ALL": "C.UTF-8"})
         assert proc.returncode == 0, proc.stderr[-4000:]
         answer = json.loads(proc.stdout)
         self.version = answer["flyway"]

@@ -15,6 +15,8 @@ import java.util.*;
 
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.flywaydb.core.api.output.MigrateResult;
 import org.flywaydb.core.api.output.ValidateOutput;
 import org.flywaydb.core.api.output.ValidateResult;
@@ -52,7 +54,12 @@ public class FlywayRunner {
     }
 
     static String run(String command, Map<String, String> conf) {
-        Flyway flyway = Flyway.configure().configuration(conf).load();
+        // flyway.postgresql.transactional.lock needs jackson-databind through configuration(Map); set it directly.
+        String lock = conf.remove("flyway.postgresql.transactional.lock");
+        FluentConfiguration fluent = Flyway.configure().configuration(conf);
+        if (lock != null) fluent.getConfigurationExtension(PostgreSQLConfigurationExtension.class)
+                .setTransactionalLock(Boolean.parseBoolean(lock));
+        Flyway flyway = fluent.load();
         switch (command) {
             case "info":
                 return "{\"migrations\": " + migrations(flyway) + "}";
