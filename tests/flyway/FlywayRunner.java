@@ -22,6 +22,8 @@ import org.flywaydb.core.api.output.ValidateOutput;
 import org.flywaydb.core.api.output.ValidateResult;
 
 public class FlywayRunner {
+    static final List<java.sql.Connection> OPEN = new ArrayList<>();
+
     static String quote(String s) {
         if (s == null) return "null";
         StringBuilder b = new StringBuilder("\"");
@@ -56,7 +58,25 @@ public class FlywayRunner {
     static String run(String command, Map<String, String> conf) {
         // flyway.postgresql.transactional.lock needs jackson-databind through configuration(Map); set it directly.
         String lock = conf.remove("flyway.postgresql.transactional.lock");
-        FluentConfiguration fluent = Flyway.configure().configuration(conf);
+        // Connections go through a DataSource that remembers them, so that each case closes all it opened (Flyway
+        // keeps some open, and hundreds of cases would exhaust the server's max_connections).
+        String url = conf.remove("flyway.url"), user = conf.remove("flyway.user"), password = conf.remove("flyway.password");
+        javax.sql.DataSource ds = (javax.sql.DataSource) java.lang.reflect.Proxy.newProxyInstance(
+                FlywayRunner.class.getClassLoader(), new Class<?>[]{javax.sql.DataSource.class}, (proxy, method, args) -> {
+                    if (method.getName().equals("getConnection")) {
+                        java.sql.Connection c = java.sql.DriverManager.getConnection(url, user, password);
+                        OPEN.add(c);
+                        return c;
+                    }
+                    if (method.getName().equals("unwrap") || method.getName().equals("getParentLogger")) return null;
+                    if (method.getName().equals("isWrapperFor")) return false;
+                    if (method.getName().equals("getLoginTimeout")) return 0;
+                    if (method.getName().equals("hashCode")) return System.identityHashCode(proxy);
+                    if (method.getName().equals("equals")) return proxy == args[0];
+                    if (method.getName().equals("toString")) return "DataSource(" + url + ")";
+                    return null;
+                });
+        FluentConfiguration fluent = Flyway.configure().configuration(conf).dataSource(ds);
         if (lock != null) fluent.getConfigurationExtension(PostgreSQLConfigurationExtension.class)
                 .setTransactionalLock(Boolean.parseBoolean(lock));
         Flyway flyway = fluent.load();
@@ -101,6 +121,8 @@ public class FlywayRunner {
             } catch (Exception e) {
                 result = "{\"error\": " + quote(String.valueOf(e.getMessage())) + ", \"class\": " + quote(e.getClass().getName()) + "}";
             }
+            for (java.sql.Connection c : OPEN) try { c.close(); } catch (Exception e) { }
+            OPEN.clear();
             b.append(i == 0 ? "" : ",\n").append(result);
         }
         out.println(b.append("]}"));
