@@ -254,3 +254,91 @@ def test_generated_script_checksums_equal_flyways_history(real_flyway, pg_db, tm
         rows = pg_db.query(f'SELECT "version", "description", "type", "script", "checksum" FROM {schema}.'
                            'flyway_schema_history WHERE "type" <> \'SCHEMA\' ORDER BY "installed_rank"')
         assert [dict(zip(("version", "description", "type", "script", "checksum"), row)) for row in rows] == mine
+
+
+# -- c. history both ways: a database migrated by one tool is fully applied for the other ------------------------------
+
+SOURCE = "read-write-flyway-files"
+SHOP = FIXTURES / "shop"
+
+
+def shop_repo(make_repo, versions_upto=None):
+    """The shop fixture as a parent repository (cascade.toml: sql/ + callbacks/, its placeholders)."""
+    files = {}
+    for folder in ("sql", "callbacks"):
+        for p in sorted((SHOP / folder).rglob("*")):
+            if p.is_file():
+                files[f"{SOURCE}/{p.relative_to(SHOP).as_posix()}"] = p.read_text(encoding="utf-8")
+    repo = make_repo("parent")
+    toml = f'[source]\npath = "{SOURCE}"\n[flyway.placeholders]\napp_reader = "shop_reader"\ncurrency = "EUR"\n'
+    repo.commit({"cascade.toml": toml, **files}, "shared DDL")
+    return repo
+
+
+def shop_conf(repo, url: str, **extra: str) -> dict[str, str]:
+    root = Path(repo.path) / SOURCE
+    return flyway_conf(root, (["sql"], ["callbacks"], {"app_reader": "shop_reader", "currency": "EUR"}, {}), url) | extra
+
+
+def shop_versions() -> list[str]:
+    resolution = flyway.resolve({"sql": [p.relative_to(SHOP / "sql").as_posix()
+                                         for p in (SHOP / "sql").rglob("*") if p.is_file()]})
+    return [m.version.text for m in resolution.migrations if m.version is not None]
+
+
+def assert_flyway_accepts(real_flyway, conf: dict[str, str]) -> None:
+    validate, info, migrate = real_flyway.run([Case("validate", conf), Case("info", conf), Case("migrate", conf)])
+    assert validate.get("valid") is True and validate["invalid"] == [], validate
+    assert {m["state"] for m in info["migrations"]} == {"SUCCESS"}, info
+    assert migrate.get("migrated") == 0, migrate
+
+
+def assert_ddl_cascade_accepts(cli, repo, url: str) -> None:
+    status = cli("db", "status", "--url", url, "--json", cwd=repo.path)
+    assert status.code == 0, status.stderr
+    data = json.loads(status.stdout)
+    assert data["ok"] is True and data["problems"] == []
+    assert {m["state"] for m in data["migrations"]} == {"Success"}, data["migrations"]
+    again = cli("db", "migrate", "--url", url, "--json", cwd=repo.path)
+    assert again.code == 0 and json.loads(again.stdout)["migrations"] == [], again.stdout
+
+
+def test_database_migrated_by_ddl_cascade_is_accepted_by_flyway(real_flyway, make_repo, cli, pg_db):
+    repo = shop_repo(make_repo)
+    assert cli("db", "migrate", "--url", pg_db.url, cwd=repo.path).code == 0
+    assert_flyway_accepts(real_flyway, shop_conf(repo, pg_db.url))
+
+
+def test_database_migrated_by_flyway_is_fully_applied_for_ddl_cascade(real_flyway, make_repo, cli, pg_db):
+    repo = shop_repo(make_repo)
+    (result,) = real_flyway.run([Case("migrate", shop_conf(repo, pg_db.url))])
+    assert result.get("migrated", 0) > 0, result
+    assert_ddl_cascade_accepts(cli, repo, pg_db.url)
+
+
+def test_half_by_flyway_then_ddl_cascade(real_flyway, make_repo, cli, pg_db):
+    repo = shop_repo(make_repo)
+    versions = shop_versions()
+    (result,) = real_flyway.run([Case("migrate", shop_conf(repo, pg_db.url, target=versions[len(versions) // 2]))])
+    assert result.get("migrated", 0) > 0, result
+    rest = cli("db", "migrate", "--url", pg_db.url, "--json", cwd=repo.path)
+    assert rest.code == 0 and json.loads(rest.stdout)["migrations"], rest.stderr
+    assert_ddl_cascade_accepts(cli, repo, pg_db.url)
+    assert_flyway_accepts(real_flyway, shop_conf(repo, pg_db.url))
+
+
+def test_half_by_ddl_cascade_then_flyway(real_flyway, make_repo, cli, pg_db):
+    repo = shop_repo(make_repo)
+    versions = shop_versions()
+    later = [p for p in (Path(repo.path) / SOURCE / "sql").rglob("V*.sql")
+             if flyway.parse_name(p.name).version > flyway.Version(versions[len(versions) // 2])]
+    saved = {p: p.read_bytes() for p in later}
+    for p in later:
+        p.unlink()
+    assert cli("db", "migrate", "--url", pg_db.url, cwd=repo.path).code == 0
+    for p, data in saved.items():
+        p.write_bytes(data)
+    (result,) = real_flyway.run([Case("migrate", shop_conf(repo, pg_db.url))])
+    assert result.get("migrated") == len(later), result  # the repeatables are unchanged: not run again
+    assert_flyway_accepts(real_flyway, shop_conf(repo, pg_db.url))
+    assert_ddl_cascade_accepts(cli, repo, pg_db.url)
