@@ -18,7 +18,7 @@ from pathlib import Path
 from urllib.parse import urlsplit
 
 ROOT = Path(__file__).resolve().parent.parent
-HOME = ROOT / ".flyway"
+HOME = Path(os.environ.get("FLYWAY_DIR", ROOT / ".flyway")).resolve()  # as scripts/ensure-flyway
 
 
 class FlywayUnavailable(Exception):
