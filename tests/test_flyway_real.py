@@ -216,14 +216,14 @@ def test_known_names_resolve_as_flyway(real_flyway, pg_db, tmp_path):
 # -- b. generated scripts: the checksum Flyway writes into flyway_schema_history ---------------------------------------
 
 PIECE = st.one_of(
-    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="$q"), max_size=12),
+    st.text(alphabet=st.characters(blacklist_categories=("Cs", "Cc"), blacklist_characters="$q{}"), max_size=12),
     st.sampled_from(["\n", "\r\n", "\r", "\ufeff", "é", "😀", "\t", " ", ";", "${a}", "${flyway:defaultSchema}",
                      "${flyway:user}", "${flyway:database}", "${flyway:filename}", "${A}"]),
 )
-# A space after the `$q$` tag: Flyway leaves `$q$${a}` unreplaced (see docs/flyway.md, Checked against real Flyway).
+# `$q$${a}` (no space): Flyway's reader pairs `$$` and leaves the placeholder alone; so must we.
 SCRIPT = st.builds(
     lambda bom, lines, newline, final: ("\ufeff" if bom else "") + newline.join(
-        f"SELECT $q$ {''.join(line)}$q$;" for line in lines) + (newline if final else ""),
+        f"SELECT $q${''.join(line)}$q$;" for line in lines) + (newline if final else ""),
     st.booleans(), st.lists(st.lists(PIECE, max_size=6), min_size=1, max_size=4),
     st.sampled_from(["\n", "\r\n", "\r"]), st.booleans(),
 )
@@ -342,3 +342,19 @@ def test_half_by_ddl_cascade_then_flyway(real_flyway, make_repo, cli, pg_db):
     assert result.get("migrated") == len(later), result  # the repeatables are unchanged: not run again
     assert_flyway_accepts(real_flyway, shop_conf(repo, pg_db.url))
     assert_ddl_cascade_accepts(cli, repo, pg_db.url)
+
+
+def test_placeholders_next_to_dollars_checksum_as_flyway(real_flyway, pg_db, tmp_path):
+    """Flyway's placeholder reader pairs a `$` with the next character: `$${b}` and `$q$${b}` stay as written."""
+    texts = ["SELECT '${b}';", "SELECT $${b}$$;", "SELECT $$${b}$$;", "SELECT $q$${b}$q$;", "SELECT 'x$${b}';",
+             "SELECT 'xy$${b}';", "SELECT '$x${b}';", "-- ${b}\nSELECT 1;", "SELECT 1 AS ${b}; -- $", "SELECT '$$$${b}';"]
+    settings_ = (["."], None, {"b": "plain"}, {})
+    cases, expected = [], []
+    for i, text in enumerate(texts):
+        folder = tmp_path / f"p{i}"
+        folder.mkdir()
+        (folder / "R__r.sql").write_text(text)
+        cases.append(Case("info", flyway_conf(folder, settings_, pg_db.url)))
+        expected.append(ours(folder, settings_, database=pg_db.name))
+    for text, result, mine in zip(texts, real_flyway.run(cases), expected):
+        assert theirs(result["migrations"]) == mine, text
