@@ -365,7 +365,10 @@ def decode_script(data: bytes, encoding: str = "utf-8", *, name: str = "script")
 # ---------------------------------------------------------------------------------------------------------------
 # Placeholders (§6.1)
 
-_PLACEHOLDER_RE = re.compile(r"\$\{([^}]*)\}")
+# Flyway's PlaceholderReplacingReader reads a `$` together with the next character, and a pair that is not `${` is
+# passed through whole: so in `$q$${a}` the `$$` pair hides the placeholder (checked against Flyway 13.12.2). A `$`
+# followed by anything but `{` therefore consumes that character here too.
+_PLACEHOLDER_RE = re.compile(r"\$(?:\{([^}]*)\}|[\s\S])")
 
 
 @dataclass(frozen=True)
@@ -381,7 +384,8 @@ class Placeholder:
 
 def find_placeholders(text: str) -> list[Placeholder]:
     """Every `${name}` in the raw text, including inside comments, strings and `$$` bodies (as Flyway sees it)."""
-    return [Placeholder(m.group(1), m.start(), m.end()) for m in _PLACEHOLDER_RE.finditer(text)]
+    return [Placeholder(m.group(1), m.start(), m.end()) for m in _PLACEHOLDER_RE.finditer(text)
+            if m.group(1) is not None]
 
 
 def replace_placeholders(
@@ -393,6 +397,8 @@ def replace_placeholders(
 
     def substitute(m: re.Match[str]) -> str:
         name = m.group(1)
+        if name is None:
+            return m.group(0)  # a `$` and the character after it, not a placeholder
         value = lookup.get(name.lower())
         if value is None:
             if name.lower().startswith("flyway:"):
