@@ -505,24 +505,11 @@ def messages_matching(repo: Path, tip: str, pattern: str, limit: int) -> Iterato
         yield commit.strip(), text
 
 
-def list_refs(repo: Path, prefix: str) -> dict[str, str]:
-    """ref name -> object id for every ref under `prefix` (e.g. `refs/children/`)."""
-    out = run_text(["for-each-ref", "--format=%(objectname) %(refname)", prefix], repo)
-    return {ref: oid for oid, ref in (line.split(" ", 1) for line in out.splitlines() if line)}
-
-
 def update_refs(repo: Path, refs: Mapping[str, str]) -> None:
     """Move many refs at once (one `git update-ref --stdin` transaction)."""
     if refs:
         script = "".join(f"update {ref} {oid}\n" for ref, oid in refs.items())
         run(["update-ref", "--stdin"], repo, input=script.encode())
-
-
-def init_bare(path: Path, settings: Mapping[str, str], cwd: Path) -> None:
-    """Create a bare repository at `path` with these `git config` settings."""
-    run(["init", "--quiet", "--bare", str(path)], cwd)
-    for key, value in settings.items():
-        run(["config", key, value], path)
 
 
 def remote_branch_tip(repo: Path, url: str, branch: str, env: Mapping[str, str] | None = None,
@@ -1122,11 +1109,14 @@ def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False, timeo
               timeout=DEFAULT_TIMEOUT if timeout is None else timeout, check=True)
 
 
-def init(path: Path | str, *, bare: bool = False, initial_branch: str = "main") -> None:
-    """Create a repository at `path` (and the folders leading to it)."""
+def init(path: Path | str, *, bare: bool = False, initial_branch: str = "main",
+         settings: Mapping[str, str] | None = None) -> None:
+    """Create a repository at `path` (and the folders leading to it), with these `git config` settings."""
     target = Path(path).absolute()
     cwd = next(p for p in target.parents if p.is_dir())
     run(["init", "-q", *(["--bare"] if bare else []), f"--initial-branch={initial_branch}", str(target)], cwd)
+    for key, value in (settings or {}).items():
+        run(["config", key, value], target)
 
 
 def commit_everything(repo: Path | str, message: str, env: Mapping[str, str] | None = None) -> None:
@@ -1154,16 +1144,18 @@ def tracking_ref(remote: str, branch: str) -> str:
     return f"refs/ddl-cascade/remote/{branch}"
 
 
-def fetch_tracking_branch(repo: Path | str, remote: str, branch: str, *, whole_history: bool = False) -> str | None:
+def fetch_tracking_branch(repo: Path | str, remote: str, branch: str, *, whole_history: bool = False,
+                          timeout: float = DEFAULT_TIMEOUT) -> str | None:
     """Fetch only `branch` of `remote` (a name or URL) into its tracking ref (`tracking_ref`), without tags and
     without touching FETCH_HEAD; return the fetched tip, None when the remote has no such branch. `whole_history`:
-    in a shallow clone, bring the branch's complete history (and only that branch's). Raises GitError otherwise."""
+    in a shallow clone, bring the branch's complete history (and only that branch's). Under a deadline, as every
+    transport call (`transport`). Raises GitError otherwise."""
     into = tracking_ref(remote, branch)
     depth = [f"--depth={_WHOLE_BRANCH_DEPTH}"] if whole_history else []
     try:
-        run(["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
-             "--no-write-fetch-head", "--no-recurse-submodules", *depth, "--end-of-options", remote,
-             f"+refs/heads/{branch}:{into}"], repo)
+        transport(["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
+                   "--no-write-fetch-head", "--no-recurse-submodules", *depth, "--end-of-options", remote,
+                   f"+refs/heads/{branch}:{into}"], repo, remote, timeout=timeout, check=True)
     except GitError as exc:
         if "couldn't find remote ref" in exc.stderr:
             return None

@@ -143,10 +143,10 @@ class ChildCache:
     def _ensure(self) -> None:
         if not (self.path / "HEAD").is_file():
             self.path.parent.mkdir(parents=True, exist_ok=True)
-            git.init_bare(self.path, {
+            git.init(self.path, bare=True, settings={
                 "gc.auto": "0",  # the parent's own gc (or ours, explicitly) decides when to pack
                 "core.logAllRefUpdates": "false",
-            }, cwd=self.parent_git_dir)
+            })
         alternates = self.path / "objects" / "info" / "alternates"
         wanted = str(self.parent_git_dir / "objects") + "\n"
         if not alternates.is_file() or alternates.read_text() != wanted:

@@ -65,8 +65,7 @@ def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: boo
             else:
                 report = apply(decided, delivery, jobs=jobs, on_child=on_child, before_push=before_push)
         finally:
-            planner.close()
-            planner.cache.flush()
+            planner.close()  # plan and apply each flush the tips they recorded, whatever happens
         planner.cache.maintain()  # only after a run that ended normally: a Ctrl-C must not wait for a repack
     return report
 

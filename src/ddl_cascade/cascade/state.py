@@ -112,7 +112,8 @@ class DeliveryHistory:
         rows = git.commit_graph(config.root, found.tip)
         if _cut_off(config.root, rows):
             try:
-                git.fetch_tracking_branch(config.root, found.remote, branch, whole_history=True)
+                git.fetch_tracking_branch(config.root, found.remote, branch, whole_history=True,
+                                          timeout=config.sync.timeout)
             except git.GitError:
                 pass  # judged just below
             rows = git.commit_graph(config.root, found.tip)
@@ -197,7 +198,8 @@ def find_delivery_tip(config: Config, fetch: bool = True) -> DeliveryTip:
         return found
     try:
         found.tip = git.fetch_tracking_branch(config.root, remote, branch,
-                                              whole_history=bool(git.shallow_commits(config.root)))
+                                              whole_history=bool(git.shallow_commits(config.root)),
+                                              timeout=config.sync.timeout)
     except git.GitError as exc:
         found.why = f"fetching it from '{remote}' failed ({git.telling_line(str(exc))})"
         return found
@@ -223,7 +225,8 @@ def upstream_history(config: Config) -> DeliveryHistory | None:
     branch = config.source.delivery_branch
     try:
         tip = git.fetch_tracking_branch(config.root, remote, branch,
-                                        whole_history=bool(git.shallow_commits(config.root)))
+                                        whole_history=bool(git.shallow_commits(config.root)),
+                                        timeout=config.sync.timeout)
         if tip is None:
             return None
         return DeliveryHistory(tip, git.commit_graph(config.root, tip), git.tracking_ref(remote, branch))
