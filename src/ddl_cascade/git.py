@@ -565,17 +565,17 @@ def repack_local(repo: Path) -> None:
 class PushOutcome:
     """What `git push` did to a compare-and-swap update.
 
-    ok: every ref was updated (or already there: `up_to_date`); rejected: the remote refused a ref (a lease that no
-    longer holds, a hook, a protected branch: `error` says which); otherwise `error` is git's telling line.
+    ok: every ref was updated (or already there: `up_to_date`); otherwise `error` says why: the ref the remote
+    refused and its reason (a lease that no longer holds, a hook, a protected branch), or git's telling line.
     """
 
-    __slots__ = ("ok", "up_to_date", "rejected", "error")
+    __slots__ = ("ok", "up_to_date", "error")
 
-    def __init__(self, ok: bool, up_to_date: bool = False, rejected: bool = False, error: str | None = None) -> None:
-        self.ok, self.up_to_date, self.rejected, self.error = ok, up_to_date, rejected, error
+    def __init__(self, ok: bool, up_to_date: bool = False, error: str | None = None) -> None:
+        self.ok, self.up_to_date, self.error = ok, up_to_date, error
 
     def __repr__(self) -> str:
-        return f"PushOutcome(ok={self.ok}, up_to_date={self.up_to_date}, rejected={self.rejected}, error={self.error!r})"
+        return f"PushOutcome(ok={self.ok}, up_to_date={self.up_to_date}, error={self.error!r})"
 
 
 def push_with_lease(git_dir: Path, url: str, updates: list[tuple[str, str, str | None]],
@@ -600,7 +600,7 @@ def push_with_lease(git_dir: Path, url: str, updates: list[tuple[str, str, str |
     stderr = redact(proc.stderr.decode("utf-8", "replace"))
     if rejected:  # a hook or a protected branch says why on its `remote:` lines: keep its words
         remote = _remote_says(stderr)
-        return PushOutcome(False, rejected=True, error=redact(rejected[0]) + (f": {remote}" if remote else ""))
+        return PushOutcome(False, error=redact(rejected[0]) + (f": {remote}" if remote else ""))
     return PushOutcome(False, error=telling_line(stderr) or "git push failed")
 
 
@@ -670,10 +670,6 @@ def stop_transport() -> None:
 
 def resume_transport() -> None:
     _stopped.clear()
-
-
-def transport_stopped() -> bool:
-    return _stopped.is_set()
 
 
 def _kill_group(proc: subprocess.Popen) -> None:

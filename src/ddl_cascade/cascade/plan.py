@@ -90,7 +90,6 @@ class ChildPlan:
     # Not part of any document:
     child: Child | None = field(default=None, repr=False, compare=False)
     objects: list[tuple[str, bytes]] = field(default_factory=list, repr=False, compare=False)
-    confirmed: bool = field(default=True, compare=False)  # False: planned on the cached tip, not asked the child
 
     @property
     def status(self) -> ChildStatus:
@@ -204,14 +203,14 @@ class Planner:
             status = classify(reader, self.history, child, fetched.tip, fetched.error, target)
         except Exception as exc:  # a broken child must not stop the others; say why
             return ChildPlan(child.name, State.UNREACHABLE, Action.NONE, target, fetched.tip,
-                             error=f"could not plan: {exc}", child=child, confirmed=confirmed)
+                             error=f"could not plan: {exc}", child=child)
         # Drifted against what this clone knows? Only a confirmed verdict is worth the (one per run) fetch.
         stale = (confirmed and status.state is State.DRIFTED and self.config.source.remote is not None
                  and judge_with_upstream(self.config, status, self.history, self.upstream()))
         action = Action.NONE if stale else decide(status.state, self.reset)  # never reset from a stale clone
         plan = ChildPlan(child.name, status.state, action, target, status.tip,
                          tree=status.tree, behind_by=status.behind_by, changed_paths=status.changed_paths,
-                         error=status.error, child=child, confirmed=confirmed)
+                         error=status.error, child=child)
         if fetched.error is None and fetched.tip is None and not child.create_branch:
             # A branch that is not there may be a typo in cascade.toml: creating it would deliver where nobody looks.
             plan.action = Action.NONE

@@ -1,8 +1,8 @@
 """The one JSON serialiser: every `--json` document is a typed result object written by `document()`.
 
-`data()` turns result dataclasses, enums and paths into plain JSON data (fields in declaration order; fields whose
-metadata says `{"json": False}` are internal and left out). `document()` stamps the top level with
-`"schema_version": SCHEMA_VERSION` and redacts every credential; render/schema.py describes the same objects.
+`data()` turns result dataclasses, enums and paths into plain JSON data (every field, in declaration order).
+`document()` stamps the top level with `"schema_version": SCHEMA_VERSION` and redacts every credential;
+render/schema.py describes the same objects.
 This module imports nothing heavy, so `publish`'s fast path (entry.py) uses it too.
 """
 
@@ -23,8 +23,7 @@ SCHEMA_VERSION = 1
 def data(value: Any) -> Any:
     """Plain JSON-ready data from result dataclasses, enums and paths."""
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
-        return {f.name: data(getattr(value, f.name)) for f in dataclasses.fields(value)
-                if f.metadata.get("json", True)}
+        return {f.name: data(getattr(value, f.name)) for f in dataclasses.fields(value)}
     if isinstance(value, enum.Enum):
         return value.value
     if isinstance(value, Path):

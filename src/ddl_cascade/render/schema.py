@@ -10,7 +10,6 @@ them and check the shipped files are current.
 
 from __future__ import annotations
 
-import dataclasses
 import importlib
 import json
 from importlib import resources
@@ -49,7 +48,7 @@ def generate(command: str) -> dict[str, Any]:
 
     cls = document_class(command)
     raw = TypeAdapter(cls).json_schema(mode="serialization")
-    _strict(raw, cls)
+    _strict(raw)
     for definition in raw.get("$defs", {}).values():
         _strict(definition)
     properties = {"schema_version": {"const": SCHEMA_VERSION, "type": "integer"}, **raw["properties"]}
@@ -68,18 +67,13 @@ def generate(command: str) -> dict[str, Any]:
     return schema
 
 
-def _strict(node: dict[str, Any], cls: type | None = None) -> None:
+def _strict(node: dict[str, Any]) -> None:
     """Every property of an object is always written: require them all and allow nothing else."""
     if node.get("type") == "object" and "properties" in node:
         node["required"] = list(node["properties"])
         node["additionalProperties"] = False
         for prop in node["properties"].values():
             prop.pop("default", None)  # the serialiser always writes the value; a default would only mislead
-    if cls is not None and dataclasses.is_dataclass(cls):
-        hidden = [f.name for f in dataclasses.fields(cls) if not f.metadata.get("json", True)]
-        for name in hidden:
-            node["properties"].pop(name, None)
-        node["required"] = list(node.get("properties", {}))
 
 
 def text(schema: dict[str, Any]) -> str:
