@@ -409,6 +409,34 @@ class ValidateSettings:
 class Environment:
     name: str  # the NAME of [environments.NAME]
     url: str = key(STRING, REQUIRED, "the database's URL; `${VAR}` is replaced from the environment")
+    # Flyway settings of this environment's runs. Unset keys come from the child's own flyway.toml / flyway.conf
+    # (with `--child`), else Flyway's default; set ones win over both.
+    out_of_order: bool | None = key(BOOL, None, "Flyway's `outOfOrder`: apply a new version below the highest "
+                                    "applied one instead of ignoring it (default false)")
+    target: str | None = key(STRING, None, "Flyway's `target`: the last version to apply, or \"latest\", "
+                             "\"current\", \"next\" (default \"latest\")")
+    baseline_on_migrate: bool | None = key(BOOL, None, "Flyway's `baselineOnMigrate`: a non-empty schema without a "
+                                           "history table is baselined at `baseline_version` first (default false)")
+    baseline_version: str | None = key(STRING, None, "Flyway's `baselineVersion` (default \"1\")")
+    baseline_description: str | None = key(STRING, None, "Flyway's `baselineDescription` "
+                                           "(default \"<< Flyway Baseline >>\")")
+    table: str | None = key(STRING, None, "Flyway's `table`: the history table (default "
+                            "\"flyway_schema_history\")")
+    schemas: tuple[str, ...] | None = key(array_of(STRING), None, "Flyway's `schemas`: created when missing; the "
+                                          "first holds the history table")
+    default_schema: str | None = key(STRING, None, "Flyway's `defaultSchema`: holds the history table and leads the "
+                                     "search_path while migrating (default: the first of `schemas`)")
+    validate_on_migrate: bool | None = key(BOOL, None, "Flyway's `validateOnMigrate` (default true)")
+    ignore_migration_patterns: tuple[str, ...] | None = key(
+        array_of(STRING), None, "Flyway's `ignoreMigrationPatterns`, e.g. `[\"*:missing\"]` (default "
+        "`[\"*:future\"]`)")
+    clean_disabled: bool | None = key(BOOL, None, "Flyway's `cleanDisabled`: `db clean` refuses unless false "
+                                      "(default true)")
+
+    def flyway_settings(self) -> dict[str, Any]:
+        """The Flyway settings this environment sets, by `flyway.Settings` field name."""
+        return {f.name: getattr(self, f.name) for f in fields(self)
+                if f.name not in ("name", "url") and getattr(self, f.name) is not None}
 
 
 @dataclass(frozen=True)

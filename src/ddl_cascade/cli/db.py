@@ -96,7 +96,7 @@ def _open(config, url: str | None, env: str | None, child: str | None):
 
     cfg = load_config(config)
     tgt = targets.from_options(cfg, url, env)
-    return tgt, migration_sets.for_target(cfg, child), _connected(tgt)
+    return tgt, migration_sets.for_target(cfg, child, tgt.environment), _connected(tgt)
 
 
 @db_app.command()

@@ -283,7 +283,7 @@ def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None 
         except ScriptFailed as exc:
             result.failure = exc.failure
             return result
-        info = compute(resolved, history.rows(), ignore_pending=True)
+        info = compute(resolved, history.rows(), settings=migration_set.settings, ignore_pending=True)
         if info.problems:
             result.refused = info.problems
             return result
@@ -386,4 +386,4 @@ def status(conn, migration_set: MigrationSet, environment: str | None = None) ->
     session = Session.open(conn, environment)
     history = SchemaHistory(conn, session.schema)
     resolved = resolve(migration_set, session)
-    return compute(resolved, history.rows(), ignore_pending=True)
+    return compute(resolved, history.rows(), settings=migration_set.settings, ignore_pending=True)

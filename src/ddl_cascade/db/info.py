@@ -20,6 +20,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ddl_cascade import flyway
+from ddl_cascade.flyway.settings import Settings
 from ddl_cascade.db.history import BASELINE, BASELINE_TYPES, DELETE, SCHEMA, AppliedRow
 
 PENDING = "Pending"
@@ -176,8 +177,10 @@ def _applied_state(a: _Applied, resolved: Resolved | None, ctx: _Context) -> str
     return OUT_OF_ORDER if a.out_of_order else SUCCESS
 
 
-def compute(resolved: list[Resolved], rows: list[AppliedRow], *, ignore_pending: bool = False) -> Info:
-    """Flyway's info for these files and history rows (rows in installed_rank order)."""
+def compute(resolved: list[Resolved], rows: list[AppliedRow], *, settings: Settings = Settings(),
+            ignore_pending: bool = False) -> Info:
+    """Flyway's info for these files and history rows (rows in installed_rank order), under the run's Flyway
+    `settings` (outOfOrder, target, ignoreMigrationPatterns)."""
     ctx = _Context()
     versioned: dict[tuple[flyway.Version, str], Resolved] = {}
     repeatable: dict[str, Resolved] = {}

@@ -17,13 +17,13 @@ duplicate version or description is an error, as it is for Flyway.
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass, field
 
 from ddl_cascade import flyway
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
 from ddl_cascade.flyway import locations
+from ddl_cascade.flyway.settings import Settings, SettingsError
 
 
 @dataclass(frozen=True)
@@ -72,6 +72,7 @@ class MigrationSet:
     callbacks: tuple[Script, ...]
     placeholders: dict[str, str] = field(default_factory=dict)
     origin: str = "parent"  # "parent" or "child <name>", for messages
+    settings: Settings = Settings()  # the run's Flyway settings (history table, schemas, outOfOrder, target…)
 
     def callbacks_for(self, event: str) -> list[Script]:
         return [c for c in self.callbacks if c.event == event]
@@ -81,7 +82,8 @@ Files = dict[str, bytes]  # location-relative path -> contents
 
 
 def build(migration_locations: dict[str, Files], callback_locations: dict[str, Files], *, encoding: str,
-          placeholders: dict[str, str], display_root: str = "", origin: str = "parent") -> MigrationSet:
+          placeholders: dict[str, str], display_root: str = "", origin: str = "parent",
+          settings: Settings = Settings()) -> MigrationSet:
     """Resolve the files of each location into a MigrationSet; a duplicate or an undecodable file is a CascadeError."""
     resolution = flyway.resolve(
         {loc: list(files) for loc, files in migration_locations.items()},
@@ -114,11 +116,13 @@ def build(migration_locations: dict[str, Files], callback_locations: dict[str, F
         callbacks=tuple(script(c, callback_locations) for c in resolution.callbacks),
         placeholders=dict(placeholders),
         origin=origin,
+        settings=settings,
     )
 
 
-def for_parent(cfg: Config) -> MigrationSet:
-    """The shared migrations as they are in the parent's working tree."""
+def for_parent(cfg: Config, environment: str | None = None) -> MigrationSet:
+    """The shared migrations as they are in the parent's working tree; Flyway settings from cascade.toml's
+    `[environments.<environment>]` when given."""
     root = locations.source_folder(cfg)
     cache: dict[str, Files] = {}
 
@@ -136,32 +140,26 @@ def for_parent(cfg: Config) -> MigrationSet:
         encoding=cfg.flyway.encoding,
         placeholders=cfg.flyway.placeholders,
         display_root=cfg.source.path,
+        settings=_with_environment(Settings(placeholders=dict(cfg.flyway.placeholders), encoding=cfg.flyway.encoding),
+                                   cfg, environment),
     )
+
+
+def _with_environment(settings: Settings, cfg: Config, environment: str | None) -> Settings:
+    """cascade.toml's `[environments.NAME]` Flyway keys win over the child's own configuration and the defaults."""
+    env = cfg.environments.get(environment) if environment else None
+    return settings.replace(**env.flyway_settings()) if env is not None else settings
 
 
 # -- a child ----------------------------------------------------------------------------------------------------------
 
 
-def child_placeholders(toml_text: str | None, conf_text: str | None) -> dict[str, str]:
-    """Placeholders the child's own Flyway config sets: `[flyway.placeholders]` in flyway.toml (preferred, as Flyway
-    does), else `flyway.placeholders.<name>` in flyway.conf."""
-    if toml_text is not None:
-        try:
-            data = tomllib.loads(toml_text).get("flyway", {})
-        except tomllib.TOMLDecodeError:
-            return {}
-        values = data.get("placeholders") if isinstance(data, dict) else None
-        return {str(k): str(v) for k, v in values.items()} if isinstance(values, dict) else {}
-    if conf_text is not None:
-        prefix = "flyway.placeholders."
-        return {k[len(prefix):]: v for k, v in flyway.parse_properties(conf_text) if k.startswith(prefix)}
-    return {}
-
-
-def for_child(cfg: Config, name: str, tip: str | None = None) -> MigrationSet:
+def for_child(cfg: Config, name: str, tip: str | None = None, environment: str | None = None) -> MigrationSet:
     """The migrations the child's own Flyway runs: its branch as the cache of children fetched it (or at `tip`, a commit
     the cache already holds, e.g. from the fetch `status` just made). Its locations are decided exactly as for
-    `validate --children` (`ddl_cascade.flyway.locations.child_locations`)."""
+    `validate --children` (`ddl_cascade.flyway.locations.child_locations`), and its Flyway settings are its own
+    flyway.toml's (for `environment` when that file defines it) or flyway.conf's, under cascade.toml's
+    `[environments.<environment>]` keys."""
     from ddl_cascade import git
     from ddl_cascade.cascade.cache import ChildCache
 
@@ -179,11 +177,11 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> MigrationSet:
         if root is None:
             raise CascadeError(f"child '{name}': commit {tip} is not in the cache; run it again to fetch.")
         top = {entry.decode("utf-8", "surrogateescape"): oid for _, entry, oid in git.parse_tree(root[2])}
-        found = locations.child_locations(reader, top, child, cfg)
-        texts = {}
-        for config_file in ("flyway.toml", "flyway.conf"):
-            answer = reader.read(top[config_file]) if config_file in top else None
-            texts[config_file] = answer[2].decode("utf-8", "replace") if answer else None
+        try:
+            own = locations.child_settings(reader, top, environment)
+        except SettingsError as exc:
+            raise CascadeError(f"child '{name}': {exc}") from None
+        found = locations.child_locations(own, child, cfg)
         migration_folders = locations.without_sublocations(found.migrations)
         # Without callbackLocations, Flyway finds callbacks in the migration locations themselves.
         callback_folders = locations.without_sublocations(found.callbacks if found.callbacks is not None
@@ -196,16 +194,18 @@ def for_child(cfg: Config, name: str, tip: str | None = None) -> MigrationSet:
         prefix = folder.rstrip("/") + "/"
         return {p[len(prefix):]: data for p, data in everything.items() if p.startswith(prefix)}
 
-    placeholders = dict(cfg.flyway.placeholders)
-    placeholders.update(child_placeholders(texts["flyway.toml"], texts["flyway.conf"]))
+    placeholders = {**cfg.flyway.placeholders, **own.placeholders}
+    run_settings = _with_environment(own.replace(placeholders=placeholders,
+                                                 encoding=own.encoding or cfg.flyway.encoding), cfg, environment)
     return build(
         {f: under(f) for f in migration_folders},
         {f: under(f) for f in callback_folders},
-        encoding=cfg.flyway.encoding,
+        encoding=run_settings.encoding or cfg.flyway.encoding,
         placeholders=placeholders,
         origin=f"child '{name}'",
+        settings=run_settings,
     )
 
 
-def for_target(cfg: Config, child: str | None) -> MigrationSet:
-    return for_child(cfg, child) if child else for_parent(cfg)
+def for_target(cfg: Config, child: str | None, environment: str | None = None) -> MigrationSet:
+    return for_child(cfg, child, environment=environment) if child else for_parent(cfg, environment)

@@ -24,7 +24,7 @@ def database_state(cfg: Config, child_name: str, environment: str, tip: str | No
     state = DatabaseState(environment, redact(env.url))
     try:
         tgt = target.from_environment(cfg, env)
-        migrations = migration_sets.for_child(cfg, child_name, tip)
+        migrations = migration_sets.for_child(cfg, child_name, tip, environment)
         with target.connect(tgt) as conn:
             info = engine.status(conn, migrations, environment)
     except CascadeError as exc:

@@ -6,8 +6,9 @@ every location recursively and skips hidden folders; a location inside another l
 callback locations (`callbackLocations`) when they are set, else from the migration locations.
 
 - The parent's locations are cascade.toml's `[flyway]` `sql_paths` and `callback_paths` (`configured`).
-- A child's come from its own `flyway.toml` (`[flyway] locations` and `callbackLocations`, or those of its
-  environments) or `flyway.conf` (`flyway.locations`, `flyway.callbackLocations`) at its root; only `filesystem:`
+- A child's come from its own `flyway.toml` (`[flyway] locations` and `callbackLocations`, or those of its active
+  environment's `[environments.NAME.flyway]`) or `flyway.conf` (`flyway.locations`, `flyway.callbackLocations`) at
+  its root, read by `ddl_cascade.flyway.settings`; only `filesystem:`
   locations, relative to the child's root, can be read from git. Without either file, they are `local_paths`
   (from the child's entry or `[defaults]`) plus the shared migration and callback folders under its prefix
   (`child_locations`).
@@ -20,14 +21,14 @@ checkout, so `validate` and `db` need no second work tree. Both give the same sh
 from __future__ import annotations
 
 import os
-import tomllib
 from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config, FlywaySettings
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.flyway.migrations import parse_properties
+from ddl_cascade.flyway import settings
+from ddl_cascade.flyway.settings import Settings
 
 MIGRATION = "migration"
 CALLBACK = "callback"
@@ -182,11 +183,16 @@ def read_tree(reader: git.ObjectReader, tree: str, wanted: list[str] | None = No
 @dataclass(frozen=True)
 class Locations:
     """A child's Flyway locations, relative to its root. `callbacks` is set when the child's Flyway configuration
-    has `callbackLocations`: Flyway then reads callbacks only from there."""
+    has `callbackLocations`: Flyway then reads callbacks only from there. `settings` is the child's whole Flyway
+    configuration (`ddl_cascade.flyway.settings`)."""
 
     migrations: list[str]
     callbacks: list[str] | None = None
-    out_of_order: bool = False  # Flyway's outOfOrder: lower new versions are applied instead of ignored
+    settings: Settings = Settings()
+
+    @property
+    def out_of_order(self) -> bool:  # Flyway's outOfOrder: lower new versions are applied instead of ignored
+        return self.settings.out_of_order
 
     @property
     def all(self) -> list[str]:
@@ -200,43 +206,27 @@ def default_locations(child: Child, config: Config) -> list[str]:
     return list(dict.fromkeys(list(child.local_paths) + shared))
 
 
-def child_locations(reader: git.ObjectReader, files: dict[str, str], child: Child, config: Config) -> Locations:
-    """The child's Flyway locations from its own Flyway configuration when it has one (`files`: blob ids of the
-    entries at its root), else from `local_paths` and the shared folders."""
-    raw: list[str] | None = None
-    raw_callbacks: list[str] | None = None
-    out_of_order = False
-    if "flyway.toml" in files:
-        answer = reader.read(files["flyway.toml"])
-        try:
-            data = tomllib.loads(answer[2].decode("utf-8")) if answer else {}
-        except (tomllib.TOMLDecodeError, UnicodeDecodeError):
-            data = {}
-        fw = data.get("flyway", {}) if isinstance(data.get("flyway"), dict) else {}
-        raw, raw_callbacks = _as_list(fw.get("locations")), _as_list(fw.get("callbackLocations"))
-        out_of_order = fw.get("outOfOrder") is True or str(fw.get("outOfOrder")).lower() == "true"
-        envs = data.get("environments", {}) if isinstance(data.get("environments"), dict) else {}
-        for env in envs.values():
-            env_fw = env.get("flyway") if isinstance(env, dict) else None
-            if isinstance(env_fw, dict):
-                if fw.get("locations") is None:
-                    raw = (raw or []) + (_as_list(env_fw.get("locations")) or [])
-                if fw.get("callbackLocations") is None and env_fw.get("callbackLocations") is not None:
-                    raw_callbacks = (raw_callbacks or []) + (_as_list(env_fw.get("callbackLocations")) or [])
-    elif "flyway.conf" in files:
-        answer = reader.read(files["flyway.conf"])
-        text = answer[2].decode("utf-8", "replace") if answer else ""
-        for key, value in parse_properties(text):
-            if key == "flyway.locations":
-                raw = _as_list(value)
-            elif key == "flyway.callbackLocations":
-                raw_callbacks = _as_list(value)
-            elif key == "flyway.outOfOrder":
-                out_of_order = value.strip().lower() == "true"
-    migrations = _filesystem(raw or [])
+CONFIG_FILES = ("flyway.toml", "flyway.conf")
+
+
+def child_settings(reader: git.ObjectReader, files: dict[str, str], environment: str | None = None) -> Settings:
+    """The child's own Flyway configuration (`files`: blob ids of the entries at its root): flyway.toml when it has
+    one, else flyway.conf, else Flyway's defaults. A value Flyway would refuse is a `SettingsError`."""
+    texts: dict[str, str | None] = {}
+    for name in CONFIG_FILES:
+        answer = reader.read(files[name]) if name in files else None
+        texts[name] = answer[2].decode("utf-8", "replace") if answer else None
+    return settings.read(texts, environment)
+
+
+def child_locations(found: Settings, child: Child, config: Config) -> Locations:
+    """The child's Flyway locations from its own Flyway configuration when that names `filesystem:` ones, else from
+    `local_paths` and the shared folders."""
+    migrations = _filesystem(list(found.locations or []))
     if not migrations:
-        return Locations(default_locations(child, config), out_of_order=out_of_order)
-    return Locations(migrations, _filesystem(raw_callbacks) if raw_callbacks is not None else None, out_of_order)
+        return Locations(default_locations(child, config), settings=found)
+    callbacks = _filesystem(list(found.callback_locations)) if found.callback_locations is not None else None
+    return Locations(migrations, callbacks, found)
 
 
 def _filesystem(raw: list[str]) -> list[str]:
@@ -253,11 +243,3 @@ def _filesystem(raw: list[str]) -> list[str]:
             continue
         out.append(normal)
     return list(dict.fromkeys(out))
-
-
-def _as_list(value) -> list[str] | None:
-    if isinstance(value, str):
-        return [v.strip() for v in value.split(",") if v.strip()]
-    if isinstance(value, list):
-        return [v for v in value if isinstance(v, str)]
-    return None

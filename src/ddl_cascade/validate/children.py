@@ -16,7 +16,9 @@ from __future__ import annotations
 
 from ddl_cascade import flyway, git
 from ddl_cascade.config import Child, Config
-from ddl_cascade.flyway.locations import Locations, by_location, child_locations, default_locations, inside, tree_paths
+from ddl_cascade.flyway.locations import (Locations, by_location, child_locations, child_settings, default_locations,
+                                         inside, tree_paths)
+from ddl_cascade.flyway.settings import Settings, SettingsError
 from ddl_cascade.validate.files import Files
 from ddl_cascade.validate.model import Finding
 from ddl_cascade.validate.rules import finding
@@ -47,7 +49,14 @@ def check(config: Config, current: Files, jobs: int | None = None) -> tuple[list
                 root = reader.read(f"{result.tip}^{{tree}}")
                 top = {name.decode("utf-8", "surrogateescape"): oid
                        for _, name, oid in git.parse_tree(root[2])} if root else {}
-                locations = child_locations(reader, top, child, config)
+                try:
+                    found = child_settings(reader, top)
+                except SettingsError as exc:
+                    findings.append(finding("child/flyway-config", config_path, 0, 0,
+                                            f"child '{child.name}': {exc} Its collisions were checked with "
+                                            "Flyway's default settings"))
+                    found = Settings()
+                locations = child_locations(found, child, config)
                 own = own_files(reader, result.tip, locations.all, child.prefix)
                 folder = reader.read(f"{result.tip}:{child.prefix.rstrip('/')}")
                 if folder is not None and folder[1] == "tree":

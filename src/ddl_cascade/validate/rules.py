@@ -354,6 +354,20 @@ class ChildUnreachable(Rule):
     hint = "Check the child's url in cascade.toml and that CI can fetch it."
 
 
+class ChildFlywayConfig(Rule):
+    """`--children` read a child's own `flyway.toml` or `flyway.conf`, and it holds a value Flyway refuses.
+
+    Anti-pattern: `outOfOrder = "yes"` in a child's flyway.toml (Flyway wants true or false).
+
+    Fix: correct the value in the child's Flyway configuration; its Flyway would refuse to start.
+    """
+
+    id = "child/flyway-config"
+    severity = Severity.ERROR
+    summary = "Child whose Flyway configuration Flyway would refuse"
+    hint = "Correct the value in the child's flyway.toml or flyway.conf."
+
+
 class SuppressionUnknown(Rule):
     """An inline `-- ddl-cascade: ignore <rule-id>` names no known rule, so it silences nothing.
 
@@ -388,6 +402,7 @@ _CLASSES: tuple[type[Rule], ...] = (
     ChildVersionCollision,
     ChildOutOfOrder,
     ChildUnreachable,
+    ChildFlywayConfig,
     SuppressionUnknown,
 )
 
