@@ -124,3 +124,15 @@ def pg_db(pg_server):
     db = new_database(pg_server, str(os.getpid()))
     yield db
     pg_server.drop_database(db.name)
+
+
+@pytest.fixture(scope="session")
+def real_flyway():
+    """The real Flyway (tests/flyway_real.py), installed on first use; one clear error when it cannot be."""
+    from flyway_real import FlywayUnavailable, RealFlyway, install
+
+    try:
+        install()
+    except FlywayUnavailable as exc:
+        raise RuntimeError(str(exc)) from None
+    return RealFlyway()

@@ -25,22 +25,13 @@ from hypothesis import strategies as st
 from ddl_cascade import flyway
 from ddl_cascade.db import engine
 from ddl_cascade.db.migrations import build
-from flyway_real import Case, FlywayUnavailable, RealFlyway, install, jdbc
+from flyway_real import Case, RealFlyway, jdbc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flyway"
 PROJECTS = ["shop", "ledger", "platform", "crm", "checksum_vectors"]
 BATCH = settings(max_examples=3, deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                         HealthCheck.function_scoped_fixture])
-
-
-@pytest.fixture(scope="session")
-def real_flyway() -> RealFlyway:
-    try:
-        install()
-    except FlywayUnavailable as exc:
-        raise RuntimeError(str(exc)) from None
-    return RealFlyway()
 
 
 # -- the fixture projects as Flyway is configured for them ------------------------------------------------------------

@@ -2,12 +2,13 @@
 //
 // Reads java.util.Properties from stdin describing a batch of cases, so that one JVM answers hundreds of them:
 //   cases=<n>
-//   <i>.command=info | validate | migrate
+//   <i>.command=info | validate | migrate | repair | clean | baseline
 //   <i>.conf.<key>=<value>   any Flyway configuration key, passed as is (flyway.url, flyway.user, flyway.password,
 //                            flyway.locations, flyway.placeholders.x, flyway.table, flyway.validateMigrationNaming...)
 // Prints one JSON document on stdout: {"flyway": "<version>", "results": [<result per case>]}, where a result is
 //   {"migrations": [{version, description, type, script, checksum, state, installedRank}...], "migrated": n,
-//    "valid": bool, "invalid": [messages]}   (the keys the command produces)
+//    "valid": bool, "invalid": [messages], "repaired": {removed, deleted, aligned}, "cleaned": [schemas],
+//    "dropped": [schemas]}   (the keys the command produces)
 // or {"error": "<message>", "class": "<exception class>"} when Flyway refuses. Flyway's own logging goes to stderr.
 import java.io.*;
 import java.nio.charset.StandardCharsets;
@@ -17,7 +18,9 @@ import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationInfo;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
+import org.flywaydb.core.api.output.CleanResult;
 import org.flywaydb.core.api.output.MigrateResult;
+import org.flywaydb.core.api.output.RepairResult;
 import org.flywaydb.core.api.output.ValidateOutput;
 import org.flywaydb.core.api.output.ValidateResult;
 
@@ -34,6 +37,12 @@ public class FlywayRunner {
             else b.append(c);
         }
         return b.append('"').toString();
+    }
+
+    static String strings(List<String> items) {
+        StringBuilder b = new StringBuilder("[");
+        if (items != null) for (int i = 0; i < items.size(); i++) b.append(i == 0 ? "" : ", ").append(quote(items.get(i)));
+        return b.append("]").toString();
     }
 
     static String num(Integer n) { return n == null ? "null" : n.toString(); }
@@ -97,6 +106,21 @@ public class FlywayRunner {
                 }
                 return "{\"valid\": " + result.validationSuccessful + ", \"invalid\": " + b + "], \"migrations\": "
                         + migrations(flyway) + "}";
+            }
+            case "repair": {
+                RepairResult result = flyway.repair();
+                return "{\"repaired\": {\"removed\": " + result.migrationsRemoved.size() + ", \"deleted\": "
+                        + result.migrationsDeleted.size() + ", \"aligned\": " + result.migrationsAligned.size()
+                        + "}, \"migrations\": " + migrations(flyway) + "}";
+            }
+            case "clean": {
+                CleanResult result = flyway.clean();
+                return "{\"cleaned\": " + strings(result.schemasCleaned) + ", \"dropped\": "
+                        + strings(result.schemasDropped) + "}";
+            }
+            case "baseline": {
+                flyway.baseline();
+                return "{\"migrations\": " + migrations(flyway) + "}";
             }
             default:
                 throw new IllegalArgumentException("unknown command " + command);
