@@ -36,7 +36,7 @@ def _report_run(result, json: bool, what: str) -> None:
 
         emit_json(MigrationRun(result.migrations, result.ok))
     if result.refused:  # a list, not one sentence: said here
-        say(f"refusing to {what}: the schema history does not match the migrations (as Flyway's validate):")
+        say(f"refusing to {what}, as Flyway's migrate would:")
         for problem in result.refused:
             print("  " + problem.replace("\n", "\n  "), file=sys.stderr)
     if result.failure is not None:

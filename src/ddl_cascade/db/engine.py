@@ -1,22 +1,39 @@
 """Apply migrations to a PostgreSQL database the way `flyway migrate` does, and read its info.
 
-One run (Flyway's DbMigrate, reference flyway.md §2, §4, §6, §9):
-1. take Flyway's advisory lock on the history table (session level, the key Flyway uses), so two runs — ours or
+One run (Flyway.migrate and DbMigrate, reference flyway.md §2, §4, §6, §9), under the run's Flyway settings
+(`MigrationSet.settings`):
+1. Flyway's default schema is `defaultSchema`, else the first of `schemas`, else the connection's current schema; it
+   holds the history table (`table`, default `flyway_schema_history`) and is `${flyway:defaultSchema}`. Flyway's
+   schemas are the configured ones with the default schema put first when it is not among them;
+2. take Flyway's advisory lock on the history table (session level, the key Flyway uses), so two runs — ours or
    Flyway's — never interleave; read the history only once the lock is held;
-2. validate as `flyway migrate` does (failed rows, checksum mismatches, missing or ignored migrations refuse the run);
-3. create `flyway_schema_history` if needed; run `beforeMigrate` callbacks;
-4. for each pending migration (baseline, versioned by version, repeatables by description): restore the session's
-   search_path and role, open a transaction unless the script is non-transactional (Flyway's statement detection,
-   overridden by `executeInTransaction` in its `.sql.conf`), run `beforeEachMigrate` callbacks, the statements one by
-   one (`COPY … FROM stdin` data through the COPY protocol), `afterEachMigrate`, insert the history row, commit;
-5. `afterVersioned`, `afterMigrateApplied` (when something was applied), `afterMigrate`.
+3. validate as `flyway migrate` does, unless `validateOnMigrate` is false (failed rows, checksum mismatches,
+   missing or ignored migrations refuse the run);
+4. with `createSchemas` (the default): run `createSchema`/`beforeCreateSchema` callbacks, create the missing schemas
+   and, when one was created, the history table with Flyway's `<< Flyway Schema Creation >>` row (rank 0 on a new
+   table), all in one transaction;
+5. no history table yet: when one of the schemas is non-empty (Flyway's definition, `history.schema_empty`), either
+   baseline it (`baselineOnMigrate`: the table is created with a BASELINE row at `baselineVersion`, between
+   `beforeBaseline` and `afterBaseline` callbacks, so only higher versions are applied) or refuse with Flyway's
+   sentence; then create the table; run `beforeMigrate` callbacks;
+6. refuse, as DbMigrate does even without validation, when the history holds a failed migration (one failed future
+   migration is only a warning while `*:future` is ignored);
+7. for each pending migration (baseline, versioned by version, repeatables by description): restore the session's
+   role and give it Flyway's search_path (the default schema ahead of the original path, unless it already leads it:
+   PostgreSQLConnection.changeCurrentSchemaTo), open a transaction unless the script is non-transactional (Flyway's
+   statement detection, overridden by `executeInTransaction` in its `.sql.conf`), run `beforeEachMigrate`
+   callbacks, the statements one by one (`COPY … FROM stdin` data through the COPY protocol), `afterEachMigrate`,
+   insert the history row, commit;
+8. `afterVersioned`, `afterMigrateApplied` (when something was applied), `afterMigrate`.
 On failure: a transactional migration is rolled back and leaves no row; a non-transactional one leaves its partial
 changes and a `success = false` row, as with Flyway; then `afterMigrateError`. Placeholders (configured plus Flyway's
-`${flyway:…}` defaults) are replaced before a script is split, in every script unless its `.sql.conf` says
-`placeholderReplacement=false`.
+`${flyway:…}` defaults, `${flyway:table}` included) are replaced before a script is split, in every script unless its
+`.sql.conf` says `placeholderReplacement=false`. `status` reads the same history table, read-only.
 
-One deliberate difference: `afterEachMigrateError` callbacks run after the failed migration's transaction is rolled
-back, in their own transaction; inside the aborted PostgreSQL transaction they could only fail.
+Deliberate differences: `afterEachMigrateError` callbacks run after the failed migration's transaction is rolled
+back, in their own transaction (inside the aborted PostgreSQL transaction they could only fail); and the search_path
+is set before every migration and callback, also when Flyway would leave it alone because the default schema
+already leads the original path (then a `SET search_path` in one migration would leak into the next with Flyway).
 """
 
 from __future__ import annotations
@@ -28,9 +45,12 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ddl_cascade import flyway
-from ddl_cascade.db.history import SchemaHistory, current_user
-from ddl_cascade.db.info import Info, Resolved, compute
+from ddl_cascade.db import history as schema_history
+from ddl_cascade.db.history import SchemaHistory, current_user, quote_ident
+from ddl_cascade.db.info import FUTURE_FAILED, Info, Resolved, compute
 from ddl_cascade.db.migrations import MigrationSet, Script
+from ddl_cascade.errors import CascadeError
+from ddl_cascade.flyway.settings import Settings
 from ddl_cascade.flyway.sqlscript import Fault, Statement, split_statements
 
 
@@ -82,27 +102,42 @@ class ScriptFailed(Exception):
 
 @dataclass(frozen=True)
 class Session:
-    """Facts about the connection that placeholders, history rows and statement detection need."""
+    """Facts about the connection and the run's settings that placeholders, history rows, the search_path and
+    statement detection need."""
 
-    schema: str
+    schema: str  # Flyway's default schema: holds the history table; `${flyway:defaultSchema}`
     user: str
     database: str
     server_version_num: int
-    search_path: str
+    search_path: str  # the connection's own search_path, as it was when the run started
     role: str
     environment: str = "default"  # `${flyway:environment}`: the --env name; Flyway's own default otherwise
+    schemas: tuple[str, ...] = ()  # Flyway's schemas: the configured ones, the default schema first if missing
+    table: str = schema_history.TABLE  # the history table; `${flyway:table}`
 
     @classmethod
-    def open(cls, conn, environment: str | None = None) -> "Session":
-        schema, user, database, version, search_path = conn.execute(
+    def open(cls, conn, environment: str | None = None, settings: Settings = Settings()) -> "Session":
+        current, user, database, version, search_path = conn.execute(
             "SELECT current_schema, current_user, current_database(), current_setting('server_version_num')::int, "
             "current_setting('search_path')"
         ).fetchone()
+        schema = settings.history_schema or current  # SchemaHistoryFactory.prepareSchemas
         if not schema:
-            from ddl_cascade.errors import CascadeError
+            raise CascadeError("cannot determine the current schema: the search_path is empty; set `schemas` or "
+                               "`default_schema` for the environment.")
+        schemas = tuple(settings.schemas) if schema in settings.schemas else (schema, *settings.schemas)
+        return cls(schema, user, database, version, search_path, user, environment or "default", schemas,
+                   settings.table)
 
-            raise CascadeError("cannot determine the current schema: the search_path is empty.")
-        return cls(schema, user, database, version, search_path, user, environment or "default")
+    def search_path_for_migrations(self, conn) -> str:
+        """The search_path Flyway gives migrations and callbacks (PostgreSQLConnection.changeCurrentSchemaTo): the
+        default schema, quoted, ahead of the original path, unless it is the original path, already leads it, or
+        does not exist."""
+        original = self.search_path
+        if (self.schema == original or original.startswith(self.schema + ",")
+                or not schema_history.schema_exists(conn, self.schema)):
+            return original
+        return quote_ident(self.schema) + ("," + original if original.strip() else "")
 
 
 # -- preparing scripts ------------------------------------------------------------------------------------------------
@@ -125,7 +160,7 @@ def prepare(script: Script, session: Session, placeholders: dict[str, str], time
     text = script.text[1:] if script.text.startswith("\ufeff") else script.text
     if script.config.placeholder_replacement is False:
         return Prepared(script, text)
-    defaults = flyway.default_placeholders(session.schema, session.user, session.database,
+    defaults = flyway.default_placeholders(session.schema, session.user, session.database, table=session.table,
                                            filename=script.filename, timestamp=timestamp,
                                            working_directory=os.getcwd(), environment=session.environment)
     try:
@@ -252,25 +287,29 @@ class Runner:
             self.execute(prepared, statements)
 
     def callbacks(self, event: str, inside: bool = False) -> None:
-        """Run the callbacks of `event`: inside the current transaction (each-migrate events) or each on its own."""
+        """Run the callbacks of `event`: inside the current transaction (each-migrate events) or each on its own,
+        on a restored session (DefaultCallbackExecutor.execute)."""
         for prepared in self._callbacks.get(event, ()):
             if inside:
                 statements, _ = self.split(prepared)
                 self.execute(prepared, statements)
             else:
+                self.restore_session()
                 self.run_script(prepared)
 
     def restore_session(self) -> None:
-        # Flyway restores the connection before each migration, so one migration's SET cannot leak into the next.
+        # Flyway restores the role and sets its search_path before each migration and callback, so one migration's
+        # SET cannot leak into the next.
         self.conn.execute("SELECT set_config('search_path', %s, false), set_config('role', %s, false)",
-                          (self.session.search_path, self.session.role))
+                          (self.session.search_path_for_migrations(self.conn), self.session.role))
 
 
 def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None = None, lock_attempts: int | None = None,
             on_applied=None, environment: str | None = None) -> MigrateResult:
     """Apply the set's pending migrations to the database of `conn` (autocommit); see the module docstring."""
-    session = Session.open(conn, environment)
-    history = history or SchemaHistory(conn, session.schema)
+    settings = migration_set.settings
+    session = Session.open(conn, environment, settings)
+    history = history or SchemaHistory(conn, session.schema, session.table)
     timestamp = datetime.now()
     result = MigrateResult()
     if lock_attempts is None:
@@ -283,13 +322,21 @@ def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None 
         except ScriptFailed as exc:
             result.failure = exc.failure
             return result
-        info = compute(resolved, history.rows(), settings=migration_set.settings, ignore_pending=True)
-        if info.problems:
+        info = compute(resolved, history.rows(), settings=settings, ignore_pending=True)
+        if settings.validate_on_migrate and info.problems:
             result.refused = info.problems
             return result
-        if not history.exists():
-            history.create()
-        _apply(conn, migration_set, session, history, info, timestamp, result, on_applied)
+        runner = Runner(conn, session, migration_set, timestamp)
+        try:
+            refusal = _prepare_history(conn, session, settings, history, runner)
+        except ScriptFailed as exc:
+            result.failure = exc.failure
+            return result
+        if refusal is not None:
+            result.refused = [refusal]
+            return result
+        info = compute(resolved, history.rows(), settings=settings, ignore_pending=True)
+        _apply(conn, runner, history, info, result, on_applied)
         return result
     finally:
         import psycopg
@@ -300,13 +347,90 @@ def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None 
             pass  # the connection is gone, and with it the session's lock; the original error is the one to see
 
 
-def _apply(conn, migration_set: MigrationSet, session: Session, history: SchemaHistory, info: Info, timestamp: datetime,
-           result: MigrateResult, on_applied) -> None:
-    runner = Runner(conn, session, migration_set, timestamp)
+def _prepare_history(conn, session: Session, settings: Settings, history: SchemaHistory, runner: "Runner") -> str | None:
+    """What Flyway.migrate does between validate and DbMigrate: create the missing schemas, then baseline a non-empty
+    schema that has no history table (or refuse it), then create the table. Returns Flyway's refusal, if any."""
+    installed_by = current_user(conn)
+    if settings.create_schemas:
+        runner.callbacks("createSchema")
+        runner.callbacks("beforeCreateSchema")
+        with conn.transaction():  # DbSchemas.create: the schemas, the table and its marker together
+            created = []
+            for name in session.schemas:
+                if not schema_history.schema_exists(conn, name):
+                    schema_history.create_schema(conn, name)
+                    created.append(name)
+            if created:
+                history.create()
+                history.add_schemas_marker(created, installed_by)
+    if history.exists():
+        return None
+    if not schema_history.schema_exists(conn, session.schema):
+        # Flyway warns, then fails creating the table (after ten tries); say why at once.
+        return (f"The schema {quote_ident(session.schema)} for the schema history table does not exist and "
+                "createSchemas is false: create it first.")
+    non_empty = [name for name in session.schemas
+                 if schema_history.schema_exists(conn, name) and not schema_history.schema_empty(conn, name)]
+    if non_empty:
+        if not settings.baseline_on_migrate:
+            return (f"Found non-empty schema(s) {', '.join(quote_ident(n) for n in non_empty)} but no schema history "
+                    "table. Use baseline() or set baselineOnMigrate to true to initialize the schema history table.")
+        _baseline(conn, settings, history, runner, installed_by)
+    history.create()
+    return None
+
+
+def _baseline(conn, settings: Settings, history: SchemaHistory, runner: "Runner", installed_by: str) -> None:
+    """DbBaseline on a database without a history table: the table with its BASELINE row, between callbacks."""
+    try:
+        version = flyway.Version(settings.baseline_version).text
+    except flyway.FlywayError as exc:
+        raise CascadeError(f"baselineVersion {settings.baseline_version!r} is not a version: {exc}") from None
+    runner.callbacks("beforeBaseline")
+    try:
+        history.create(baseline=(version, settings.baseline_description), installed_by=installed_by)
+    except Exception:
+        runner.callbacks("afterBaselineError")
+        raise
+    runner.callbacks("afterBaseline")
+
+
+def _future_ignored(patterns: tuple[str, ...]) -> bool:
+    """ValidatePatternUtils.isFutureIgnored: `*:future`, or patterns that ignore both versioned and repeatable
+    future migrations."""
+    parsed = [tuple(p.strip().lower().split(":", 1)) for p in patterns if ":" in p]
+    if ("*", "future") in parsed:
+        return True
+
+    def ignores(kind: str) -> bool:
+        return any(t in ("*", kind) and st in ("*", "future") for t, st in parsed)
+
+    return ignores("versioned") and ignores("repeatable")
+
+
+def _failed_refusal(session: Session, info: Info, settings: Settings) -> str | None:
+    """DbMigrate.migrateGroup: a failed migration in the history stops migrate even without validation."""
+    failed = info.failed
+    if not failed:
+        return None
+    if len(failed) == 1 and failed[0].state == FUTURE_FAILED and _future_ignored(settings.ignore_migration_patterns):
+        return None
+    first = failed[0]
+    if first.version is None:
+        return f'Schema {quote_ident(session.schema)} contains a failed repeatable migration ("{first.description}") !'
+    return f"Schema {quote_ident(session.schema)} contains a failed migration to version {first.version} !"
+
+
+def _apply(conn, runner: "Runner", history: SchemaHistory, info: Info, result: MigrateResult, on_applied) -> None:
     installed_by = current_user(conn)
     per_statement = runner.has("beforeEachMigrateStatement") or runner.has("afterEachMigrateStatement")
     try:
         runner.callbacks("beforeMigrate")
+        refusal = _failed_refusal(runner.session, info, runner.migration_set.settings)
+        if refusal is not None:
+            result.refused = [refusal]
+            _after_error(runner, result)
+            return
         previous_versioned = True
         for resolved in info.pending:
             prepared: Prepared = resolved.key  # type: ignore[assignment]
@@ -330,11 +454,17 @@ def _apply(conn, migration_set: MigrationSet, session: Session, history: SchemaH
             if on_applied:
                 on_applied(applied)
         result.failure = exc.failure
-        try:
-            runner.callbacks("afterMigrateError")
-        except ScriptFailed as again:
-            result.failure = Failure(exc.failure.path, exc.failure.line,
-                                     f"{exc.failure.message} (then afterMigrateError failed: {again.failure})")
+        _after_error(runner, result)
+
+
+def _after_error(runner: Runner, result: MigrateResult) -> None:
+    """`afterMigrateError` callbacks; when one fails too, its failure is added to the run's."""
+    try:
+        runner.callbacks("afterMigrateError")
+    except ScriptFailed as again:
+        first = result.failure
+        result.failure = again.failure if first is None else Failure(
+            first.path, first.line, f"{first.message} (then afterMigrateError failed: {again.failure})")
 
 
 def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared, resolved: Resolved,
@@ -382,8 +512,9 @@ def _body(runner: Runner, prepared: Prepared, statements: list[Statement], per_s
 
 
 def status(conn, migration_set: MigrationSet, environment: str | None = None) -> Info:
-    """Flyway's info for the database of `conn` (read-only: no lock, no table created)."""
-    session = Session.open(conn, environment)
-    history = SchemaHistory(conn, session.schema)
+    """Flyway's info for the database of `conn` (read-only: no lock, no table created), from the history table in
+    Flyway's default schema."""
+    session = Session.open(conn, environment, migration_set.settings)
+    history = SchemaHistory(conn, session.schema, session.table)
     resolved = resolve(migration_set, session)
     return compute(resolved, history.rows(), settings=migration_set.settings, ignore_pending=True)

@@ -1,14 +1,22 @@
-"""`flyway_schema_history`: created, filled, read and locked exactly as Flyway does on PostgreSQL.
+"""The schema history table and the schemas Flyway manages: created, filled, read and locked exactly as Flyway does
+on PostgreSQL.
 
 Why exact: a child's own Flyway must accept the history we write and carry on from it, and `db status` must read
 history that Flyway wrote. So this module follows Flyway's PostgreSQL code (reference flyway.md §4):
-- the table DDL column by column, the primary key `<table>_pk` on installed_rank, the index `<table>_s_idx` on
-  success, all identifiers double-quoted, in the connection's current schema;
-- a row per applied migration: installed_rank = previous max + 1, version as written (normalised `_` → `.`),
-  description cut to 200 characters (197 + "..."), script cut to 1000 ("..." + the tail), installed_by =
-  `current_user`, installed_on = the column default `now()`;
+- the table (Flyway's `table` setting, default `flyway_schema_history`) lives in Flyway's default schema; its DDL
+  column by column, the primary key `<table>_pk` on installed_rank, the index `<table>_s_idx` on success, all
+  identifiers double-quoted;
+- a row per applied migration: installed_rank = previous max + 1 (0 for the `SCHEMA` marker of an empty table),
+  version as written (normalised `_` → `.`), description cut to 200 characters (197 + "..."), script cut to 1000
+  ("..." + the tail), installed_by = `current_user`, installed_on = the column default `now()`;
+- the markers Flyway writes itself: `<< Flyway Schema Creation >>` (type SCHEMA, script = the created schemas quoted
+  and joined by ",") when it created schemas, and the BASELINE row (`baselineVersion`, `baselineDescription`,
+  checksum NULL) written with the table when `baselineOnMigrate` baselines a non-empty schema;
+- a schema is "empty" as PostgreSQLSchema.doEmpty says: no table, view, sequence or TOAST table, no type other than
+  arrays and composites, no function or procedure, none of them owned by an extension (a materialized view or a
+  partitioned table alone leaves a schema empty for Flyway);
 - the advisory lock: Flyway's magic number ("Flyway" in ASCII) plus the Java `String.hashCode()` of the quoted
-  table name, so ddl-cascade and a real Flyway running against the same database exclude each other.
+  `"schema"."table"`, so ddl-cascade and a real Flyway running against the same database exclude each other.
 """
 
 from __future__ import annotations
@@ -119,11 +127,21 @@ class SchemaHistory:
         ).fetchone()
         return row is not None
 
-    def create(self) -> None:
-        """Create the table (and its key and index) in one transaction, unless another run just did."""
+    def create(self, baseline: tuple[str, str] | None = None, installed_by: str | None = None) -> None:
+        """Create the table (and its key and index) in one transaction, unless another run just did; with
+        `baseline` = (version, description), also its BASELINE row, as Flyway's `create(baseline=true)`."""
         with self.conn.transaction():
             if not self.exists():
                 self.conn.execute(create_script(self.schema, self.table))
+                if baseline is not None:
+                    version, description = baseline
+                    self.add(version, description, BASELINE, description, None, 0, True,
+                             installed_by or current_user(self.conn))
+
+    def add_schemas_marker(self, schemas: list[str], installed_by: str) -> int:
+        """Record that this run created `schemas` (SchemaHistory.addSchemasMarker)."""
+        return self.add(None, "<< Flyway Schema Creation >>", SCHEMA, ",".join(quote_ident(s) for s in schemas),
+                        None, 0, True, installed_by)
 
     def rows(self) -> list[AppliedRow]:
         """All rows, ordered by installed_rank (Flyway's own select); [] when there is no table yet."""
@@ -139,7 +157,8 @@ class SchemaHistory:
             execution_time: int, success: bool, installed_by: str) -> int:
         """Insert the next row (JdbcTableSchemaHistory.doAddAppliedMigration); returns its installed_rank."""
         highest = self.conn.execute(f'SELECT MAX("installed_rank") FROM {self.name}').fetchone()[0]
-        rank = (highest or 0) + 1
+        # SchemaHistory.calculateInstalledRank: the schema marker of an empty table is rank 0, anything else 1.
+        rank = (0 if type_ == SCHEMA else 1) if highest is None else highest + 1
         self.conn.execute(
             f'INSERT INTO {self.name} ("installed_rank", "version", "description", "type", "script", "checksum", '
             '"installed_by", "execution_time", "success") VALUES (%s, %s, %s, %s, %s, %s, %s, %s, %s)',
@@ -168,6 +187,34 @@ class SchemaHistory:
 
     def release_lock(self) -> None:
         self.conn.execute("SELECT pg_advisory_unlock(%s)", (self.lock_number,))
+
+
+# -- the schemas Flyway manages ---------------------------------------------------------------------------------------
+
+
+def schema_exists(conn, name: str) -> bool:
+    return conn.execute("SELECT COUNT(*) FROM pg_catalog.pg_namespace WHERE nspname = %s", (name,)).fetchone()[0] > 0
+
+
+def schema_empty(conn, name: str) -> bool:
+    """PostgreSQLSchema.doEmpty: nothing Flyway counts as an object of the schema (see the module docstring)."""
+    return not conn.execute(
+        "SELECT EXISTS ("
+        " SELECT c.oid FROM pg_catalog.pg_class c JOIN pg_catalog.pg_namespace n ON n.oid = c.relnamespace"
+        " LEFT JOIN pg_catalog.pg_depend d ON d.objid = c.oid AND d.deptype = 'e'"
+        " WHERE n.nspname = %(s)s AND d.objid IS NULL AND c.relkind IN ('r', 'v', 'S', 't')"
+        " UNION ALL"
+        " SELECT t.oid FROM pg_catalog.pg_type t JOIN pg_catalog.pg_namespace n ON n.oid = t.typnamespace"
+        " LEFT JOIN pg_catalog.pg_depend d ON d.objid = t.oid AND d.deptype = 'e'"
+        " WHERE n.nspname = %(s)s AND d.objid IS NULL AND t.typcategory NOT IN ('A', 'C')"
+        " UNION ALL"
+        " SELECT p.oid FROM pg_catalog.pg_proc p JOIN pg_catalog.pg_namespace n ON n.oid = p.pronamespace"
+        " LEFT JOIN pg_catalog.pg_depend d ON d.objid = p.oid AND d.deptype = 'e'"
+        " WHERE n.nspname = %(s)s AND d.objid IS NULL)", {"s": name}).fetchone()[0]
+
+
+def create_schema(conn, name: str) -> None:
+    conn.execute(f"CREATE SCHEMA {quote_ident(name)}")
 
 
 def current_schema(conn) -> str:
