@@ -444,3 +444,48 @@ def test_property_migrate_then_status_agree_for_any_versions(pg_server):
             pg_server.drop_database(name)
 
     check()
+
+
+def test_verify_honours_schemas_and_table(pg_server):
+    """`db verify` is `engine.migrate` on a fresh database with the same settings: the schemas are created and the
+    history is written to the configured table in the default schema."""
+    from ddl_cascade.db import target as targets
+    from ddl_cascade.db.verify import verify
+    from ddl_cascade.flyway.settings import Settings
+
+    plan = make_plan({"V1__t.sql": "CREATE TABLE t (id int);\n"})
+    plan = migration_sets.MigrationSet(plan.migrations, plan.callbacks, settings=Settings(
+        schemas=("app", "Audit Log"), table="change_log"))
+    result = verify(plan, target=targets.from_url(pg_server.url("postgres")), keep=True)
+    assert result.ok, (result.failure, result.refused)
+    name = result.kept.split()[1]
+    try:
+        with pg_server.connect(name) as conn:
+            assert conn.execute('SELECT installed_rank, version, description, type, script FROM app.change_log '
+                                'ORDER BY installed_rank').fetchall() == [
+                (0, None, "<< Flyway Schema Creation >>", "SCHEMA", '"app","Audit Log"'), (1, "1", "t", "SQL", "V1__t.sql")]
+            assert conn.execute("SELECT to_regclass('app.t') IS NOT NULL, to_regclass('public.t')").fetchone() == (True, None)
+    finally:
+        pg_server.drop_database(name)
+
+
+def test_non_empty_schema_without_history_is_refused_with_flyways_sentence(pg_db):
+    pg_db.query("CREATE TABLE legacy (id int)")
+    result = run(pg_db, make_plan({"V1__t.sql": "CREATE TABLE t (id int);\n"}))
+    assert result.refused == ['Found non-empty schema(s) "public" but no schema history table. Use baseline() or set '
+                              'baselineOnMigrate to true to initialize the schema history table.']
+    assert pg_db.query("SELECT to_regclass('flyway_schema_history'), to_regclass('t')") == [(None, None)]
+
+
+def test_validate_off_still_refuses_a_failed_row_and_runs_after_migrate_error(pg_db):
+    from ddl_cascade.flyway.settings import Settings
+
+    broken = make_plan({"V1__idx.sql": "CREATE INDEX CONCURRENTLY i ON nothing (x);\n"})
+    assert run(pg_db, broken).failure is not None
+    lenient = make_plan({"V1__idx.sql": "CREATE INDEX CONCURRENTLY i ON nothing (x);\n"},
+                        callbacks={"afterMigrateError.sql": "CREATE TABLE after_error (id int);\n"})
+    lenient = migration_sets.MigrationSet(lenient.migrations, lenient.callbacks,
+                                          settings=Settings(validate_on_migrate=False))
+    result = run(pg_db, lenient)
+    assert result.refused == ['Schema "public" contains a failed migration to version 1 !']
+    assert pg_db.query("SELECT to_regclass('after_error') IS NOT NULL") == [(True,)]
