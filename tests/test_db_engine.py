@@ -463,8 +463,10 @@ def test_verify_honours_schemas_and_table(pg_server):
         with pg_server.connect(name) as conn:
             assert conn.execute('SELECT installed_rank, version, description, type, script FROM app.change_log '
                                 'ORDER BY installed_rank').fetchall() == [
-                (0, None, "<< Flyway Schema Creation >>", "SCHEMA", '"app","Audit Log"'), (1, "1", "t", "SQL", "V1__t.sql")]
-            assert conn.execute("SELECT to_regclass('app.t') IS NOT NULL, to_regclass('public.t')").fetchone() == (True, None)
+                (0, None, "<< Flyway Schema Creation >>", "SCHEMA", '"app","Audit Log"'),
+                (1, "1", "t", "SQL", "V1__t.sql")]
+            assert conn.execute("SELECT to_regclass('app.t') IS NOT NULL, to_regclass('public.t')").fetchone() == (
+                True, None)
     finally:
         pg_server.drop_database(name)
 

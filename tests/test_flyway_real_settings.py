@@ -337,8 +337,9 @@ def test_cascade_toml_environment_keys_migrate_as_flyway(real_flyway, databases,
     statuses = [json.loads(cli("db", "status", "--env", env, "--json", cwd=repo.path).stdout) for env in
                 ("ours", "theirs")]
     assert statuses[0]["ok"] and statuses[0]["problems"] == []
-    assert [{k: m[k] for k in ("state", "version", "script", "checksum", "installed_rank")} for m in statuses[0]["migrations"]] == \
-        [{k: m[k] for k in ("state", "version", "script", "checksum", "installed_rank")} for m in statuses[1]["migrations"]]
+    keep = ("state", "version", "script", "checksum", "installed_rank")
+    assert [{k: m[k] for k in keep} for m in statuses[0]["migrations"]] == \
+        [{k: m[k] for k in keep} for m in statuses[1]["migrations"]]
     readings = real_flyway.run([Case(command, flyway_conf(db.url, folder, flyway_keys))
                                 for db in (theirs, ours) for command in ("validate", "info")])
     assert readings[0]["valid"] is True and readings[:2] == readings[2:]

@@ -347,7 +347,8 @@ def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None 
             pass  # the connection is gone, and with it the session's lock; the original error is the one to see
 
 
-def _prepare_history(conn, session: Session, settings: Settings, history: SchemaHistory, runner: "Runner") -> str | None:
+def _prepare_history(conn, session: Session, settings: Settings, history: SchemaHistory,
+                     runner: Runner) -> str | None:
     """What Flyway.migrate does between validate and DbMigrate: create the missing schemas, then baseline a non-empty
     schema that has no history table (or refuse it), then create the table. Returns Flyway's refusal, if any."""
     installed_by = current_user(conn)
@@ -380,7 +381,7 @@ def _prepare_history(conn, session: Session, settings: Settings, history: Schema
     return None
 
 
-def _baseline(conn, settings: Settings, history: SchemaHistory, runner: "Runner", installed_by: str) -> None:
+def _baseline(conn, settings: Settings, history: SchemaHistory, runner: Runner, installed_by: str) -> None:
     """DbBaseline on a database without a history table: the table with its BASELINE row, between callbacks."""
     try:
         version = flyway.Version(settings.baseline_version).text
@@ -421,7 +422,7 @@ def _failed_refusal(session: Session, info: Info, settings: Settings) -> str | N
     return f"Schema {quote_ident(session.schema)} contains a failed migration to version {first.version} !"
 
 
-def _apply(conn, runner: "Runner", history: SchemaHistory, info: Info, result: MigrateResult, on_applied) -> None:
+def _apply(conn, runner: Runner, history: SchemaHistory, info: Info, result: MigrateResult, on_applied) -> None:
     installed_by = current_user(conn)
     per_statement = runner.has("beforeEachMigrateStatement") or runner.has("afterEachMigrateStatement")
     try:

@@ -2,8 +2,9 @@
 
 Without a URL the database lives on a private server started for this run (`db.server`); with `--url` it is a new
 database created on that server (`ddl_cascade_verify_<random>`) and dropped afterwards. `keep` leaves either in
-place for inspection. The run itself is exactly `db migrate` (`engine.migrate`) on an empty database, so what
-verify proves is what migrate will do.
+place for inspection. The run itself is exactly `db migrate` (`engine.migrate`) on an empty database, with the same
+Flyway settings (schemas created, the history table and default schema they name), so what verify proves is what
+migrate will do.
 """
 
 from __future__ import annotations
