@@ -169,6 +169,32 @@ def test_repair_leaves_the_history_flyway_leaves(real_flyway, pg_server, tmp_pat
             pg_server.drop_database(name)
 
 
+def test_repair_of_a_description_over_200_characters(real_flyway, pg_server, tmp_path):
+    """Deliberate difference: Flyway compares the file's full description with the stored one (cut to 200) and
+    writes the full text, which the column refuses; ddl-cascade writes it cut, as migrate stores it, so Flyway's
+    own validate then passes."""
+    first = write(tmp_path / "a", {"V1__short.sql": "CREATE TABLE t (id int);\n"})
+    renamed = write(tmp_path / "b", {"V1__" + "d" * 240 + ".sql": "CREATE TABLE t (id int);\n"})
+    theirs, ours = f"rp_long_theirs_{next(_ids)}", f"rp_long_ours_{next(_ids)}"
+    for name in (theirs, ours):
+        pg_server.create_database(name)
+    try:
+        migrated_theirs, migrated_ours, repaired = real_flyway.run([
+            Case("migrate", conf(pg_server.url(theirs), first)), Case("migrate", conf(pg_server.url(ours), first)),
+            Case("repair", conf(pg_server.url(theirs), renamed))])
+        assert "error" not in migrated_theirs and "error" not in migrated_ours
+        assert "value too long for type character varying(200)" in repaired["error"]
+        migration_set = build({".": files_under(renamed)}, {}, encoding="utf-8", placeholders=PLACEHOLDERS)
+        with pg_server.connect(ours) as conn:
+            (aligned,) = repairing.repair(conn, migration_set).aligned
+        assert aligned.description == "d" * 197 + "..."
+        (validated,) = real_flyway.run([Case("validate", conf(pg_server.url(ours), renamed))])
+        assert validated["valid"] is True, validated
+    finally:
+        for name in (theirs, ours):
+            pg_server.drop_database(name)
+
+
 # -- clean ------------------------------------------------------------------------------------------------------------
 
 OUTSIDE_SQL = """
