@@ -71,7 +71,7 @@ SCENARIO = st.fixed_dictionaries({
     "raw": st.booleans(),  # the first migrate stores raw (placeholders not replaced) checksums
     "patterns": st.sampled_from([None, None, "*:missing", "repeatable:missing", "*:future,versioned:missing", "*:*"]),
 })
-SCENARIOS_PER_EXAMPLE = 5
+SCENARIOS_PER_EXAMPLE = 4
 BAD = "CREATE INDEX CONCURRENTLY bad_idx ON no_such_table (id);\n"
 
 
