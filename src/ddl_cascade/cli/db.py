@@ -1,7 +1,8 @@
-"""`ddl-cascade db verify | migrate | status`: the migrations against real PostgreSQL databases.
+"""`ddl-cascade db verify | migrate | status | repair | clean`: the migrations against real PostgreSQL databases.
 
-Exit codes: 0 all good; 1 a migration failed, migrate refused (failed rows, checksum mismatches…), or status found a
-checksum mismatch or a failed row; 2 bad input (config, URL, credentials, unreachable server) as one sentence.
+Exit codes: 0 all good; 1 a migration failed, migrate refused (failed rows, checksum mismatches…), status found a
+checksum mismatch or a failed row, or the database refused a repair or clean; 2 bad input (config, URL,
+credentials, unreachable server, clean while `cleanDisabled` is not false) as one sentence.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
 from ddl_cascade.errors import say
 from ddl_cascade.render import db as render
 
-db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status.",
+db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status, repair, clean.",
                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                      context_settings=CONTEXT_SETTINGS)
 app.add_typer(db_app, name="db")
@@ -150,3 +151,56 @@ def status(
         render.history(tgt.display, info)
     if not ok:
         raise typer.Exit(1)
+
+
+@db_app.command()
+def repair(
+    url: UrlOpt = None,
+    env: EnvOpt = None,
+    child: ChildOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Flyway's repair: remove failed rows, mark missing migrations deleted, align checksums with the files."""
+    from ddl_cascade.db.repair import repair as run_repair
+
+    tgt, migration_set, connection = _open(config, url, env, child)
+    with connection as conn:
+        result = run_repair(conn, migration_set, environment=tgt.environment)
+    if json:
+        from ddl_cascade.db.results import RepairReport
+
+        emit_json(RepairReport(tgt.display, tgt.environment, result.table, result.removed, result.deleted,
+                               result.aligned))
+    else:
+        typer.echo(f"Repairing {tgt.display} with the migrations of the {migration_set.origin}")
+        for line in render.repair_lines(result):
+            typer.echo(line)
+
+
+@db_app.command()
+def clean(
+    url: UrlOpt = None,
+    env: EnvOpt = None,
+    child: ChildOpt = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """Flyway's clean: drop every object in the configured schemas. Refused unless clean_disabled = false."""
+    from ddl_cascade.db import clean as cleaning
+    from ddl_cascade.errors import CascadeError
+
+    tgt, migration_set, connection = _open(config, url, env, child)
+    if migration_set.settings.clean_disabled:  # refused before connecting: nothing is touched
+        raise CascadeError(cleaning.DISABLED)
+    with connection as conn:
+        result = cleaning.clean(conn, migration_set, environment=tgt.environment)
+    if json:
+        from ddl_cascade.db.results import CleanReport
+
+        emit_json(CleanReport(tgt.display, tgt.environment, result.schemas_cleaned, result.schemas_dropped,
+                              result.warnings))
+    else:
+        typer.echo(f"Cleaned {tgt.display}")
+        for line in render.clean_lines(result):
+            typer.echo(line)

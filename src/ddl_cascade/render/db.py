@@ -23,6 +23,34 @@ def applied_line(applied: Applied) -> str:
             f"  {mark}")
 
 
+def _name(row) -> str:
+    return f"version {row.version} ({row.description})" if row.version is not None else f"repeatable {row.description!r}"
+
+
+def repair_lines(repair) -> list[str]:
+    """`db repair`: one line per change, in the order made, then the closing line."""
+    lines = [f"  removed failed migration: {_name(row)}, installed_rank {row.installed_rank}" for row in repair.removed]
+    lines += [f"  marked deleted: {_name(d.migration)} (missing locally), DELETE row at installed_rank {d.marker_rank}"
+              for d in repair.deleted]
+    lines += [f"  aligned with its file: {_name(a.before)}: {', '.join(a.changes)}" for a in repair.aligned]
+    if not repair.changed:
+        lines.append(f"ok: {repair.table} needs no repair")
+    else:
+        lines.append(f"ok: repaired {repair.table}: {len(repair.removed)} removed, {len(repair.deleted)} marked "
+                     f"deleted, {len(repair.aligned)} aligned")
+    return lines
+
+
+def clean_lines(result) -> list[str]:
+    """`db clean`: each schema emptied or dropped, then the closing line."""
+    lines = [f"  warning: {w}" for w in result.warnings]
+    lines += [f"  cleaned schema {s}" for s in result.schemas_cleaned]
+    lines += [f"  dropped schema {s} (created by Flyway)" for s in result.schemas_dropped]
+    lines.append(f"ok: {plural(len(result.schemas_cleaned), 'schema')} cleaned, "
+                 f"{len(result.schemas_dropped)} dropped")
+    return lines
+
+
 def history(display: str, info: Info) -> None:
     """`db status`: Flyway's info table for one database, its problems and a closing count."""
     table = Table(title=f"Schema history of {display}", title_justify="left")

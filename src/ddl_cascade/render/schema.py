@@ -29,6 +29,8 @@ DOCUMENTS: dict[str, str] = {
     "db verify": "ddl_cascade.db.results:MigrationRun",
     "db migrate": "ddl_cascade.db.results:MigrationRun",
     "db status": "ddl_cascade.db.results:HistoryStatus",
+    "db repair": "ddl_cascade.db.results:RepairReport",
+    "db clean": "ddl_cascade.db.results:CleanReport",
     "demo": "ddl_cascade.demo:DemoReport",
 }
 
