@@ -426,6 +426,8 @@ class Environment:
                                           "first holds the history table")
     default_schema: str | None = key(STRING, None, "Flyway's `defaultSchema`: holds the history table and leads the "
                                      "search_path while migrating (default: the first of `schemas`)")
+    create_schemas: bool | None = key(BOOL, None, "Flyway's `createSchemas`: create the missing `schemas` (and "
+                                      "record it in the history table) (default true)")
     validate_on_migrate: bool | None = key(BOOL, None, "Flyway's `validateOnMigrate` (default true)")
     ignore_migration_patterns: tuple[str, ...] | None = key(
         array_of(STRING), None, "Flyway's `ignoreMigrationPatterns`, e.g. `[\"*:missing\"]` (default "
