@@ -76,9 +76,8 @@ def _uri(value: object) -> bool:
 
 
 def ensure_installed() -> None:
-    """Install the pinned package when missing (whichever test process comes first); one clear line when impossible."""
-    if SPEC_FILE.exists():
-        return
+    """Install the pinned package unless it is there (the script checks the version; whichever test process comes
+    first installs it); one clear line when impossible."""
     import fcntl
 
     SPEC_DIR.mkdir(parents=True, exist_ok=True)

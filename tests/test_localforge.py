@@ -272,6 +272,12 @@ def test_unknown_routes_bad_parameters_and_bad_json_are_violations(local_forge, 
     assert api(local_forge, "PUT", "/repos/acme/child/pulls/1/merge", raw=b"{nope")[:2][0] == 400
     assert api(local_forge, "PUT", "/repos/acme/child/pulls/1/merge", {"merge_method": "fast-forward"})[0] == 422
     assert len(local_forge.take_violations()) == 6
+    versioned = urllib.request.Request(local_forge.api_url + "/repos/acme/child", headers={
+        "Authorization": f"token {TOKEN}", "X-GitHub-Api-Version": "2021-01-01"})
+    with pytest.raises(urllib.error.HTTPError) as refused:
+        urllib.request.urlopen(versioned)
+    assert refused.value.code == 400
+    assert len(local_forge.take_violations()) == 1
     assert api(local_forge, "DELETE", "/repos/acme/child")[0] == 501        # in GitHub's API, not in the forge
     assert [v.where for v in local_forge.take_violations()] == ["forge"]
 
