@@ -837,7 +837,9 @@ class LocalForge:
             checks = repo.protected[pr.base]
             raise ApiError(405, f"Required status check \"{checks[0]}\" is expected." if checks
                            else "Pull Request is not mergeable")
-        if not mergeable or state == "draft":
+        if state == "draft":
+            raise ApiError(405, "Pull Request is still a draft")
+        if not mergeable:
             raise ApiError(405, "Pull Request is not mergeable")
         base, head = pr.base_sha, pr.head_sha
         login = f"{by.login}[bot]" if by.kind == "installation" else by.login
