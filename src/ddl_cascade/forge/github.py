@@ -101,15 +101,17 @@ class GitHub:
             client = self._clients.get(key)
         if client is None:
             client = Github(base_url=self.url, auth=self._auth(repo), retry=GithubRetry(total=6), per_page=100,
-                            timeout=self.config.sync.timeout, seconds_between_requests=None,
+                            timeout=max(1, round(self.config.sync.timeout)), seconds_between_requests=None,
                             seconds_between_writes=None, lazy=True)
             with self._lock:
                 self._clients[key] = client
         return client
 
     def git_credentials(self, repo: Repository) -> tuple[str, str]:
-        auth = self._auth(repo)
-        return _GIT_USER, auth.token
+        if self._app is None:
+            return _GIT_USER, self._token
+        self._client(repo)  # an installation's auth works once a client holds it (PyGithub's withRequester)
+        return _GIT_USER, self._auth(repo).token
 
     def _call(self, repo: Repository, what: str, work: Callable[[Any], T], write: bool = False) -> T:
         """Run `work(repository object)`; a token revoked early is renewed once; errors become one sentence."""
@@ -128,8 +130,9 @@ class GitHub:
                 message = exc.data.get("message") if isinstance(exc.data, dict) else None
                 errors = exc.data.get("errors") if isinstance(exc.data, dict) else None
                 detail = "; ".join(str(e.get("message", e)) if isinstance(e, dict) else str(e) for e in errors or [])
+                text = f"{message or exc}" + (f" ({detail})" if detail else "")
                 raise ForgeError(redact(f"GitHub answered {exc.status} for {repo.full_name} while trying to {what}: "
-                                        f"{message or exc}" + (f" ({detail})" if detail else ""))) from None
+                                        + " ".join(text.split()))) from None
             except OSError as exc:  # connection refused, timeout, TLS
                 raise ForgeError(redact(f"cannot reach {self.url} to {what} for {repo.full_name}: {exc}")) from None
         raise AssertionError("unreachable")
@@ -185,8 +188,11 @@ class GitHub:
     def decorate(self, repo: Repository, pr: PullRequest, *, labels: tuple[str, ...], reviewers: tuple[str, ...],
                  team_reviewers: tuple[str, ...]) -> None:
         if labels:
+            # `{"labels": [...]}`, the form GitHub's OpenAPI description gives (PyGithub's add_to_labels sends a bare
+            # array, which the description does not allow).
             self._call(repo, f"label pull request #{pr.number}",
-                       lambda r: r.get_issue(pr.number).add_to_labels(*labels), write=True)
+                       lambda r: self._client(repo).requester.requestJsonAndCheck(
+                           "POST", f"{r.url}/issues/{pr.number}/labels", input={"labels": list(labels)}), write=True)
         if reviewers or team_reviewers:
             self._call(repo, f"request reviews on pull request #{pr.number}",
                        lambda r: r.get_pull(pr.number).create_review_request(
