@@ -259,3 +259,27 @@ def test_the_token_appears_in_no_output_no_argv_and_no_file(setup, cli, tmp_path
     for path in setup.forge.root.rglob("*"):  # the children's repositories and what git wrote there
         if path.is_file():
             assert TOKEN.encode() not in path.read_bytes(), path
+
+
+def test_auto_merge_waits_for_protection_then_merges_and_merges_at_once_without_it(tmp_path, local_forge, cli):
+    setup = Setup(tmp_path, local_forge, extra='auto_merge = "squash"\n')
+    local_forge.protect(OWNER, "billing")  # required checks: GitHub's auto-merge waits for them
+    code, children = setup.sync(cli)
+    assert code == 0 and {c["result"] for c in children.values()} == {"pr_opened"}
+    (billing,) = setup.pulls("billing")
+    assert billing["state"] == "open" and billing["auto_merge"]["merge_method"] == "squash"
+    (orders,) = setup.pulls("orders")  # no protection: GitHub refuses auto-merge, so it was merged at once
+    assert orders["merged_at"] is not None
+    local_forge.pass_checks(OWNER, "billing", billing["number"])
+    assert {c["state"] for c in setup.status(cli).values()} == {"in_sync"}
+
+
+def test_with_graphql_off_auto_merge_merges_through_rest(tmp_path, local_forge, cli):
+    table = (f'[forge]\nkind = "github"\napi_url = "{local_forge.api_url}"\ntoken_env = "DDLC_FORGE_TOKEN"\n'
+             'graphql = false\nwrites_per_second = 50\n')
+    setup = Setup(tmp_path, local_forge, extra='auto_merge = "merge"\n', forge_table=table)
+    code, children = setup.sync(cli)
+    assert code == 0 and {c["result"] for c in children.values()} == {"pr_opened"}
+    assert all(setup.pulls(n)[0]["merged_at"] for n in setup.names)
+    assert local_forge.count("graphql") == 0
+    assert {c["state"] for c in setup.status(cli).values()} == {"in_sync"}

@@ -203,8 +203,12 @@ class GitHub:
 
         if self.graphql:
             try:
+                # Asks for the one field it needs (PyGithub's enable_automerge asks for the whole pull request).
                 self._call(repo, f"turn on auto-merge for pull request #{pr.number}",
-                           lambda r: r.get_pull(pr.number).enable_automerge(merge_method=method.upper()), write=True)
+                           lambda r: self._client(repo).requester.graphql_named_mutation(
+                               "enablePullRequestAutoMerge",
+                               {"pullRequestId": pr.node_id, "mergeMethod": method.upper()},
+                               "pullRequest { number }"), write=True)
                 return "auto-merge"
             except ForgeError as exc:
                 if not any(s in str(exc).lower() for s in _MERGE_NOW):
