@@ -89,6 +89,8 @@ def test_first_run_opens_one_pull_request_per_child_with_labels_reviewers_and_a_
         body = pr["body"]
         assert f"`{PREFIX}/sql/V1__init.sql` | 1 |" in body and f"`{PREFIX}/sql/V2__more.sql` | 2 |" in body
         assert "<!-- ddl-cascade delivered=" in body and len(body) < 60_000
+        assert "Flyway resolves 2 migration(s), versions 1 to 2, and 1 callback(s)" in body
+        assert "no naming problem" in body
         # The pull request's branch holds the delivered files on top of the child's own.
         assert setup.branch_file(name, "ddl-cascade/ro-shared-ddl", f"{PREFIX}/sql/V2__more.sql") == \
             "create table t2 (id int);\n"
@@ -283,3 +285,14 @@ def test_with_graphql_off_auto_merge_merges_through_rest(tmp_path, local_forge, 
     assert all(setup.pulls(n)[0]["merged_at"] for n in setup.names)
     assert local_forge.count("graphql") == 0
     assert {c["state"] for c in setup.status(cli).values()} == {"in_sync"}
+
+
+def test_a_huge_delivery_keeps_the_body_under_githubs_limit(tmp_path, local_forge, cli):
+    setup = Setup(tmp_path, local_forge, names=("billing",))
+    setup.world.deliver({f"sql/V{1000 + i}__a_rather_long_description_of_table_{i}.sql": f"select {i};\n"
+                         for i in range(1500)}, "many")
+    code, children = setup.sync(cli)
+    assert code == 0
+    body = setup.pulls("billing")[0]["body"]
+    assert len(body) < 60_000 and "more file(s)" in body and "<!-- ddl-cascade delivered=" in body
+    assert "Flyway resolves 1502 migration(s)" in body

@@ -162,11 +162,14 @@ class Change:
     checksum: int | None
 
 
-def changes(cache: ChildCache, old_tree: str | None, new_tree: str, encoding: str) -> list[Change]:
-    """The files of the read-only folder that the delivery adds, changes or removes, with Flyway's view of each."""
+def changes(cache: ChildCache, old_tree: str | None, new_tree: str, encoding: str) -> tuple[list[Change], str]:
+    """The files of the read-only folder that the delivery adds, changes or removes, with Flyway's view of each; and
+    one line saying what Flyway resolves in the delivered folder (the migrations' names, versions and duplicates,
+    as `validate` checks them)."""
     with git.ObjectReader(cache.path) as reader:
         before = tree_paths(reader, old_tree) if old_tree else {}
         after = tree_paths(reader, new_tree)
+        summary = _resolution_summary(cache.config, after)
         out: list[Change] = []
         for path in sorted(set(before) | set(after)):
             if before.get(path) == after.get(path):
@@ -185,16 +188,36 @@ def changes(cache: ChildCache, old_tree: str | None, new_tree: str, encoding: st
                 except flyway.FlywayError:
                     checksum = None
             out.append(Change(kind, path, version, checksum))
-    return out
+    return out, summary
+
+
+def _resolution_summary(config: Config, paths: dict[str, str]) -> str:
+    sql, callbacks = config.flyway.sql_paths, config.flyway.callback_paths
+
+    def under(folders: tuple[str, ...]) -> dict[str, list[str]]:
+        return {f: [p[len(f) + 1:] for p in paths if p.startswith(f + "/")] for f in folders}
+
+    resolution = flyway.resolve(under(sql), callback_locations=under(callbacks))
+    versions = [m.version for m in resolution.migrations if m.version is not None]
+    line = (f"Flyway resolves {len(resolution.migrations)} migration(s)"
+            + (f", versions {min(versions).text} to {max(versions).text}" if versions else "")
+            + f", and {len(resolution.callbacks)} callback(s) in the delivered folder")
+    if not resolution.problems:
+        return line + "; no naming problem, no duplicate version."
+    shown = "; ".join(p.message.splitlines()[0] for p in resolution.problems[:5])
+    more = f" (and {len(resolution.problems) - 5} more)" if len(resolution.problems) > 5 else ""
+    return line + f"; {len(resolution.problems)} problem(s): {shown}{more}."
 
 
 def render_body(cache: ChildCache, plan: ChildPlan, marker: Marker) -> str:
     assert plan.child is not None and plan.target_tree is not None
-    found = changes(cache, plan.tree, plan.target_tree, cache.config.flyway.encoding)
+    found, summary = changes(cache, plan.tree, plan.target_tree, cache.config.flyway.encoding)
     prefix = plan.child.prefix.rstrip("/")
     head = [
         f"ddl-cascade delivers the shared DDL of `{cache.config.source.delivery_branch}` at `{plan.target}` "
         f"(tree `{plan.target_tree}`) into `{prefix}/`.",
+        "",
+        f"Validation: {summary}",
         "",
         f"**{len(found)} file(s) change** in the read-only folder. Merge this pull request as it is: any edit to "
         f"`{prefix}/` would be reported as drift.",
