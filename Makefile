@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench clean postgres flyway
+.PHONY: setup demo test bench clean postgres flyway forge-spec
 
 setup: $(STAMP) postgres
 
@@ -26,10 +26,16 @@ postgres: $(STAMP)
 flyway:
 	@bash scripts/ensure-flyway || echo "make flyway: the real Flyway is not installed; tests/test_flyway_real.py will fail" >&2
 
+# GitHub's OpenAPI description (npm @octokit/openapi, version pinned in scripts/ensure-forge-spec) in .forge-spec/ for
+# the local forge of the tests (tests/localforge.py). Offline, `make test` still runs: the forge tests then fail with
+# one line saying why.
+forge-spec:
+	@bash scripts/ensure-forge-spec || echo "make forge-spec: @octokit/openapi is not installed; the tests that use the local forge will fail" >&2
+
 demo: setup
 	$(VENV)/bin/ddl-cascade demo
 
-test: setup flyway
+test: setup flyway forge-spec
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup
@@ -39,4 +45,4 @@ bench: setup
 	$(PY) bench/db.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .flyway
+	rm -rf $(VENV) .pytest_cache .hypothesis .flyway .forge-spec

@@ -12,6 +12,12 @@ Publishing (`git subtree split`) is done outside the timings.
     .venv/bin/python bench/sync.py --children 200
     .venv/bin/python bench/sync.py --children 1000 --baseline-sample 50
     .venv/bin/python bench/sync.py --children 20 --commits 5        # quick
+
+With `--delivery pull-request`, the children live on the local GitHub forge of the tests (tests/localforge.py: git
+over smart HTTP with token authentication, GitHub's REST API) and every child is delivered as a pull request; the
+figures are then the API requests (reads and writes) per child for the first, update and no-op runs, and wall time:
+
+    .venv/bin/python bench/sync.py --delivery pull-request --children 200
 """
 
 from __future__ import annotations
@@ -140,6 +146,54 @@ def baseline(root: Path, parent: Path, names: list[str]) -> float:
     return time.perf_counter() - started
 
 
+def pull_requests(root: Path, args) -> None:
+    """The pull-request delivery against the local forge: API requests per child and wall time per run."""
+    sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
+    from localforge import LocalForge
+
+    forge = LocalForge(root / "forge", validate_responses=False)
+    token = "ghp_benchmarktoken000000000000000000000"
+    forge.add_token(token)
+    try:
+        started = time.perf_counter()
+        parent = build(root, 0, 0)
+        toml = [(parent / "cascade.toml").read_text(),
+                f'[forge]\nkind = "github"\napi_url = "{forge.api_url}"\ntoken_env = "BENCH_FORGE_TOKEN"\n'
+                f'writes_per_second = {args.writes_per_second}\n',
+                '[defaults]\ndelivery = "pull-request"\n\n[defaults.pull_request]\nlabels = ["shared-ddl"]\n']
+        for i in range(args.children):
+            name = f"child-{i:04d}"
+            bare = forge.create_repo("bench", name)
+            git("update-ref", "-d", "refs/heads/main", cwd=bare)
+            fast_import_history(bare, name, args.commits)
+            toml.append(f'[[children]]\nname = "{name}"\nurl = "{forge.git_url("bench", name)}"\n')
+        (parent / "cascade.toml").write_text("\n".join(toml))
+        os.environ["BENCH_FORGE_TOKEN"] = token
+        print(f"setup: {args.children} children on the local forge in {time.perf_counter() - started:.1f} s "
+              f"(writes_per_second = {args.writes_per_second})", flush=True)
+        n = args.children
+        rows = {}
+
+        def run(label: str, expected: str) -> None:
+            reads, writes = forge.count("api", write=False), forge.count("api", write=True)
+            t, doc, _ = cli(parent, "sync", jobs=args.jobs)
+            bad = [c for c in doc["children"] if c["result"] != expected]
+            assert not bad, bad[:3]
+            reads, writes = forge.count("api", write=False) - reads, forge.count("api", write=True) - writes
+            rows[label] = {"seconds": round(t, 2), "reads_per_child": round(reads / n, 2),
+                           "writes_per_child": round(writes / n, 2)}
+            print(f"{label:<16}{t:7.2f} s   API reads/child {reads / n:5.2f}   writes/child {writes / n:5.2f}   "
+                  f"(cpu {CPU['last']:.1f} s)", flush=True)
+
+        run("first", "pr_opened")
+        new_migration(parent, 5)
+        run("update", "pr_updated")
+        run("no-op", "unchanged")
+        print(json.dumps({"children": n, "delivery": "pull-request", "cores": os.cpu_count(), "runs": rows}))
+    finally:
+        forge.close()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("--children", type=int, default=200)
@@ -150,6 +204,9 @@ def main() -> None:
     ap.add_argument("--no-baseline", action="store_true")
     ap.add_argument("--keep", action="store_true", help="keep the temporary folder")
     ap.add_argument("--first-only", action="store_true", help="stop after the first sync")
+    ap.add_argument("--delivery", choices=("push", "pull-request"), default="push")
+    ap.add_argument("--writes-per-second", type=float, default=20,
+                    help="pull-request delivery: the run's API write budget ([forge] writes_per_second)")
     args = ap.parse_args()
 
     env_home = tempfile.mkdtemp(prefix="bench-home-")
@@ -159,6 +216,13 @@ def main() -> None:
     os.environ.update(HOME=env_home, GIT_CONFIG_GLOBAL=str(cfg), GIT_CONFIG_NOSYSTEM="1")
 
     root = Path(tempfile.mkdtemp(prefix="bench-sync-"))
+    if args.delivery == "pull-request":
+        try:
+            pull_requests(root, args)
+        finally:
+            shutil.rmtree(root, ignore_errors=True)
+            shutil.rmtree(env_home, ignore_errors=True)
+        return
     try:
         started = time.perf_counter()
         parent = build(root, args.children, args.commits)

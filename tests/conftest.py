@@ -136,3 +136,24 @@ def real_flyway():
     except FlywayUnavailable as exc:
         raise RuntimeError(str(exc)) from None
     return RealFlyway()
+
+
+# --- the local forge (tests/localforge.py): a GitHub on 127.0.0.1 that holds every request to GitHub's contract -----
+
+@pytest.fixture
+def local_forge(tmp_path):
+    """A fresh `LocalForge` rooted in tmp_path. The test fails at teardown when the forge recorded a violation of
+    GitHub's contract that the test did not take with `forge.take_violations()`."""
+    from localforge import LocalForge
+    from localforge_spec import SpecUnavailable
+
+    try:
+        forge = LocalForge(tmp_path / "forge")
+    except SpecUnavailable as exc:
+        raise RuntimeError(str(exc)) from None
+    yield forge
+    forge.close()
+    if forge.violations:
+        pytest.fail("the local forge saw requests GitHub would refuse (or answered against its contract):\n"
+                    + "\n".join(f"  {v.where}: {v.method} {v.path}: {v.message}" for v in forge.violations),
+                    pytrace=False)

@@ -86,6 +86,7 @@ UNKNOWN_KEY = {
     "flyway": (MINIMAL + "[flyway]\ncolour = 1\n", "flyway.colour"),
     "validate": (MINIMAL + "[validate]\ncolour = 1\n", "validate.colour"),
     "environments": (MINIMAL + "[environments.prod]\nurl = 'x'\ncolour = 1\n", "environments.prod.colour"),
+    "forge": (MINIMAL + "[forge]\ncolour = 1\n", "forge.colour"),
 }
 
 
@@ -137,6 +138,9 @@ OUTSIDE_ALLOWED = {
     ("children", "mode"): (MINIMAL + CHILD + "mode = 'rebase'\n", "'children[0] ('a').mode'", "'rebase'"),
     ("validate", "rules"): (MINIMAL + "[validate.rules]\n'lint/drop-table' = 'loud'\n",
                            "'validate.rules.\"lint/drop-table\"'", "'loud'"),
+    ("defaults", "delivery"): (MINIMAL + "[defaults]\ndelivery = 'email'\n", "'defaults.delivery'", "'email'"),
+    ("children", "delivery"): (MINIMAL + CHILD + "delivery = 'pr'\n", "'children[0] ('a').delivery'", "'pr'"),
+    ("forge", "kind"): (MINIMAL + "[forge]\nkind = 'bitbucket'\n", "'forge.kind'", "'bitbucket'"),
 }
 
 
@@ -199,6 +203,8 @@ INHERITED = {
     "mode": ("merge", "squash"),
     "local_paths": (["db"], ["own/db"]),
     "create_branch": (True, False),
+    "delivery": ("pull-request", "push"),
+    "pull_request": ({"draft": True}, {"draft": False}),
 }
 
 
@@ -209,9 +215,32 @@ def test_inherited_cases_cover_every_inheritable_key():
 @pytest.mark.parametrize("name", INHERITED)
 def test_children_inherit_each_defaults_key_unless_they_set_it(name):
     default, own = INHERITED[name]
-    text = MINIMAL + f"[defaults]\n{name} = {json.dumps(default)}\n" + CHILD
-    text += f'[[children]]\nname = "b"\nurl = "y"\n{name} = {json.dumps(own)}\n'
+    def toml(value):
+        return "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + "}" if isinstance(value, dict) \
+            else json.dumps(value)
+
+    text = MINIMAL + f"[defaults]\n{name} = {toml(default)}\n" + CHILD
+    text += f'[[children]]\nname = "b"\nurl = "y"\n{name} = {toml(own)}\n'
     first, second = config.parse(tomllib.loads(text), FILE).children
-    as_written = (lambda v: list(v) if isinstance(v, tuple) else v)
+
+    def as_written(value):
+        if isinstance(value, config.PullRequestSettings):
+            return {k: getattr(value, k) for k in default}
+        return list(value) if isinstance(value, tuple) else value
+
     assert as_written(getattr(first, name)) == default
     assert as_written(getattr(second, name)) == own
+
+
+def test_a_childs_pull_request_table_overrides_the_defaults_key_by_key():
+    text = (MINIMAL + "[defaults.pull_request]\nlabels = ['ddl']\ndraft = true\n" + CHILD
+            + "[children.pull_request]\ndraft = false\nreviewers = ['dba']\n")
+    (child,) = config.parse(tomllib.loads(text), FILE).children
+    assert (child.pull_request.labels, child.pull_request.draft, child.pull_request.reviewers) == (("ddl",), False,
+                                                                                                   ("dba",))
+    assert child.pull_request.auto_merge == "off" and child.pull_request.branch_name("ro") == "ddl-cascade/ro"
+
+
+def test_a_pull_request_branch_git_refuses_names_the_child():
+    text = MINIMAL + CHILD + "[children.pull_request]\nbranch = 'a..b'\n"
+    assert "child 'a': pull_request.branch 'a..b'" in error(text)

@@ -118,6 +118,7 @@ class Type:
     name: str
     convert: Callable[[Any, _At], Any]  # returns the Python value, or raises `at.fail(...)` naming `at.dotted`
     allowed: tuple[str, ...] = ()
+    table: type | None = None  # a sub-table's dataclass (`subtable`): its keys are documented as a table of their own
 
 
 class _Required:
@@ -273,6 +274,31 @@ def array_of(item: Type) -> Type:
     return Type(f"array of {item.name}s", convert, item.allowed)
 
 
+def subtable(cls: type) -> Type:
+    """A TOML table whose keys are `cls`'s `key(...)` fields (e.g. `[children.pull_request]`); it becomes a `cls`.
+    In an array's table of defaults, a sub-table is inherited key by key (see `parse`)."""
+
+    def convert(value: Any, at: _At) -> Any:
+        if isinstance(value, cls):
+            return value
+        if value == {}:  # also the declared default, converted while the dataclasses are still being defined
+            return cls()
+        if not isinstance(value, dict):
+            raise at.fail(f"'{at.dotted}' must be a table.")
+        return cls(**_parse_keys(keys(cls), value, at))
+
+    return Type("table", convert, table=cls)
+
+
+def _positive(value: Any, at: _At) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 < value < float("inf"):
+        raise at.fail(f"'{at.dotted}' must be a positive number, not {value!r}.")
+    return float(value)
+
+
+POSITIVE = Type("positive number", _positive)
+
+
 def table_of(item: Type) -> Type:
     """A TOML table of free keys whose every value is an `item`; it becomes a dict."""
 
@@ -366,6 +392,26 @@ class Source:
     remote: str | None = key(STRING, None, "where `publish --push` sends the delivery branch")
 
 
+DELIVERIES = ("push", "pull-request")
+AUTO_MERGE = ("off", "merge", "squash", "rebase")
+FORGES = ("github", "gitlab", "gitea")
+
+
+@dataclass(frozen=True)
+class PullRequestSettings:
+    branch: str = key(STRING, "ddl-cascade/{delivery_branch}",
+                      "the pull request's branch in the child; `{delivery_branch}` is `source.delivery_branch`")
+    labels: tuple[str, ...] = key(array_of(STRING), ["shared-ddl"], "labels put on the pull request")
+    reviewers: tuple[str, ...] = key(array_of(STRING), [], "user logins asked to review")
+    team_reviewers: tuple[str, ...] = key(array_of(STRING), [], "team slugs asked to review (GitHub)")
+    draft: bool = key(BOOL, False, "open the pull request as a draft")
+    auto_merge: str = key(one_of(*AUTO_MERGE), "off",
+                          "merge by itself once the child's checks and reviews allow it, with this method")
+
+    def branch_name(self, delivery_branch: str) -> str:
+        return self.branch.replace("{delivery_branch}", delivery_branch)
+
+
 @dataclass(frozen=True)
 class Child:
     name: str = key(STRING, REQUIRED, "the child's name, unique; commands select children by it")
@@ -380,6 +426,25 @@ class Child:
     local_paths: tuple[str, ...] = key(array_of(STRING), [],
                                        "the child's own migration folders, checked for collisions", inherit=True)
     environment: str | None = key(STRING, None, "the `[environments.NAME]` whose database the child migrates")
+    delivery: str = key(one_of(*DELIVERIES), "push", "how `sync` delivers: a push to `branch`, or a pull request "
+                        "into it (for a protected branch; needs `[forge]`)", inherit=True)
+    pull_request: PullRequestSettings = key(subtable(PullRequestSettings), {},
+                                            "the pull request's settings, taken key by key "
+                                            "over `[defaults.pull_request]`", inherit=True)
+
+
+@dataclass(frozen=True)
+class ForgeSettings:
+    kind: str | None = key(one_of(*FORGES), None, "the forge's API; default: from each child URL's host "
+                           "(github.com, gitlab.*, else gitea)")
+    api_url: str | None = key(STRING, None, "the API's root, e.g. \"https://HOST/api/v3\" for GitHub Enterprise; "
+                              "default: the public service's, or https://HOST/api/v1 (Gitea), /api/v4 (GitLab)")
+    token_env: str | None = key(STRING, None, "the environment variable holding the token (default: GITHUB_TOKEN, "
+                                "GITLAB_TOKEN or GITEA_TOKEN by kind); the token is never printed or stored")
+    graphql: bool = key(BOOL, True, "GitHub: use GraphQL for auto-merge and batched reads; false: REST only")
+    app_id: str | None = key(STRING, None, "GitHub App id: ddl-cascade mints (and renews) installation tokens")
+    private_key_env: str | None = key(STRING, None, "the environment variable holding the App's private key (PEM)")
+    writes_per_second: float = key(POSITIVE, 1, "the run's budget of API writes, for every child together")
 
 
 @dataclass(frozen=True)
@@ -448,6 +513,7 @@ class Config:
     source: Source = table(Source, "Where the source of truth lives and where its split history goes.", required=True)
     children: tuple[Child, ...] = table(Child, "One entry per child repository.", array=True, defaults="defaults")
     sync: SyncSettings = table(SyncSettings, "How `sync` writes to children.")
+    forge: ForgeSettings = table(ForgeSettings, "The forge that pull-request delivery talks to.")
     flyway: FlywaySettings = table(FlywaySettings, "How Flyway reads the source folder.")
     validate: ValidateSettings = table(ValidateSettings, "What `validate` reports.")
     environments: dict[str, Environment] = table(Environment, "One table per database.", named=True)
@@ -515,15 +581,24 @@ def parse(data: dict[str, Any], file: Path) -> Config:
     for name, spec in declared:
         at = top.key(name)
         if spec.array:
-            inherited = {}
+            inherited: dict[str, Any] = {}
             if spec.defaults:
                 raw_defaults = _table_data(data, spec.defaults, top, required=False)
                 inherited = _parse_keys(inherited_keys(spec.cls), raw_defaults, top.key(spec.defaults))
+                subtables = {k for k, key_spec in inherited_keys(spec.cls) if key_spec.type.table is not None}
+            else:
+                raw_defaults, subtables = {}, set()
             raw = data.get(name, [])
             if not isinstance(raw, list) or not all(isinstance(item, dict) for item in raw):
                 raise at.fail(f"'{at.dotted}' must be an array of tables ([[{at.dotted}]]).")
+
+            def merged(item: dict[str, Any]) -> dict[str, Any]:
+                # A sub-table an entry sets is merged key by key over the one of the defaults.
+                return {**item, **{k: {**raw_defaults[k], **item[k]} for k in subtables
+                                   if isinstance(raw_defaults.get(k), dict) and isinstance(item.get(k), dict)}}
+
             values[name] = tuple(
-                spec.cls(**{**inherited, **_parse_keys(keys(spec.cls), item, at.index(i), label=True)})
+                spec.cls(**{**inherited, **_parse_keys(keys(spec.cls), merged(item), at.index(i), label=True)})
                 for i, item in enumerate(raw)
             )
         elif spec.named:
@@ -597,6 +672,13 @@ def _check_references(config: Config) -> None:
                 f"{config.file}: duplicate child name '{child.name}' at children[{i}] ('{child.name}').name."
             )
         seen.add(child.name)
+        problem = branch_problem(child.pull_request.branch_name(delivery))
+        if problem is not None or child.pull_request.branch_name(delivery) == child.branch:
+            raise ConfigError(
+                f"{config.file}: child '{child.name}': pull_request.branch '{child.pull_request.branch}' does not give "
+                f"a branch git accepts apart from '{child.branch}'"
+                + (f" ({problem})." if problem else ".")
+            )
         if child.environment is not None and child.environment not in config.environments:
             raise ConfigError(
                 f"{config.file}: child '{child.name}' names environment '{child.environment}', "
@@ -635,6 +717,12 @@ def reference_markdown() -> str:
         heading = f"[[{name}]]" if spec.array else f"[{name}.NAME]" if spec.named else f"[{name}]"
         out += _reference_table(heading, spec.doc + (" Required." if spec.required else ""), keys(spec.cls),
                                 inherits_from=spec.defaults)
+        for key_name, key_spec in keys(spec.cls):
+            if key_spec.type.table is not None:
+                where = f"[{spec.defaults}.{key_name}]` and `[{name}.{key_name}]" if spec.defaults else \
+                    f"[{name}.{key_name}]"
+                out += _reference_table(where, f"The keys of `{key_name}`. " + key_spec.doc[0].upper()
+                                        + key_spec.doc[1:] + ".", keys(key_spec.type.table), inherits_from=None)
     return "\n".join(out) + "\n"
 
 

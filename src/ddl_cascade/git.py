@@ -698,6 +698,12 @@ def split_credentials(url: str) -> tuple[str, str | None, str | None]:
     return found["scheme"] + url[found.end():], unquote(user), unquote(password)
 
 
+def credentials_environ(user: str, password: str) -> dict[str, str]:
+    """The environment that makes `transport` authenticate to an http(s) remote as `user` with `password` (a
+    forge's token), through the credential helper above: never in argv, never on disk."""
+    return {"DDL_CASCADE_GIT_USERNAME": user, "DDL_CASCADE_GIT_PASSWORD": password}
+
+
 _user_ssh_command: list[bool] = []  # [whether core.sshCommand is configured], asked once per process
 
 
@@ -719,8 +725,11 @@ def transport_environ(url: str, cwd: Path | str, timeout: float, extra: Mapping[
     settings = [("http.lowSpeedLimit", str(_LOW_SPEED_LIMIT)), ("http.lowSpeedTime", str(stall))]
     bare, user, password = split_credentials(url)
     if user is not None:
-        settings += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
         env["DDL_CASCADE_GIT_USERNAME"], env["DDL_CASCADE_GIT_PASSWORD"] = user, password or ""
+    if user is not None or (env.get("DDL_CASCADE_GIT_PASSWORD") and re.match(r"https?://", url, re.IGNORECASE)):
+        # Credentials in the URL, or given by the caller (a forge token: `credentials_environ`): only the
+        # helper that reads them from this environment answers, so nothing is asked for and nothing is stored.
+        settings += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
     if (url.startswith(("ssh://", "git+ssh://", "ssh+git://")) or _SCP_LIKE.match(url)) and not _ssh_is_users(env, cwd):
         env["GIT_SSH_COMMAND"] = (f"ssh -o ConnectTimeout={stall} -o ServerAliveInterval={max(1, stall // 3)} "
                                   "-o ServerAliveCountMax=3")

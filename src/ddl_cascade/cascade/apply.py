@@ -77,7 +77,8 @@ def apply_child(planner: Planner, plan: ChildPlan, delivery: Delivery,
         if delivered.result is Result.UPDATED:
             return ChildResult.of(plan, Result.UPDATED, plan.new, attempts, backup=delivered.backup)
         if delivered.result is not None:
-            return ChildResult.of(plan, delivered.result, plan.old, attempts, error=delivered.error)
+            return ChildResult.of(plan, delivered.result, plan.old, attempts, error=delivered.error,
+                                  pull_request=delivered.pull_request)
         last_error = delivered.error
         try:
             moved = cache.remote_tip(plan.child) != plan.old

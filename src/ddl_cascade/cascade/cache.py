@@ -34,7 +34,7 @@ from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable, Iterable, Iterator, TypeVar
+from typing import Callable, Iterable, Iterator, Mapping, TypeVar
 
 from ddl_cascade import git
 from ddl_cascade.config import Child, Config
@@ -127,6 +127,9 @@ class ChildCache:
         self._pending_lock = threading.Lock()
         self._warned = False
         self._repaired = False
+        # Extra environment for git's transport to a child (a forge token for pull-request delivery), set by the
+        # command that knows the credentials; None: git's own credential helpers, SSH agent and askpass.
+        self.git_env: Callable[[Child], Mapping[str, str] | None] | None = None
         try:
             self._ensure()
         except git.GitError as exc:  # e.g. a garbled config: rebuilt by repair() under the lock, else an error
@@ -244,9 +247,18 @@ class ChildCache:
         """The tip the cache holds for `child` (from an earlier fetch or push), without asking the child."""
         return self._tips.get(child_ref(child))
 
+    def _env(self, child: Child, base: Mapping[str, str] | None = None) -> dict[str, str]:
+        extra = self.git_env(child) if self.git_env is not None else None
+        return {**(base or {}), **(extra or {})}
+
     def remote_tip(self, child: Child) -> str | None:
         """The child's branch tip as the child reports it now (`git ls-remote`); None if the branch is absent."""
-        return git.remote_branch_tip(self.path, child.url, child.branch, timeout=self.config.sync.timeout)
+        return self.branch_tip(child, child.branch)
+
+    def branch_tip(self, child: Child, branch: str) -> str | None:
+        """The tip of any `branch` of the child now (`git ls-remote`); None if the child has no such branch."""
+        return git.remote_branch_tip(self.path, child.url, branch, env=self._env(child),
+                                     timeout=self.config.sync.timeout)
 
     def fetch_one(self, child: Child, reader: git.ObjectReader | None = None) -> Fetched:
         """Bring the cache up to date with one child; never raises for a child's own failure.
@@ -288,7 +300,7 @@ class ChildCache:
             # would walk and offer every commit it can reach.
             try:
                 git.fetch_branch(scratch, child.url, child.branch, "refs/heads/tip", (cached, self._delivery_tip()),
-                                 env=env, timeout=self.config.sync.timeout)
+                                 env=self._env(child, env), timeout=self.config.sync.timeout)
             except git.NoSuchBranch:
                 return None
             # The child may have moved since ls-remote; the ref holds what was actually fetched.
@@ -325,7 +337,8 @@ class ChildCache:
         From a scratch git dir: `git push` reads every local ref, and the cache holds one per child.
         """
         with self.scratch() as (scratch, env):
-            return git.push_with_lease(scratch, child.url, updates, env=env, timeout=self.config.sync.timeout)
+            return git.push_with_lease(scratch, child.url, updates, env=self._env(child, env),
+                                       timeout=self.config.sync.timeout)
 
     def fetch(self, children: Iterable[Child], jobs: int | None = None,
               on_done: Callable[[Fetched], None] | None = None) -> dict[str, Fetched]:

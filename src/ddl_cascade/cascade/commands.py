@@ -15,12 +15,12 @@ from typing import Callable, Mapping
 
 from ddl_cascade.cascade.apply import apply, dry_run_report
 from ddl_cascade.cascade.cache import Stopped
-from ddl_cascade.cascade.deliveries import Delivery, PushDelivery, ResetDelivery
+from ddl_cascade.cascade.deliveries import ChildDelivery, Delivery, PushDelivery, ResetDelivery
 from ddl_cascade.cascade.plan import ChildPlan, Planner, Selection, plan
 from ddl_cascade.cascade.results import CascadeReport, ChildResult, FullReport, StatusReport
 from ddl_cascade.cascade.state import ChildStatus
 from ddl_cascade.config import Child, Config
-from ddl_cascade.errors import Interrupted
+from ddl_cascade.errors import CascadeError, Interrupted
 from ddl_cascade.lock import parent_lock
 
 
@@ -30,19 +30,40 @@ def _selection(names, tag) -> Selection:
 
 def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None,
            jobs: int | None = None, on_child: Callable[[ChildStatus], None] | None = None) -> StatusReport:
-    """Fetch each selected child into the cache and classify it against its target. Changes nothing else."""
+    """Fetch each selected child into the cache and classify it against its target; for a child delivered by pull
+    request, read its pull request too. Changes nothing else."""
+    selection = _selection(names, tag)
+    delivery = by_child(config, selection)
+    pulls = delivery.pull_request
+
+    seen: dict[str, ChildStatus] = {}
+
+    def one(p: ChildPlan) -> ChildStatus:
+        """The child's status, its pull request read once (as each child is planned, in parallel)."""
+        if p.name not in seen:
+            state = p.status
+            if pulls is not None and p.child is not None and p.child.delivery == "pull-request":
+                try:
+                    state.pull_request = pulls.find(p.child)
+                except CascadeError as exc:
+                    state.error = state.error or str(exc)
+            seen[p.name] = state
+            if on_child:
+                on_child(state)
+        return seen[p.name]
+
     with parent_lock(config):
         planner = Planner(config, build=False)
+        planner.cache.git_env = delivery.git_env
         try:
-            decided = plan(config, _selection(names, tag), jobs=jobs, planner=planner,
-                           on_child=(lambda p: on_child(p.status)) if on_child else None)
+            decided = plan(config, selection, jobs=jobs, planner=planner, on_child=one)
         except Stopped:
             raise Interrupted("interrupted while reading the children.") from None
         finally:
             planner.close()
         planner.cache.maintain()
     report = StatusReport(decided.delivery_branch, decided.delivery_tip, decided.delivered_tree,
-                          children=[p.status for p in decided.children])
+                          children=[one(p) for p in decided.children])
     report.ok = report.in_sync
     return report
 
@@ -52,6 +73,7 @@ def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: boo
     with parent_lock(config):
         # A run that will push plans on the cache's tips where that is safe (see plan.py); a dry run asks each child.
         planner = Planner(config, reset=reset, targets=targets, assume_cached=not dry_run and not reset)
+        planner.cache.git_env = delivery.git_env
         try:
             try:
                 decided = plan(config, selection, jobs=jobs, planner=planner)
@@ -73,10 +95,22 @@ def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: boo
 def sync(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | None = None, dry_run: bool = False,
          jobs: int | None = None, on_child: Callable[[ChildResult], None] | None = None,
          before_push: Callable[[Child, ChildPlan], None] | None = None,
-         targets: Mapping[str, str] | None = None) -> CascadeReport:
-    """Bring the selected children to their targets; drifted children are refused."""
-    return _run(config, _selection(names, tag), PushDelivery(), reset=False, dry_run=dry_run, targets=targets,
-                jobs=jobs, on_child=on_child, before_push=before_push)
+         targets: Mapping[str, str] | None = None, reopen: bool = False) -> CascadeReport:
+    """Bring the selected children to their targets (each by its own delivery: a push or a pull request); drifted
+    children are refused. `reopen`: a pull request closed without merging is reopened instead of reported."""
+    selection = _selection(names, tag)
+    return _run(config, selection, by_child(config, selection, dry_run=dry_run, reopen=reopen), reset=False,
+                dry_run=dry_run, targets=targets, jobs=jobs, on_child=on_child, before_push=before_push)
+
+
+def by_child(config: Config, selection: Selection, *, dry_run: bool = False, reopen: bool = False) -> Delivery:
+    """The delivery of each selected child (`delivery` in cascade.toml)."""
+    pulls = [c for c in selection.children(config) if c.delivery == "pull-request"]
+    if not pulls or dry_run:
+        return ChildDelivery(PushDelivery(), None)
+    from ddl_cascade.cascade.pullrequests import PullRequestDelivery
+
+    return ChildDelivery(PushDelivery(), PullRequestDelivery(config, pulls, reopen=reopen))
 
 
 def reset(config: Config, names: list[str] | tuple[str, ...] = (), apply: bool = False, jobs: int | None = None,

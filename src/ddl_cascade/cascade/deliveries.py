@@ -6,24 +6,28 @@ children, to a delivery's `deliver`, which answers with a `Delivered`:
 - `result` None: the child refused the push (`error` says how); apply then asks whether the child moved under us
   (a lost race: plan it again and retry) or not (a real refusal: failed). That retry rule lives in apply alone.
 
-Two deliveries today:
+The deliveries:
 - `PushDelivery`: a compare-and-swap push of the new tip (`--force-with-lease=<branch>:<old tip>`), so it can never
   overwrite a commit it has not seen.
 - `ResetDelivery`: first a backup branch at the child's current tip (which must not exist yet), in its own push, so
   that if anything after it fails the old tip is still safe; then the reset commit, compare-and-swap as above.
+- `PullRequestDelivery` (pullrequests.py): the new tip on a pull request's branch, and the pull request kept current.
+- `ChildDelivery`: each child's own `delivery` key picks one of the above (`sync` uses it).
 
-To add one (a pull request on a forge, say): a class with `name` and `deliver(cache, plan) -> Delivered`; `plan`
-does not change, and apply's retry rule applies to it as to the others.
+A delivery is a class with `name`, `deliver(cache, plan) -> Delivered` and `git_env(child)` (the environment git's
+transport to that child needs, e.g. a forge's token; the cache of children uses it for fetches and pushes); `plan`
+does not change, and apply's retry rule applies to each of them.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Mapping, Protocol
 
 from ddl_cascade.cascade.cache import ChildCache
 from ddl_cascade.cascade.plan import ChildPlan
-from ddl_cascade.cascade.results import Result
+from ddl_cascade.cascade.results import PullRequestInfo, Result
+from ddl_cascade.config import Child
 
 
 @dataclass
@@ -32,12 +36,17 @@ class Delivered:
     error: str | None = None
     backup: str | None = None  # the backup branch holding the old tip, when one was pushed
     up_to_date: bool = False  # the child already had exactly these commits: nothing was sent
+    pull_request: PullRequestInfo | None = None  # pull-request delivery: the child's pull request
 
 
 class Delivery(Protocol):
     name: str
 
     def deliver(self, cache: ChildCache, plan: ChildPlan) -> Delivered: ...
+
+    def git_env(self, child: Child) -> Mapping[str, str] | None:
+        """Environment git's transport to `child` needs (a forge's token), or None."""
+        ...
 
 
 def _push_tip(cache: ChildCache, plan: ChildPlan, backup: str | None = None) -> Delivered:
@@ -57,11 +66,14 @@ class PushDelivery:
 
     name = "push"
 
+    def git_env(self, child: Child) -> Mapping[str, str] | None:
+        return None  # git's own credential helpers, SSH agent and askpass
+
     def deliver(self, cache: ChildCache, plan: ChildPlan) -> Delivered:
         return _push_tip(cache, plan)
 
 
-class ResetDelivery:
+class ResetDelivery(PushDelivery):
     """Push a backup branch of the child's tip, then the reset commit."""
 
     name = "reset"
@@ -83,3 +95,24 @@ class ResetDelivery:
                     return Delivered(Result.FAILED, error=f"backup branch not pushed, nothing changed: {outcome.error}")
                 made[plan.old] = backup
         return _push_tip(cache, plan, backup)
+
+
+class ChildDelivery:
+    """Each child's own `delivery`: a push (PushDelivery) or a pull request (cascade/pullrequests.py)."""
+
+    name = "by-child"
+
+    def __init__(self, push: Delivery, pull_request: Delivery | None) -> None:
+        self.push, self.pull_request = push, pull_request
+
+    def _for(self, child: Child) -> Delivery:
+        if child.delivery == "pull-request" and self.pull_request is not None:
+            return self.pull_request
+        return self.push
+
+    def deliver(self, cache: ChildCache, plan: ChildPlan) -> Delivered:
+        assert plan.child is not None
+        return self._for(plan.child).deliver(cache, plan)
+
+    def git_env(self, child: Child) -> Mapping[str, str] | None:
+        return self._for(child).git_env(child)

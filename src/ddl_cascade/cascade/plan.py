@@ -87,6 +87,7 @@ class ChildPlan:
     changed_paths: list[str] | None = None
     error: str | None = None
     backup: str | None = None  # reset: the branch that keeps the old tip
+    target_tree: str | None = None  # the target's tree: what the child's prefix folder should hold
     # Not part of any document:
     child: Child | None = field(default=None, repr=False, compare=False)
     objects: list[tuple[str, bytes]] = field(default_factory=list, repr=False, compare=False)
@@ -210,7 +211,7 @@ class Planner:
         action = Action.NONE if stale else decide(status.state, self.reset)  # never reset from a stale clone
         plan = ChildPlan(child.name, status.state, action, target, status.tip,
                          tree=status.tree, behind_by=status.behind_by, changed_paths=status.changed_paths,
-                         error=status.error, child=child)
+                         error=status.error, child=child, target_tree=self.history.tree_of.get(target))
         if fetched.error is None and fetched.tip is None and not child.create_branch:
             # A branch that is not there may be a typo in cascade.toml: creating it would deliver where nobody looks.
             plan.action = Action.NONE

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from ddl_cascade.cascade.commits import NewCommit
 from ddl_cascade.cascade.plan import Action, ChildPlan
 from ddl_cascade.cascade.publish import PublishResult
-from ddl_cascade.cascade.state import ChildStatus, State
+from ddl_cascade.cascade.state import ChildStatus, PullRequestInfo, State
 
 
 class Result(str, enum.Enum):
@@ -21,6 +21,8 @@ class Result(str, enum.Enum):
     UNCHANGED = "unchanged"
     REFUSED = "refused"
     FAILED = "failed"
+    PR_OPENED = "pr_opened"  # pull-request delivery: a pull request was opened
+    PR_UPDATED = "pr_updated"  # pull-request delivery: the open pull request got the new commit
 
 
 @dataclass
@@ -42,13 +44,16 @@ class ChildResult:
     error: str | None = None
     attempts: int = 0
     backup: str | None = None  # reset only: the backup branch pushed first
+    pull_request: PullRequestInfo | None = None  # pull-request delivery: the child's pull request
 
     @classmethod
     def of(cls, plan: ChildPlan, result: Result, commit: str | None, attempts: int, error: str | None = None,
-           planned: str | None = None, backup: str | None = None) -> "ChildResult":
+           planned: str | None = None, backup: str | None = None,
+           pull_request: PullRequestInfo | None = None) -> "ChildResult":
         return cls(plan.name, result, plan.state, plan.action, plan.target, commit, old=plan.old, planned=planned,
                    commits=plan.commits, behind_by=plan.behind_by, changed_paths=plan.changed_paths,
-                   error=error if error is not None else plan.error, attempts=attempts, backup=backup)
+                   error=error if error is not None else plan.error, attempts=attempts, backup=backup,
+                   pull_request=pull_request)
 
 
 @dataclass
@@ -63,7 +68,8 @@ class CascadeReport:
     children: list[ChildResult] = field(default_factory=list)
 
     def finish(self) -> "CascadeReport":
-        self.ok = all(c.result in (Result.UPDATED, Result.UNCHANGED) for c in self.children)
+        self.ok = all(c.result in (Result.UPDATED, Result.UNCHANGED, Result.PR_OPENED, Result.PR_UPDATED)
+                      for c in self.children)
         return self
 
 

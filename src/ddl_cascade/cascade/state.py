@@ -46,6 +46,16 @@ class State(str, enum.Enum):
 
 
 @dataclass
+class PullRequestInfo:
+    """A child's pull request (pull-request delivery): `state` is open, closed (without merging) or merged."""
+
+    number: int
+    url: str
+    state: str
+    age_days: int
+
+
+@dataclass
 class DatabaseState:
     """A child's database as `status --db` reports it (filled by ddl_cascade.db.report)."""
 
@@ -76,6 +86,7 @@ class ChildStatus:
     branch: str = ""
     target: str | None = None  # the delivered commit the child is judged against
     database: DatabaseState | None = None  # `status --db`, for a child with an environment
+    pull_request: PullRequestInfo | None = None  # a child delivered by pull request: its pull request, if any
 
 
 class DeliveryHistory:

@@ -80,11 +80,15 @@ def status(
 # sync / full
 
 
-def _run_sync(cfg, names, tag, dry_run, jobs, json):
+def _run_sync(cfg, names, tag, dry_run, jobs, json, reopen=False):
     from ddl_cascade.cascade.commands import sync as run_sync
 
     with _progress(_count(cfg, names, tag), "sync", not json) as tick:
-        return run_sync(cfg, names or [], tag, dry_run=dry_run, jobs=jobs, on_child=tick)
+        return run_sync(cfg, names or [], tag, dry_run=dry_run, jobs=jobs, on_child=tick, reopen=reopen)
+
+
+ReopenOpt = Annotated[bool, typer.Option("--reopen", help="Reopen a pull request that was closed without merging "
+                                                          "(children with delivery = \"pull-request\").")]
 
 
 @app.command()
@@ -93,14 +97,16 @@ def sync(
     tag: TagOpt = None,
     dry_run: DryRunOpt = False,
     jobs: JobsOpt = None,
+    reopen: ReopenOpt = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Bring children up to the delivery branch with subtree-shaped commits; drifted children are refused."""
+    """Bring children up to the delivery branch with subtree-shaped commits (pushed, or as a pull request); drifted
+    children are refused."""
     from ddl_cascade.render import cascade as render
 
     cfg = load_config(config)
-    report = _run_sync(cfg, names, tag, dry_run, jobs, json)
+    report = _run_sync(cfg, names, tag, dry_run, jobs, json, reopen)
     if json:
         emit_json(report)
     else:

@@ -19,7 +19,8 @@ MAX_PATHS = 10  # changed paths listed under a drifted child; the rest are count
 
 # The order of groups, problems first; a state not listed here sorts with the behind group.
 _STATE_RANK = {State.UNREACHABLE: 0, State.DRIFTED: 1, State.IN_SYNC: 4}
-_RESULT_RANK = {Result.REFUSED: 1, Result.FAILED: 2, Result.UPDATED: 3, Result.UNCHANGED: 4}
+_RESULT_RANK = {Result.REFUSED: 1, Result.FAILED: 2, Result.UPDATED: 3, Result.PR_OPENED: 3, Result.PR_UPDATED: 3,
+                Result.UNCHANGED: 4}
 
 
 def short(oid: str | None) -> str:
@@ -88,6 +89,10 @@ def status(report: StatusReport) -> None:
         detail, more = _status_detail(child)
         rows.append([child.name, _mark(child.state), short(child.tree), detail])
         rows += [["", "", "", f"  {line}"] for line in more]
+        pr = child.pull_request
+        if pr is not None:
+            rows.append(["", "", "", f"  pull request #{pr.number} ({pr.state}, {plural(pr.age_days, 'day')} old) "
+                                     f"{pr.url}"])
     lines += columns(rows, on)
     total = len(report.children)
     states = [c.state.value for c in report.children]
@@ -105,6 +110,13 @@ def _what(child: ChildResult, dry_run: bool) -> str:
         return f"would push {short(child.old)} -> {short(child.planned)}"
     if child.result is Result.UPDATED:
         return f"updated {short(child.old)} -> {short(child.commit)}"
+    pr = child.pull_request
+    if child.result is Result.PR_OPENED and pr is not None:
+        return f"opened pull request #{pr.number} {pr.url}"
+    if child.result is Result.PR_UPDATED and pr is not None:
+        return f"updated pull request #{pr.number} {pr.url}"
+    if child.result is Result.UNCHANGED and pr is not None:
+        return f"unchanged: pull request #{pr.number} is current {pr.url}"
     if child.result is Result.UNCHANGED:
         return f"unchanged at {short(child.commit)}"
     if child.result is Result.REFUSED:
@@ -120,12 +132,13 @@ def cascade(report: CascadeReport, verb: str = "sync") -> None:
     if not report.children:
         write(lines + [f"No children configured: nothing to {verb}."])
         return
-    styles = {Result.UPDATED: "green", Result.UNCHANGED: None, Result.REFUSED: "red", Result.FAILED: "red"}
+    styles = {Result.UPDATED: "green", Result.PR_OPENED: "green", Result.PR_UPDATED: "green", Result.UNCHANGED: None,
+              Result.REFUSED: "red", Result.FAILED: "red"}
     rows: list[list[Cell | str]] = []
     for child in problems_first(report.children, result_rank):
         state = child.state.value + (f" {child.behind_by}" if child.behind_by else "")
         rows.append(["", child.name, state, Cell(_what(child, report.dry_run), styles[child.result])])
-        if child.result is Result.UPDATED:
+        if child.result in (Result.UPDATED, Result.PR_OPENED, Result.PR_UPDATED):
             rows += [["", "", "", f"  + {commit.id[:12]} {commit.subject}"] for commit in child.commits]
         if child.result is Result.REFUSED:
             paths = child.changed_paths or []
