@@ -126,7 +126,7 @@ class Pattern:
         parts = text.split(":")
         while parts and parts[-1] == "":  # Java's String.split drops trailing empty parts
             parts.pop()
-        where = "ignoreMigrationPatterns (cascade.toml: ignore_migration_patterns)"
+        where = "Flyway setting ignoreMigrationPatterns (cascade.toml ignore_migration_patterns)"
         if len(parts) != 2:
             raise CascadeError(f"{where}: Invalid pattern '{text}'. Pattern must be of the form "
                                f"<migration_type>:<migration_state> See {PATTERNS_HELP} for full details")
@@ -178,7 +178,7 @@ class Target:
         try:
             return cls("version", flyway.Version(text), fail)
         except flyway.FlywayError as exc:
-            raise CascadeError(f"target (cascade.toml: target): {exc}") from None
+            raise CascadeError(f"Flyway setting target (cascade.toml target): {exc}") from None
 
 
 @dataclass
