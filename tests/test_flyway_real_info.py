@@ -112,7 +112,7 @@ def scenarios(draw) -> Scenario:
         return out
 
     def add(version: str) -> None:
-        versioned[version] = ["d", 0, draw(st.integers(0, 24)) == 0]
+        versioned[version] = ["d", 0, draw(st.integers(0, 24)) == 24]
 
     def change() -> None:
         """Between runs: new files (below or above what is applied), files removed, edited or renamed."""
@@ -128,7 +128,7 @@ def scenarios(draw) -> Scenario:
             else:
                 add(version)
         for name in draw(st.lists(st.sampled_from(REPEATABLES), max_size=2, unique=True)):
-            if name in repeatable and draw(st.integers(0, 2)) == 0:
+            if name in repeatable and draw(st.integers(0, 2)) == 2:
                 del repeatable[name]
             else:
                 repeatable[name] = repeatable.get(name, 0) + 1
@@ -137,10 +137,11 @@ def scenarios(draw) -> Scenario:
         add(version)
     for name in draw(st.lists(st.sampled_from(REPEATABLES), max_size=2, unique=True)):
         repeatable[name] = 0
-    if draw(st.integers(0, 11)) == 0:
+    # Rare events take the highest value: hypothesis's simplest example is then a plain one.
+    if draw(st.integers(0, 11)) == 11:
         baselines.add(draw(st.sampled_from(POOL)))
     steps = []
-    if draw(st.integers(0, 7)) == 0:
+    if draw(st.integers(0, 7)) == 7:
         steps.append(Step("baseline", files(), {"baselineVersion": draw(st.sampled_from(POOL))}))
     for i in range(draw(st.integers(1, 2))):
         if i:
@@ -264,7 +265,8 @@ def check(pg_db, plans: list[Plan], results: list[dict]) -> dict[str, int]:
 
 
 @BATCH
-@given(examples=st.lists(scenarios(), min_size=SCENARIOS_PER_EXAMPLE, max_size=SCENARIOS_PER_EXAMPLE))
+@given(examples=st.lists(scenarios(), min_size=SCENARIOS_PER_EXAMPLE, max_size=SCENARIOS_PER_EXAMPLE,
+                         unique_by=repr))
 def test_generated_histories_info_validate_and_migrate_agree_with_flyway(real_flyway, pg_db, tmp_path_factory,
                                                                           examples):
     cases: list[Case] = []
@@ -272,7 +274,7 @@ def test_generated_histories_info_validate_and_migrate_agree_with_flyway(real_fl
     check(pg_db, plans, real_flyway.run(cases))
 
 
-# -- known cases, settings Flyway refuses, and the CLI: one JVM batch for all ------------------------------------------------------
+# -- known cases, settings Flyway refuses, and the CLI: one JVM batch for all ------------------------------------
 
 
 def v(version: str, text: str = "", description: str = "d") -> dict[str, str]:
