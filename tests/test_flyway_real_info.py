@@ -312,7 +312,7 @@ KNOWN = {
     "a new B file on a used database is Ignored, not an error": scenario(
         [migrate(v("1"))], v("1"), {"B5__base.sql": "SELECT 5;\n"}, v("6")),
     "a missing repeatable is reported": scenario([migrate(v("1"), r("a"))], v("1")),
-    "versioned:missing does not": scenario([migrate(v("1"), r("a"), v("2"))], v("1"),
+    "versioned:missing does not ignore a missing repeatable": scenario([migrate(v("1"), r("a"), v("2"))], v("1"),
                                           ignoreMigrationPatterns="versioned:missing"),
     "versioned:pending still reports an outdated repeatable": scenario(
         [migrate(v("1"), r("a"))], v("1"), v("2"), r("a", "SELECT 'changed';\n"),
