@@ -13,6 +13,8 @@ import pytest
 
 from ddl_cascade.db.history import AppliedRow
 from ddl_cascade.db.info import Resolved, compute
+from ddl_cascade.errors import CascadeError
+from ddl_cascade.flyway.settings import Settings
 from ddl_cascade.flyway import Version
 
 T = datetime(2024, 1, 1, 12, 0, 0)
@@ -115,3 +117,92 @@ def test_mismatch_and_failed_flags():
     assert [m.version for m in info.failed] == ["2"]
     # A NULL checksum on either side is not a mismatch (Flyway compares only when both have one).
     assert compute([v("1", checksum=2)], [row(1, "1", checksum=None)]).mismatches == []
+
+
+# -- outOfOrder, target, ignoreMigrationPatterns (each case checked against the real Flyway in
+#    tests/test_flyway_real_info.py, whose known scenarios these mirror) ---------------------------------------------
+
+SETTINGS_CASES = [
+    ("outOfOrder: a new lower version is Pending and applied first", [v("1"), v("2"), v("3")],
+     [row(1, "1"), row(2, "3")], Settings(out_of_order=True), ["Success", "Success", "Pending"], ["2"]),
+    ("target: versions above it", [v("1"), v("2"), v("3"), r("a")], [], Settings(target="2"),
+     ["Pending", "Pending", "Above Target", "Pending"], ["1", "2", "a"]),
+    ("target 2.0 is version 2", [v("1"), v("2"), v("3")], [], Settings(target="2.0"),
+     ["Pending", "Pending", "Above Target"], ["1", "2"]),
+    ("target current on an empty history: every version above it", [v("1"), v("2"), r("a")], [],
+     Settings(target="current"), ["Above Target", "Above Target", "Pending"], ["a"]),
+    ("target current: the highest applied version", [v("1"), v("2"), v("3")], [row(1, "1"), row(2, "2")],
+     Settings(target="current"), ["Success", "Success", "Above Target"], []),
+    ("target next: one migration", [v("1"), v("2"), v("3"), r("a")], [], Settings(target="next"),
+     ["Pending", "Above Target", "Above Target", "Pending"], ["1"]),
+    ("target next with only repeatables pending: the first of them", [v("1"), r("a"), r("b")], [row(1, "1")],
+     Settings(target="next"), ["Success", "Pending", "Pending"], ["a"]),
+    ("a pending B file is applied even above the target (Flyway looks at the baseline first)",
+     [v("5", type_="SQL_BASELINE"), v("1"), v("5"), v("6")], [], Settings(target="1"),
+     ["Below Baseline", "Pending", "Ignored (Baseline)", "Above Target"], ["5"]),
+]
+
+
+@pytest.mark.parametrize("files, rows, settings, states, pending", [c[1:] for c in SETTINGS_CASES],
+                         ids=[c[0] for c in SETTINGS_CASES])
+def test_states_and_pending_under_settings(files, rows, settings, states, pending):
+    info = compute(files, rows, settings=settings)
+    assert [m.state for m in info.migrations] == states
+    assert [str(m.version) if m.version else m.description for m in info.pending] == pending
+
+
+MISSING_TARGET = "No migration with a target version 2 could be found. Ensure target is specified correctly and " \
+                 "the migration exists."
+
+SETTINGS_VALIDATE = [
+    ("missing target: Flyway's sentence and nothing else", [v("1"), v("3")], [row(1, "1")], Settings(target="2"),
+     False, [MISSING_TARGET]),
+    ("missing target with ?: allowed", [v("1"), v("3")], [row(1, "1")], Settings(target="2?"), False, []),
+    ("a missing repeatable is reported by its description", [v("1")], [row(1, "1"), row(2, None, 1, "a")],
+     Settings(), True, ["Detected applied migration not resolved locally: a"]),
+    ("*:missing ignores it", [v("1")], [row(1, "1"), row(2, None, 1, "a")],
+     Settings(ignore_migration_patterns=("*:missing",)), True, []),
+    ("versioned:missing does not", [v("1")], [row(1, "1"), row(2, None, 1, "a")],
+     Settings(ignore_migration_patterns=("versioned:missing",)), True,
+     ["Detected applied migration not resolved locally: a"]),
+    ("without *:future a future migration is an error", [v("1")], [row(1, "1"), row(2, "2")],
+     Settings(ignore_migration_patterns=("*:missing",)), True, ["Detected applied migration not resolved locally: 2"]),
+    ("versioned:pending still reports an outdated repeatable", [v("1"), r("a", 2)], [row(1, "1"), row(2, None, 1, "a")],
+     Settings(ignore_migration_patterns=("versioned:pending",)), False,
+     ["Detected outdated resolved repeatable migration that should be re-applied to database: a",
+      "Detected resolved repeatable migration not applied to database: a"]),
+    ("versioned:pending and repeatable:pending are *:pending", [v("1"), r("a", 2)],
+     [row(1, "1"), row(2, None, 1, "a")],
+     Settings(ignore_migration_patterns=("versioned:pending", "repeatable:pending")), False, []),
+    ("*:ignored", [v("1"), v("2"), v("3")], [row(1, "1"), row(2, "3")],
+     Settings(ignore_migration_patterns=("*:ignored",)), True, []),
+    ("an ignored B file is no error", [v("1"), v("5", type_="SQL_BASELINE")], [row(1, "1")], Settings(), True, []),
+    ("*:* lets validate pass a failed migration", [v("1"), v("2")], [row(1, "1"), row(2, "2", success=False)],
+     Settings(ignore_migration_patterns=("*:*",)), False, []),
+    ("… but not migrate (DbMigrate's own check)", [v("1"), v("2")], [row(1, "1"), row(2, "2", success=False)],
+     Settings(ignore_migration_patterns=("*:*",)), True, ["Detected failed migration to version 2 (d)"]),
+    ("a lone failed future migration does not stop migrate", [v("1"), v("2")],
+     [row(1, "1"), row(2, "9", success=False)], Settings(out_of_order=True), True, []),
+    ("validateOnMigrate=false: no validation before migrate", [v("1", checksum=2), v("2")], [row(1, "1")],
+     Settings(validate_on_migrate=False), True, []),
+]
+
+
+@pytest.mark.parametrize("files, rows, settings, for_migrate, problems", [c[1:] for c in SETTINGS_VALIDATE],
+                         ids=[c[0] for c in SETTINGS_VALIDATE])
+def test_validate_under_settings(files, rows, settings, for_migrate, problems):
+    assert compute(files, rows, settings=settings, ignore_pending=for_migrate).problems == problems
+
+
+@pytest.mark.parametrize("settings, message", [
+    (Settings(ignore_migration_patterns=("foo",)), "Invalid pattern 'foo'. Pattern must be of the form "),
+    (Settings(ignore_migration_patterns=("*:failed",)),
+     "Invalid migration state 'failed'. Valid states are: [*, missing, pending, ignored, future]"),
+    (Settings(ignore_migration_patterns=(":pending",)),
+     "Invalid migration type ''. Valid types are: [*, repeatable, versioned]"),
+    (Settings(target="1.x"), "Version may only contain 0..9 and . (dot). Invalid version: 1.x"),
+])
+def test_bad_settings_are_one_cascade_error_naming_the_setting(settings, message):
+    with pytest.raises(CascadeError) as raised:
+        compute([], [], settings=settings)
+    assert str(raised.value).startswith("Flyway setting ") and message in str(raised.value)

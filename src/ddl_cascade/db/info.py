@@ -4,14 +4,19 @@ This follows Flyway's MigrationInfoServiceImpl / BaseAppliedMigration / Resolved
 flyway.md §5), so `db status` shows what `flyway info` would and `db migrate` refuses what `flyway migrate` would:
 - applied versioned rows are matched to files by (numeric version, type), repeatables by exact description;
 - a row whose version is not above the highest version applied before it is "Out of Order";
-- a file below the highest applied version is "Ignored" (outOfOrder is off, as by default);
+- a file below the highest applied version is "Ignored", or "Pending" with outOfOrder (migrate then applies it in
+  version order and its row reads "Out of Order");
+- with a target ("current", "next" or a version), pending versioned files above it are "Above Target" and are not
+  applied (repeatables are not concerned); a version target that names no migration is refused with Flyway's
+  sentence unless it ends with `?`;
 - a baseline (a BASELINE row or an applied or pending `B` file) hides lower versions ("Below Baseline") and its own
   version ("Ignored (Baseline)");
 - repeatables: the latest row per description is "Success" when its checksum matches the file (after placeholder
   replacement, or the raw text: Flyway's "equivalent checksum"), else "Outdated"; older rows are "Superseded";
 - applied rows with no file are "Missing" (or "Future" above the highest resolved version), "Failed (…)" when failed.
-Validation reproduces Flyway's messages; the default ignore pattern `*:future` applies, and `migrate` also ignores
-pending migrations, as Flyway's migrate does.
+Validation reproduces Flyway's messages (their first sentence) under the run's ignoreMigrationPatterns (`type:state`,
+default `*:future`); `migrate` adds `*:pending` as Flyway's migrate does (or skips validation with
+validateOnMigrate=false) and, like Flyway's DbMigrate, still refuses a failed migration the patterns let through.
 """
 
 from __future__ import annotations
@@ -20,6 +25,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from ddl_cascade import flyway
+from ddl_cascade.errors import CascadeError
 from ddl_cascade.flyway.settings import Settings
 from ddl_cascade.db.history import BASELINE, BASELINE_TYPES, DELETE, SCHEMA, AppliedRow
 
@@ -100,6 +106,81 @@ class Info:
         return [m for m in self.migrations if m.checksum_mismatch]
 
 
+PATTERN_TYPES = ("*", "repeatable", "versioned")
+PATTERN_STATES = ("*", "missing", "pending", "ignored", "future")  # each the name of one state (Missing, Pending…)
+PATTERNS_HELP = ("https://help.red-gate.com/help/flyway-cli13/help_12.aspx?topic=reference/configuration/"
+                 "flyway-namespace/flyway-ignore-migration-patterns-setting")
+SYNTHETIC_TYPES = frozenset({SCHEMA, BASELINE, DELETE})  # history markers, never a migration of their own
+
+
+@dataclass(frozen=True)
+class Pattern:
+    """One of Flyway's ignoreMigrationPatterns, `type:state` (ValidatePattern)."""
+
+    type: str
+    state: str
+
+    @classmethod
+    def parse(cls, text: str) -> "Pattern":
+        """Flyway's checks and messages; a bad pattern is a CascadeError naming the setting."""
+        parts = text.split(":")
+        while parts and parts[-1] == "":  # Java's String.split drops trailing empty parts
+            parts.pop()
+        where = "Flyway setting ignoreMigrationPatterns (cascade.toml ignore_migration_patterns)"
+        if len(parts) != 2:
+            raise CascadeError(f"{where}: Invalid pattern '{text}'. Pattern must be of the form "
+                               f"<migration_type>:<migration_state> See {PATTERNS_HELP} for full details")
+        kind, state = parts[0].strip().lower(), parts[1].strip().lower()
+        if kind not in PATTERN_TYPES:
+            raise CascadeError(f"{where}: Invalid migration type '{parts[0]}'. Valid types are: "
+                               f"[{', '.join(PATTERN_TYPES)}]")
+        if state not in PATTERN_STATES:
+            raise CascadeError(f"{where}: Invalid migration state '{parts[1]}'. Valid states are: "
+                               f"[{', '.join(PATTERN_STATES)}]")
+        return cls(kind, state)
+
+    def matches(self, versioned: bool, state: str) -> bool:
+        if self.state != "*" and self.state != state.lower():  # "missing" is "Missing", not "Failed (Missing)"
+            return False
+        return self.type == "*" or self.type == ("versioned" if versioned else "repeatable")
+
+
+@dataclass(frozen=True)
+class _Patterns:
+    patterns: tuple[Pattern, ...]
+
+    def match(self, versioned: bool, state: str) -> bool:
+        return any(p.matches(versioned, state) for p in self.patterns)
+
+    def ignores(self, state: str) -> bool:
+        """ValidatePatternUtils.is…Ignored: the state is ignored for versioned and repeatable migrations alike."""
+        return self.match(True, state) and self.match(False, state)
+
+
+def patterns(settings: Settings) -> tuple[Pattern, ...]:
+    return tuple(Pattern.parse(p) for p in settings.ignore_migration_patterns)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Flyway's `target`: "latest", "current", "next" or a version; a trailing `?` allows a missing version."""
+
+    kind: str  # latest, current, next, version
+    version: flyway.Version | None = None
+    fail_on_missing: bool = True
+
+    @classmethod
+    def parse(cls, text: str) -> "Target":
+        fail = not text.endswith("?")
+        text = text if fail else text[:-1]
+        if text.lower() in ("latest", "current", "next"):
+            return cls(text.lower(), None, fail)
+        try:
+            return cls("version", flyway.Version(text), fail)
+        except flyway.FlywayError as exc:
+            raise CascadeError(f"Flyway setting target (cascade.toml target): {exc}") from None
+
+
 @dataclass
 class _Applied:
     row: AppliedRow
@@ -115,6 +196,12 @@ class _Context:
     applied_baseline: flyway.Version | None = None
     pending_baseline: flyway.Version | None = None
     latest_repeatable_runs: dict[str, int] = field(default_factory=dict)
+    out_of_order: bool = False
+    target: flyway.Version | None = None
+    everything_above_target: bool = False  # target "current" on a database where nothing is applied
+
+    def above_target(self, version: flyway.Version) -> bool:
+        return self.everything_above_target or (self.target is not None and self.target < version)
 
 
 def _lt(a: flyway.Version | None, b: flyway.Version | None) -> bool:
@@ -141,7 +228,9 @@ def _resolved_state(m: Resolved, ctx: _Context) -> str:
             state = BELOW_BASELINE
         elif base is not None and m.version == base:
             state = BASELINE_IGNORED
-        elif ctx.last_applied is not None and m.version < ctx.last_applied:
+        elif ctx.above_target(m.version):
+            state = ABOVE_TARGET
+        elif ctx.last_applied is not None and m.version < ctx.last_applied and not ctx.out_of_order:
             state = IGNORED
     if m.is_baseline:  # BaselineResolvedMigration.getState
         applied_or_baseline = ctx.applied_baseline is not None or ctx.last_applied is not None
@@ -158,10 +247,17 @@ def _applied_state(a: _Applied, resolved: Resolved | None, ctx: _Context) -> str
         return DELETED
     if row.type == DELETE:
         return SUCCESS
-    if row.type in BASELINE_TYPES:
-        return BASELINE_STATE
     latest = ctx.latest_repeatable_runs.get(row.description)
     repeatable_latest = row.version is not None or latest is None or row.installed_rank == latest
+    if row.type in BASELINE_TYPES:
+        # A baseline marker is always "Baseline"; an applied B file is "Failed" when it failed and Missing/Future
+        # without its file (BaselineAppliedMigration.getState).
+        if row.type == BASELINE:
+            return BASELINE_STATE
+        if not row.success:
+            return FAILED
+        if resolved is not None:
+            return BASELINE_STATE
     if resolved is None and repeatable_latest:
         if row.type == SCHEMA:
             return SUCCESS
@@ -180,8 +276,11 @@ def _applied_state(a: _Applied, resolved: Resolved | None, ctx: _Context) -> str
 def compute(resolved: list[Resolved], rows: list[AppliedRow], *, settings: Settings = Settings(),
             ignore_pending: bool = False) -> Info:
     """Flyway's info for these files and history rows (rows in installed_rank order), under the run's Flyway
-    `settings` (outOfOrder, target, ignoreMigrationPatterns)."""
-    ctx = _Context()
+    `settings` (outOfOrder, target, ignoreMigrationPatterns, validateOnMigrate). `problems` are what `flyway validate`
+    reports, or with `ignore_pending` what makes `flyway migrate` refuse to start."""
+    target = Target.parse(settings.target)
+    configured = _Patterns(patterns(settings))
+    ctx = _Context(out_of_order=settings.out_of_order)
     versioned: dict[tuple[flyway.Version, str], Resolved] = {}
     repeatable: dict[str, Resolved] = {}
     for m in resolved:
@@ -220,6 +319,12 @@ def compute(resolved: list[Resolved], rows: list[AppliedRow], *, settings: Setti
         else:
             a.out_of_order = True
 
+    if target.kind == "current":
+        ctx.target = ctx.last_applied
+        ctx.everything_above_target = ctx.last_applied is None  # Flyway's EMPTY: every version is above it
+    elif target.kind == "version":
+        ctx.target = target.version
+
     pending_versioned = dict(versioned)
     for a in applied_versioned:
         key = (a.version, a.row.type)
@@ -228,6 +333,13 @@ def compute(resolved: list[Resolved], rows: list[AppliedRow], *, settings: Setti
     for m in pending_versioned.values():
         if m.is_baseline and (ctx.pending_baseline is None or ctx.pending_baseline < m.version):  # type: ignore
             ctx.pending_baseline = m.version
+
+    missing_target = None
+    if target.kind == "version" and target.fail_on_missing and not any(
+            a.version == target.version for a in applied_versioned) and not any(
+            v == target.version for v, _ in versioned):
+        missing_target = (f"No migration with a target version {target.version} could be found. Ensure target is "
+                          "specified correctly and the migration exists.")
 
     for a in applied_repeatable:
         if a.deleted and a.row.type == DELETE:
@@ -244,8 +356,21 @@ def compute(resolved: list[Resolved], rows: list[AppliedRow], *, settings: Setti
                 and m.checksum_matches(a.row.checksum)):
             pending_repeatable.pop(a.row.description, None)
 
+    # A pending B file comes first: it is pending only while every lower version is below it.
+    unapplied = sorted(pending_versioned.values(), key=lambda m: (not m.is_baseline, m.version.parts)) \
+        + sorted(pending_repeatable.values(), key=lambda m: m.description.encode("utf-16-be", "surrogatepass"))
+    if target.kind == "next":
+        # Flyway resolves "next" once the states are known: the first pending migration's version (none when that
+        # is a repeatable), then looks at the states again with it.
+        first = next((m for m in unapplied if _resolved_state(m, ctx) == PENDING), None)
+        ctx.target = first.version if first is not None else None
+
+    if ignore_pending:  # Flyway's migrate validates with the configured patterns plus *:pending
+        checks = _Patterns(configured.patterns + (Pattern("*", "pending"),)) if settings.validate_on_migrate else None
+    else:
+        checks = configured
+
     infos: list[MigrationInfo] = []
-    problems: list[str] = []
 
     def applied_info(a: _Applied, m: Resolved | None) -> None:
         state = _applied_state(a, m, ctx)
@@ -257,7 +382,7 @@ def compute(resolved: list[Resolved], rows: list[AppliedRow], *, settings: Setti
             installed_by=row.installed_by, execution_time=row.execution_time,
             resolved_checksum=m.checksum if m is not None else None,
         )
-        info.problem = _validate(info, a, m, ctx, ignore_pending)
+        info.problem = _validate(info, a, m, ctx, checks)
         if (m is not None and m.version is not None and row.checksum is not None and m.checksum is not None
                 and row.type not in BASELINE_TYPES and not m.checksum_matches(row.checksum)
                 and (ctx.applied_baseline is None or ctx.applied_baseline < m.version)):
@@ -272,22 +397,38 @@ def compute(resolved: list[Resolved], rows: list[AppliedRow], *, settings: Setti
 
     applied_infos, infos = infos, []
     pending: list[Resolved] = []
-    unapplied = sorted(pending_versioned.values(), key=lambda m: (0 if m.is_baseline else 1, m.version.parts)) \
-        + sorted(pending_repeatable.values(), key=lambda m: m.description.encode("utf-16-be", "surrogatepass"))
     for m in unapplied:
         state = _resolved_state(m, ctx)
         info = MigrationInfo(state=state, version=str(m.version) if m.version else None, description=m.description,
                              type=m.type, script=m.script, checksum=m.checksum, resolved_checksum=m.checksum)
-        info.problem = _validate(info, None, m, ctx, ignore_pending)
+        info.problem = _validate(info, None, m, ctx, checks)
         infos.append(info)
         if state == PENDING:
-            pending.append(m)
+            pending.append(m)  # in Flyway's order: versioned by version, then repeatables by description
+    if target.kind == "next":
+        pending = pending[:1]  # Flyway's migrate stops after one migration
     infos = _display_order(applied_infos, infos)
-    # Flyway applies pending baseline migrations first, then versioned by version, then repeatables.
-    pending.sort(key=lambda m: (2, (), m.description.encode("utf-16-be", "surrogatepass")) if m.version is None
-                 else (0 if m.is_baseline else 1, m.version.parts, b""))
+    if missing_target is not None:  # Flyway refuses before it looks at anything else
+        return Info(infos, pending, [missing_target])
     problems = [i.problem for i in infos if i.problem]
+    if ignore_pending and not problems:
+        problems = _failed_for_migrate(applied_infos, configured)
     return Info(infos, pending, problems)
+
+
+def _failed_for_migrate(applied: list[MigrationInfo], configured: _Patterns) -> list[str]:
+    """DbMigrate's own check, after validation: any failed migration stops the run, except one lone failed future
+    migration while future migrations are ignored."""
+    failed = [i for i in applied if i.state in FAILED_STATES]
+    if not failed or (len(failed) == 1 and failed[0].state == FUTURE_FAILED and configured.ignores(FUTURE_SUCCESS)):
+        return []
+    return [_failed_message(failed[0])]
+
+
+def _failed_message(info: MigrationInfo) -> str:
+    if info.version is None:
+        return f"Detected failed repeatable migration: {info.description}"
+    return f"Detected failed migration to version {info.version} ({info.description})"
 
 
 def _display_order(applied: list[MigrationInfo], unapplied: list[MigrationInfo]) -> list[MigrationInfo]:
@@ -313,33 +454,39 @@ def _display_order(applied: list[MigrationInfo], unapplied: list[MigrationInfo])
 
 
 def _validate(info: MigrationInfo, a: _Applied | None, m: Resolved | None, ctx: _Context,
-              ignore_pending: bool) -> str | None:
-    """MigrationInfoImpl.validate() with ignoreMigrationPatterns = *:future (plus *:pending for migrate)."""
+              checks: _Patterns | None) -> str | None:
+    """MigrationInfoImpl.validate() under the ignore patterns `checks` (None: no validation), in Flyway's order."""
     state = info.state
-    name = f"version {info.version}" if info.version is not None else info.description
-    if state in FAILED_STATES and state != FUTURE_FAILED:
-        if info.version is None:
-            return f"Detected failed repeatable migration: {info.description}"
-        return f"Detected failed migration to version {info.version} ({info.description})"
-    if (m is None and a is not None and a.row.type not in (SCHEMA, BASELINE) and a.row.version is not None
-            and state not in (FUTURE_SUCCESS, FUTURE_FAILED) and state not in (DELETED, SUCCESS)):
-        return f"Detected applied migration not resolved locally: {info.version}"
-    if (not ignore_pending and state == PENDING) or state == IGNORED:
-        if info.version is not None:
+    versioned = info.version is not None
+    if checks is None or state in (ABOVE_TARGET, DELETED) or checks.match(versioned, state):
+        return None
+    if state in FAILED_STATES and (state != FUTURE_FAILED or not checks.ignores(FUTURE_SUCCESS)):
+        return _failed_message(info)
+    if (m is None and a is not None and a.row.type not in SYNTHETIC_TYPES and state != SUPERSEDED
+            and not (checks.ignores(MISSING_SUCCESS) and state in (MISSING_SUCCESS, MISSING_FAILED))
+            and not (checks.ignores(FUTURE_SUCCESS) and state in (FUTURE_SUCCESS, FUTURE_FAILED))):
+        return f"Detected applied migration not resolved locally: {info.version if versioned else info.description}"
+    if state == IGNORED and not checks.ignores(IGNORED) and m is not None and not m.is_baseline:
+        if versioned:
             return f"Detected resolved migration not applied to database: {info.version}"
         return f"Detected resolved repeatable migration not applied to database: {info.description}"
-    if not ignore_pending and state == OUTDATED:
+    pending_ignored = checks.ignores(PENDING)
+    if state == PENDING and not pending_ignored:
+        if versioned:
+            return f"Detected resolved migration not applied to database: {info.version}"
+        return f"Detected resolved repeatable migration not applied to database: {info.description}"
+    if state == OUTDATED and not pending_ignored:
         return f"Detected outdated resolved repeatable migration that should be re-applied to database: " \
                f"{info.description}"
-    if m is not None and a is not None and state not in (DELETED, BASELINE_STATE):
+    if m is not None and a is not None and a.row.type != DELETE:
+        name = f"version {info.version}" if versioned else a.row.script
         version = a.version
         if version is None or ctx.applied_baseline is None or ctx.applied_baseline < version:
             if m.type != a.row.type:
                 return _mismatch("type", name, a.row.type, m.type)
-            if m.version is not None or (ignore_pending and state not in (OUTDATED, SUPERSEDED)):
+            if m.version is not None or (pending_ignored and state not in (OUTDATED, SUPERSEDED)):
                 if a.row.checksum is not None and m.checksum is not None and not m.checksum_matches(a.row.checksum):
-                    return _mismatch("checksum", name if m.version is not None else a.row.script,
-                                     a.row.checksum, m.checksum)
+                    return _mismatch("checksum", name, a.row.checksum, m.checksum)
             if flyway_abbreviate(m.description) != a.row.description:
                 return _mismatch("description", name, a.row.description, m.description)
     return None
