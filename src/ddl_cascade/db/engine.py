@@ -155,8 +155,9 @@ def resolve(migration_set: MigrationSet, session: Session, timestamp: datetime |
 # -- running scripts --------------------------------------------------------------------------------------------------
 
 
-def _statements(prepared: Prepared, session: Session) -> tuple[list[Statement], bool]:
-    """The statements and whether the script runs in a transaction (Flyway's ParserSqlScript rules)."""
+def _statements(prepared: Prepared, session: Session, mixed: bool = False) -> tuple[list[Statement], bool]:
+    """The statements and whether the script runs in a transaction (Flyway's ParserSqlScript rules; `mixed` is
+    Flyway's setting: a script with both kinds of statement then runs without a transaction instead of failing)."""
     if prepared.error is not None:
         raise ScriptFailed(prepared.error)
     assert prepared.text is not None
@@ -174,7 +175,7 @@ def _statements(prepared: Prepared, session: Session) -> tuple[list[Statement], 
             non_transactional = True
         else:
             transactional = True
-        if transactional and non_transactional:
+        if transactional and non_transactional and not mixed:
             raise ScriptFailed(Failure(
                 prepared.script.display_path, statement.line,
                 "Detected both transactional and non-transactional statements within the same migration (even "
@@ -239,7 +240,7 @@ class Runner:
         # Callbacks such as beforeEachMigrate run once per migration: split them once per run.
         key = id(prepared)
         if key not in self._split:
-            self._split[key] = _statements(prepared, self.session)
+            self._split[key] = _statements(prepared, self.session, self.migration_set.settings.mixed)
         return self._split[key]
 
     def run_script(self, prepared: Prepared) -> None:
@@ -350,7 +351,7 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
     in_transaction = True
     try:
         runner.restore_session()
-        statements, in_transaction = _statements(prepared, runner.session)
+        statements, in_transaction = _statements(prepared, runner.session, runner.migration_set.settings.mixed)
         if in_transaction:
             with conn.transaction():
                 _body(runner, prepared, statements, per_statement)
