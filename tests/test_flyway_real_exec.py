@@ -257,7 +257,7 @@ PLACEHOLDER_CONF = {"placeholders.app": "shop", "placeholders.other": "x ${app} 
 
 EVENTS = ["beforeMigrate", "beforeEachMigrate", "afterEachMigrate", "beforeEachMigrateStatement",
           "afterEachMigrateStatement", "afterVersioned", "beforeRepeatables", "afterMigrateApplied", "afterMigrate",
-          "afterMigrateError", "afterEachMigrateError"]
+          "afterMigrateError", "afterEachMigrateError", "afterEachMigrateStatementError"]
 CALLBACKS = {f"callbacks/{event}.sql": log_callback(event) for event in EVENTS}
 CALLBACKS["callbacks/afterMigrate__second.sql"] = log_callback("afterMigrate second")
 CALLBACKS_OK = {

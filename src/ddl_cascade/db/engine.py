@@ -11,7 +11,8 @@ One run (Flyway's DbMigrate, reference flyway.md §2, §4, §6, §9):
    one (`COPY … FROM stdin` data through the COPY protocol), `afterEachMigrate`, insert the history row, commit;
 5. `afterVersioned`, `afterMigrateApplied` (when something was applied), `afterMigrate`.
 On failure: a transactional migration is rolled back and leaves no row; a non-transactional one leaves its partial
-changes and a `success = false` row, as with Flyway; then `afterMigrateError`. Placeholders (configured plus Flyway's
+changes and a `success = false` row, as with Flyway; then `afterMigrateError`. A failing statement first runs the
+`afterEachMigrateStatementError` callbacks (inside an aborted transaction they fail, and are ignored, as in Flyway). Placeholders (configured plus Flyway's
 `${flyway:…}` defaults) are replaced before a script is split, in every script unless its `.sql.conf` says
 `placeholderReplacement=false`.
 
@@ -166,23 +167,10 @@ def _statements(prepared: Prepared, session: Session, mixed: bool = False) -> tu
     if faults:  # part of the script would be cut off or misread: run none of it
         raise ScriptFailed(Failure(prepared.script.display_path, _line_of(prepared.text, faults[0].offset),
                                    f"{faults[0].message}; nothing of this script was run"))
-    override = prepared.script.config.execute_in_transaction
-    if override is not None:
-        return statements, override
-    transactional = non_transactional = False
-    for statement in statements:
-        if statement.non_transactional:
-            non_transactional = True
-        else:
-            transactional = True
-        if transactional and non_transactional and not mixed:
-            raise ScriptFailed(Failure(
-                prepared.script.display_path, statement.line,
-                "Detected both transactional and non-transactional statements within the same migration (even "
-                f"though mixed is false). Offending statement found at line {statement.line}: "
-                f"{statement.sql.splitlines()[0] if statement.sql else ''}",
-            ))
-    return statements, not non_transactional
+    mode = flyway.transaction_mode(statements, prepared.script.config, mixed=mixed)
+    if mode.error is not None:
+        raise ScriptFailed(Failure(prepared.script.display_path, mode.line, mode.error))
+    return statements, mode.in_transaction
 
 
 def _pg_failure(exc, prepared: Prepared, statement: Statement) -> Failure:
@@ -232,7 +220,13 @@ class Runner:
                 else:
                     self.conn.execute(statement.sql)
             except psycopg.Error as exc:
-                raise ScriptFailed(_pg_failure(exc, prepared, statement)) from None
+                failure = _pg_failure(exc, prepared, statement)
+                if per_statement:
+                    try:
+                        self.callbacks("afterEachMigrateStatementError", inside=True)
+                    except ScriptFailed:
+                        pass  # in the aborted transaction it can only fail, as with Flyway; report the statement's error
+                raise ScriptFailed(failure) from None
             if per_statement:
                 self.callbacks("afterEachMigrateStatement", inside=True)
 
@@ -305,7 +299,8 @@ def _apply(conn, migration_set: MigrationSet, session: Session, history: SchemaH
            result: MigrateResult, on_applied) -> None:
     runner = Runner(conn, session, migration_set, timestamp)
     installed_by = current_user(conn)
-    per_statement = runner.has("beforeEachMigrateStatement") or runner.has("afterEachMigrateStatement")
+    per_statement = any(runner.has(event) for event in ("beforeEachMigrateStatement", "afterEachMigrateStatement",
+                                                        "afterEachMigrateStatementError"))
     try:
         runner.callbacks("beforeMigrate")
         previous_versioned = True
