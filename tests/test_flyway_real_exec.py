@@ -98,10 +98,27 @@ def migration_set(root: Path, conf: dict[str, str]):
                  encoding=encoding.lower(), placeholders=placeholders, settings=run)
 
 
-def run_ours(server, database: str, root: Path, conf: dict[str, str]) -> dict:
+@dataclass(frozen=True)
+class Place:
+    """Where one tool migrates a scenario: a database, and a schema of its own in it (None: the whole database)."""
+
+    database: str
+    schema: str | None = None
+
+    def connect(self, server):
+        import psycopg
+
+        options = f" options='-c search_path={self.schema}'" if self.schema else ""
+        return psycopg.connect(server.conninfo(self.database) + options, autocommit=True)
+
+    def flyway(self, server) -> dict[str, str]:
+        return {"url": jdbc(server.url(self.database))["url"]} | ({"defaultSchema": self.schema} if self.schema else {})
+
+
+def run_ours(server, place: Place, root: Path, conf: dict[str, str]) -> dict:
     """ddl-cascade's migrate, answered like FlywayRunner: {"migrated": n} or {"error": message}."""
     try:
-        with server.connect(database) as conn:
+        with place.connect(server) as conn:
             result = engine.migrate(conn, migration_set(root, conf))
     except CascadeError as exc:
         return {"error": str(exc)}
@@ -112,8 +129,8 @@ def run_ours(server, database: str, root: Path, conf: dict[str, str]) -> dict:
     return {"migrated": len(result.migrations)}
 
 
-def history(server, database: str) -> list[dict]:
-    with server.connect(database) as conn:
+def history(server, place: Place) -> list[dict]:
+    with place.connect(server) as conn:
         if conn.execute("SELECT to_regclass('flyway_schema_history')").fetchone()[0] is None:
             return []
         rows = conn.execute(f"SELECT {', '.join(HISTORY_COLUMNS)} FROM flyway_schema_history "
@@ -122,21 +139,28 @@ def history(server, database: str) -> list[dict]:
 
 
 _TIMESTAMP = re.compile(r"\d{4}-\d\d-\d\d \d\d:\d\d:\d\d(\.\d+)?([+-]\d\d)?")
+_ENTRY = re.compile(r"-- (?:Data for )?Name: (.*?); Type: (.*?); Schema: (.*?); Owner: ")
 
 
-def dump(server, database: str) -> list[str]:
-    """pg_dump of the database (schema and data, not the history's rows), normalised to compare two databases."""
+def dump(server, database: str) -> dict[str | None, list[str]]:
+    """pg_dump of a database (schema and data, not the history's rows), split by schema and normalised: comments
+    and session settings dropped, the database's name and `${flyway:timestamp}`'s value (time-dependent: only its
+    format is compared) replaced."""
     out = subprocess.run([str(server.bindir / "pg_dump"), "--no-owner", "--no-privileges",
-                          "--exclude-table-data=flyway_schema_history", "-d", server.conninfo(database)],
+                          "--exclude-table-data=*.flyway_schema_history", "-d", server.conninfo(database)],
                          capture_output=True, text=True, check=True).stdout
-    lines = []
+    parts: dict[str | None, list[str]] = {}
+    schema = None
     for line in out.splitlines():
+        entry = _ENTRY.match(line)
+        if entry:
+            name, kind, schema = entry.groups()
+            schema = name if kind == "SCHEMA" else None if schema == "-" else schema
         if not line.strip() or line.startswith(("--", "SET ", "SELECT pg_catalog.set_config", "\\restrict",
                                                 "\\unrestrict")):
             continue
-        # `${flyway:timestamp}` is time-dependent: its format is compared, not its value.
-        lines.append(_TIMESTAMP.sub("<timestamp>", line.replace(database, "<database>")))
-    return lines
+        parts.setdefault(schema, []).append(_TIMESTAMP.sub("<timestamp>", line.replace(database, "<database>")))
+    return parts
 
 
 def outcome(answer: dict) -> str:
@@ -145,37 +169,84 @@ def outcome(answer: dict) -> str:
 
 @dataclass
 class Run:
-    """Both tools' answers and databases for one scenario."""
+    """Both tools' answers and places for one scenario."""
 
     scenario: Scenario
     root: Path
-    theirs_db: str
-    ours_db: str
+    theirs_at: Place
+    ours_at: Place
     theirs: dict = field(default_factory=dict)
     ours: dict = field(default_factory=dict)
     later: list[dict] = field(default_factory=list)  # Flyway's answers to the cases after the first migrate
+    dumps: tuple[list[str], list[str]] = ([], [])  # (Flyway's, ours), normalised
+
+    def normalised(self, parts: dict, place: Place) -> list[str]:
+        if place.schema is None:
+            return [line for schema in sorted(parts, key=str) for line in parts[schema]]
+        word = re.compile(rf"\b{place.schema}\b")
+        return [word.sub("<schema>", line) for line in parts.get(place.schema, [])]
 
 
-def prepare(tmp: Path, server, scenario: Scenario) -> Run:
-    n = next(_ids)
-    root = scenario.root or tmp / f"s{n}"
+class Places:
+    """A pair of databases (Flyway's, ours) shared by many scenarios, each in its own schema; or a pair per scenario
+    (the fixture projects create schemas of their own)."""
+
+    def __init__(self, server) -> None:
+        self.server = server
+        self.databases: list[str] = []
+        self.shared: tuple[str, str] | None = None
+
+    def database(self) -> str:
+        name = f"xdb{next(_ids)}_{os.getpid()}"
+        self.server.create_database(name)
+        self.databases.append(name)
+        return name
+
+    def pair(self, own_database: bool) -> tuple[Place, Place]:
+        if own_database:
+            return Place(self.database()), Place(self.database())
+        if self.shared is None:
+            self.shared = (self.database(), self.database())
+        n = next(_ids)
+        places = Place(self.shared[0], f"fwschema{n}"), Place(self.shared[1], f"dcschema{n}")
+        for place in places:
+            with place.connect(self.server) as conn:
+                conn.execute(f"CREATE SCHEMA {place.schema}")
+        return places
+
+    def take_dumps(self, runs) -> None:
+        parts = {name: dump(self.server, name) for name in self.databases}
+        for run in runs:
+            run.dumps = (run.normalised(parts[run.theirs_at.database], run.theirs_at),
+                         run.normalised(parts[run.ours_at.database], run.ours_at))
+
+    def drop(self) -> None:
+        for name in self.databases:
+            self.server.drop_database(name)
+
+
+def prepare(tmp: Path, places: Places, scenario: Scenario) -> Run:
+    root = scenario.root or tmp / f"s{next(_ids)}"
     if scenario.root is None:
         write(root, scenario.files)
-    run = Run(scenario, root, f"xf{n}_{os.getpid()}", f"xd{n}_{os.getpid()}")
-    server.create_database(run.theirs_db)
-    server.create_database(run.ours_db)
-    return run
+    return Run(scenario, root, *places.pair(own_database=scenario.root is not None))
+
+
+def flyway_run_case(command: str, server, run: Run, place: Place | None = None) -> Case:
+    case = flyway_case(command, run.root, run.scenario.conf, server.url((place or run.theirs_at).database))
+    case.conf.update((place or run.theirs_at).flyway(server))
+    return case
 
 
 def assert_same(server, run: Run) -> None:
     name = run.scenario.name
     assert outcome(run.ours) == outcome(run.theirs), (name, run.theirs, run.ours)
-    assert history(server, run.ours_db) == history(server, run.theirs_db), name
-    theirs = dump(server, run.theirs_db)
-    ours = dump(server, run.ours_db)
+    assert history(server, run.ours_at) == history(server, run.theirs_at), name
+    theirs, ours = run.dumps
+    assert any(line.startswith("CREATE TABLE") for line in theirs), (name, theirs)  # the dump did see the scenario
     if name == "callbacks_failure_transactional":
         assert EACH_ERROR_ROW in ours and EACH_ERROR_ROW not in theirs
-        ours.remove(EACH_ERROR_ROW)
+        ours = [line for line in ours if line != EACH_ERROR_ROW]
     assert ours == theirs, (name, "\n".join(l for l in ours if l not in theirs),
                             "\n".join(l for l in theirs if l not in ours))
 
@@ -338,34 +409,32 @@ PROJECTS = ["shop", "ledger", "platform", "crm"]
 def runs(real_flyway, pg_server, tmp_path_factory):
     """Every scenario run by Flyway (one JVM) and by ddl-cascade; then Flyway reads ddl-cascade's failed rows."""
     tmp = tmp_path_factory.mktemp("exec")
+    places = Places(pg_server)
     scenarios = SCENARIOS + [fixture_project(name) for name in PROJECTS]
-    all_runs = {s.name: prepare(tmp, pg_server, s) for s in scenarios}
+    all_runs = {s.name: prepare(tmp, places, s) for s in scenarios}
     plan: list[tuple[Run, int]] = []
     cases = []
     for run in all_runs.values():
-        url = pg_server.url(run.theirs_db)
         extra = (["migrate"] if run.scenario.name in TWICE else
                  ["migrate", "info", "validate"] if run.scenario.name in FAILURES else [])
-        for command in ["migrate", *extra]:
-            cases.append(flyway_case(command, run.root, run.scenario.conf, url))
+        cases += [flyway_run_case(command, pg_server, run) for command in ["migrate", *extra]]
         plan.append((run, 1 + len(extra)))
     results = iter(real_flyway.run(cases))
     for run, count in plan:
         run.theirs = next(results)
         run.later = [next(results) for _ in range(count - 1)]
-        run.ours = run_ours(pg_server, run.ours_db, run.root, run.scenario.conf)
+        run.ours = run_ours(pg_server, run.ours_at, run.root, run.scenario.conf)
         if run.scenario.name in TWICE:
-            run.ours_again = run_ours(pg_server, run.ours_db, run.root, run.scenario.conf)
-    # Flyway on the databases ddl-cascade left with a failed row: migrate (refused) and info.
+            run_ours(pg_server, run.ours_at, run.root, run.scenario.conf)
+    places.take_dumps(all_runs.values())
+    # Flyway on the places ddl-cascade left with a failed row: migrate (refused) and info.
     failed = [all_runs[name] for name in FAILURES]
-    cross = real_flyway.run([flyway_case(command, run.root, run.scenario.conf, pg_server.url(run.ours_db))
+    cross = real_flyway.run([flyway_run_case(command, pg_server, run, run.ours_at)
                              for run in failed for command in ("migrate", "info")])
     for i, run in enumerate(failed):
         run.cross = cross[2 * i: 2 * i + 2]
     yield all_runs
-    for run in all_runs.values():
-        pg_server.drop_database(run.theirs_db)
-        pg_server.drop_database(run.ours_db)
+    places.drop()
 
 
 @pytest.mark.parametrize("name", [s.name for s in SCENARIOS] + [f"fixture_{p}" for p in PROJECTS])
@@ -375,3 +444,78 @@ def test_same_outcome_history_and_database_as_flyway(runs, pg_server, name):
                                                "script_configs", "placeholders", "callbacks"):
         assert "error" not in run.theirs, run.theirs  # the scenario is meant to run: a Flyway error is a bad case
     assert_same(pg_server, run)
+
+
+# -- failed migrations: the message, the next run, and each tool reading the other's failed row -----------------------
+
+_FLYWAY_FAILURE = re.compile(r"SQL State  : (\w+)\n.*?Message    : ([^\n]*)\n.*?Line       : (\d+)", re.DOTALL)
+
+
+# Not callbacks_failure_transactional: there Flyway reports the afterEachMigrateError callback's own failure (it runs
+# in the aborted transaction), ddl-cascade the migration's (the callback runs after the rollback; docs/flyway.md).
+@pytest.mark.parametrize("name", [*FAILURES, "callbacks_failure_non_transactional"])
+def test_failure_names_the_line_and_postgresql_message_flyway_names(runs, name):
+    run = runs[name]
+    match = _FLYWAY_FAILURE.search(run.theirs["error"])
+    assert match, run.theirs
+    state, message, line = match.groups()
+    assert f", line {line}: {message} (SQLSTATE {state})" in run.ours["error"], (run.theirs, run.ours)
+
+
+def test_mixed_refusal_is_flyways_message(runs):
+    run = runs["mixed_refused"]
+    assert run.ours["error"].endswith(f"V2__mixed.sql, line 2: {run.theirs['error']}"), (run.theirs, run.ours)
+
+
+STATES = {"SUCCESS": "Success", "FAILED": "Failed", "PENDING": "Pending"}
+
+
+def our_status(server, place: Place, run: Run) -> list[tuple[str | None, str]]:
+    with place.connect(server) as conn:
+        info = engine.status(conn, migration_set(run.root, run.scenario.conf))
+    return [(m.version, m.state) for m in info.migrations]
+
+
+@pytest.mark.parametrize("name", list(FAILURES))
+def test_next_run_after_a_failure_as_flyway(runs, pg_server, name):
+    """Both tools refuse (or fail again) alike, on their own history and on the other's; status shows Failed."""
+    run = runs[name]
+    again, info, _validate = run.later
+    cross_migrate, cross_info = run.cross
+    failed_row = any(not row["success"] for row in history(pg_server, run.theirs_at))
+    expected_states = [(m["version"], STATES[m["state"]]) for m in info["migrations"]]
+    # Flyway reads ddl-cascade's history as its own.
+    assert [(m["version"], m["state"]) for m in cross_info["migrations"]] == \
+        [(m["version"], m["state"]) for m in info["migrations"]]
+    if failed_row:
+        assert again["error"].startswith("Validate failed: Migrations have failed validation\nDetected failed "
+                                         "migration to version 2"), again
+        assert cross_migrate["error"] == again["error"]
+    else:  # rolled back: the next run tries the same migration again and fails the same way
+        assert _FLYWAY_FAILURE.search(again["error"]).groups() == _FLYWAY_FAILURE.search(run.theirs["error"]).groups()
+        assert _FLYWAY_FAILURE.search(cross_migrate["error"]).groups() == \
+            _FLYWAY_FAILURE.search(run.theirs["error"]).groups()
+    for place in (run.ours_at, run.theirs_at):  # ddl-cascade on its own history, then on Flyway's
+        assert our_status(pg_server, place, run) == expected_states, place
+        ours = run_ours(pg_server, place, run.root, run.scenario.conf)
+        if failed_row:
+            # Flyway's refusal, without its "Validate failed" header and its advice
+            assert ours.get("refused") and again["error"].splitlines()[1].rstrip(".") in ours["error"], ours
+        else:
+            state, message, line = _FLYWAY_FAILURE.search(run.theirs["error"]).groups()
+            assert f"line {line}: {message} (SQLSTATE {state})" in ours["error"], ours
+
+
+def test_cli_on_flyways_failed_row(runs, pg_server, make_repo, cli):
+    """`db status` exits 1 and shows Failed where Flyway's info shows FAILED; `db migrate` refuses with its message."""
+    run = runs["failed_non_transactional"]
+    repo = make_repo("parent")
+    repo.commit({"cascade.toml": '[source]\npath = "db"\n',
+                 **{f"db/sql/{name}": content for name, content in run.scenario.files.items()}}, "shared DDL")
+    url = pg_server.url(run.theirs_at.database) + f"?options=-csearch_path%3D{run.theirs_at.schema}"
+    status = cli("db", "status", "--url", url, "--json", cwd=repo.path)
+    assert status.code == 1, status
+    assert [(m["version"], m["state"]) for m in json.loads(status.stdout)["migrations"]] == \
+        [(m["version"], STATES[m["state"]]) for m in run.later[1]["migrations"]]
+    migrate = cli("db", "migrate", "--url", url, cwd=repo.path)
+    assert migrate.code == 1 and "Detected failed migration to version 2 (half)" in migrate.stderr, migrate
