@@ -12,9 +12,9 @@ One run (Flyway's DbMigrate, reference flyway.md §2, §4, §6, §9):
 5. `afterVersioned`, `afterMigrateApplied` (when something was applied), `afterMigrate`.
 On failure: a transactional migration is rolled back and leaves no row; a non-transactional one leaves its partial
 changes and a `success = false` row, as with Flyway; then `afterMigrateError`. A failing statement first runs the
-`afterEachMigrateStatementError` callbacks (inside an aborted transaction they fail, and are ignored, as in Flyway). Placeholders (configured plus Flyway's
-`${flyway:…}` defaults) are replaced before a script is split, in every script unless its `.sql.conf` says
-`placeholderReplacement=false`.
+`afterEachMigrateStatementError` callbacks (inside an aborted transaction they fail, and are ignored, as in Flyway).
+Placeholders (configured plus Flyway's `${flyway:…}` defaults) are replaced before a script is split, in every script
+unless its `.sql.conf` says `placeholderReplacement=false`.
 
 One deliberate difference: `afterEachMigrateError` callbacks run after the failed migration's transaction is rolled
 back, in their own transaction; inside the aborted PostgreSQL transaction they could only fail.
@@ -225,7 +225,7 @@ class Runner:
                     try:
                         self.callbacks("afterEachMigrateStatementError", inside=True)
                     except ScriptFailed:
-                        pass  # in the aborted transaction it can only fail, as with Flyway; report the statement's error
+                        pass  # in an aborted transaction it can only fail, as with Flyway; report the statement's
                 raise ScriptFailed(failure) from None
             if per_statement:
                 self.callbacks("afterEachMigrateStatement", inside=True)
