@@ -303,6 +303,10 @@ def _apply(conn, migration_set: MigrationSet, session: Session, history: SchemaH
                                                         "afterEachMigrateStatementError"))
     try:
         runner.callbacks("beforeMigrate")
+    except ScriptFailed as exc:  # Flyway's afterMigrateError covers the migrations only, not before/afterMigrate
+        result.failure = exc.failure
+        return
+    try:
         previous_versioned = True
         for resolved in info.pending:
             prepared: Prepared = resolved.key  # type: ignore[assignment]
@@ -316,9 +320,6 @@ def _apply(conn, migration_set: MigrationSet, session: Session, history: SchemaH
                 on_applied(applied)
         if previous_versioned:
             runner.callbacks("afterVersioned")
-        if result.migrations:
-            runner.callbacks("afterMigrateApplied")
-        runner.callbacks("afterMigrate")
     except ScriptFailed as exc:
         applied = exc.applied
         if applied is not None:
@@ -331,6 +332,13 @@ def _apply(conn, migration_set: MigrationSet, session: Session, history: SchemaH
         except ScriptFailed as again:
             result.failure = Failure(exc.failure.path, exc.failure.line,
                                      f"{exc.failure.message} (then afterMigrateError failed: {again.failure})")
+        return
+    try:
+        if result.migrations:
+            runner.callbacks("afterMigrateApplied")
+        runner.callbacks("afterMigrate")
+    except ScriptFailed as exc:
+        result.failure = exc.failure
 
 
 def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared, resolved: Resolved,
@@ -343,10 +351,13 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
 
     started = time.perf_counter()
     elapsed = lambda: int((time.perf_counter() - started) * 1000)  # noqa: E731
-    in_transaction = True
+    try:
+        statements, in_transaction = _statements(prepared, runner.session, runner.migration_set.settings.mixed)
+    except ScriptFailed as exc:  # unreadable, or mixed: Flyway fails before the migration starts (no callbacks, row)
+        exc.applied = row(elapsed(), False)
+        raise
     try:
         runner.restore_session()
-        statements, in_transaction = _statements(prepared, runner.session, runner.migration_set.settings.mixed)
         if in_transaction:
             with conn.transaction():
                 _body(runner, prepared, statements, per_statement)
@@ -359,6 +370,9 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
         return row(elapsed(), True)
     except ScriptFailed as exc:
         failed_time = elapsed()
+        exc.applied = row(failed_time, False)
+        if isinstance(exc, _EachCallbackFailed):
+            raise  # as in Flyway: no afterEachMigrateError and no failed row for a failed before/afterEachMigrate
         try:
             runner.callbacks("afterEachMigrateError")
         except ScriptFailed:
@@ -367,14 +381,25 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
             # Nothing can be rolled back: record the failure, as Flyway does, so the next run refuses to start.
             history.add(version, resolved.description, resolved.type, resolved.script, resolved.checksum,
                         failed_time, False, installed_by)
-        exc.applied = row(failed_time, False)
         raise
 
 
+class _EachCallbackFailed(ScriptFailed):
+    """A beforeEachMigrate or afterEachMigrate callback failed (Flyway runs them outside the migration's own error
+    handling)."""
+
+
 def _body(runner: Runner, prepared: Prepared, statements: list[Statement], per_statement: bool) -> None:
-    runner.callbacks("beforeEachMigrate", inside=True)
+    _each_callbacks(runner, "beforeEachMigrate")
     runner.execute(prepared, statements, per_statement)
-    runner.callbacks("afterEachMigrate", inside=True)
+    _each_callbacks(runner, "afterEachMigrate")
+
+
+def _each_callbacks(runner: Runner, event: str) -> None:
+    try:
+        runner.callbacks(event, inside=True)
+    except ScriptFailed as exc:
+        raise _EachCallbackFailed(exc.failure) from None
 
 
 def status(conn, migration_set: MigrationSet, environment: str | None = None) -> Info:
