@@ -13,6 +13,10 @@ One run (Flyway's DbMigrate, reference flyway.md §2, §4, §6, §9):
 On failure: a transactional migration is rolled back and leaves no row; a non-transactional one leaves its partial
 changes and a `success = false` row, as with Flyway; then `afterMigrateError`. A failing statement first runs the
 `afterEachMigrateStatementError` callbacks (inside an aborted transaction they fail, and are ignored, as in Flyway).
+As in Flyway, error callbacks cover only what they are named after: a failing beforeMigrate, afterMigrateApplied or
+afterMigrate runs no `afterMigrateError`; a failing beforeEachMigrate or afterEachMigrate runs no
+`afterEachMigrateError` and records no failed row; a script that cannot be split or mixes statement kinds fails
+before its migration starts.
 Placeholders (configured plus Flyway's `${flyway:…}` defaults) are replaced before a script is split, in every script
 unless its `.sql.conf` says `placeholderReplacement=false`.
 
