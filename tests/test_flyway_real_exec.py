@@ -1,15 +1,19 @@
 """Execution judged by the real Flyway: the same scripts run by Flyway and by ddl-cascade leave the same database.
 
-Each scenario is a folder of migrations (and callbacks, `.sql.conf` files). Flyway migrates it into one fresh
-database, ddl-cascade (`db.engine.migrate`, the path of `db migrate`) into another, and the test compares:
+Each scenario is a folder of migrations (and callbacks, `.sql.conf` files). Flyway migrates it into a fresh schema of
+one database (`defaultSchema`), ddl-cascade (`db.engine.migrate`, the path of `db migrate`) into a fresh schema of
+another (its search_path), and the test compares:
 
 - the outcome (success, or failure and at which migration);
 - the rows of `flyway_schema_history` (rank, version, description, type, script, checksum, success);
-- a `pg_dump` of each database (schema and data, the history table's data left out), normalised: comments and
-  session settings dropped, the two database names made equal. Callback scripts append (event, filename) to a
+- a `pg_dump` of each database (schema and data, the history table's data left out), split by schema and
+  normalised: comments and session settings dropped, the database and schema names made equal (the fixture
+  projects, which create schemas of their own, get a database each). Callback scripts append (event, filename) to a
   `log` table with a serial id, so the dump also compares which callbacks ran, in which order.
 
-Then failed migrations (a transactional one, a non-transactional one): the next `migrate` of each tool refuses
+Callbacks of every migrate event are checked in success and failure, including a failing callback of each kind
+(which error callbacks then run, and whether a failed row is written). Then failed migrations (a transactional one,
+a non-transactional one, a CREATE INDEX CONCURRENTLY): the next `migrate` of each tool refuses
 (also when the other tool wrote the failed row), Flyway's `info` shows FAILED where `db status` shows Failed (exit 1).
 
 The fixture projects are compared the same way, and hypothesis generates scripts from a pool of statement kinds (DO
