@@ -26,9 +26,15 @@ One run (Flyway.migrate and DbMigrate, reference flyway.md §2, §4, §6, §9), 
    insert the history row, commit;
 8. `afterVersioned`, `afterMigrateApplied` (when something was applied), `afterMigrate`.
 On failure: a transactional migration is rolled back and leaves no row; a non-transactional one leaves its partial
-changes and a `success = false` row, as with Flyway; then `afterMigrateError`. Placeholders (configured plus Flyway's
-`${flyway:…}` defaults, `${flyway:table}` included) are replaced before a script is split, in every script unless its
-`.sql.conf` says `placeholderReplacement=false`. `status` reads the same history table, read-only.
+changes and a `success = false` row, as with Flyway; then `afterMigrateError`. A failing statement first runs the
+`afterEachMigrateStatementError` callbacks (inside an aborted transaction they fail, and are ignored, as in Flyway).
+As in Flyway, error callbacks cover only what they are named after: a failing beforeMigrate, afterMigrateApplied or
+afterMigrate runs no `afterMigrateError`; a failing beforeEachMigrate or afterEachMigrate runs no
+`afterEachMigrateError` and records no failed row; a script that cannot be split or mixes statement kinds fails
+before its migration starts.
+Placeholders (configured plus Flyway's `${flyway:…}` defaults, `${flyway:table}` included) are replaced before a
+script is split, in every script unless its `.sql.conf` says `placeholderReplacement=false`. `status` reads the same
+history table, read-only.
 
 Deliberate differences: `afterEachMigrateError` callbacks run after the failed migration's transaction is rolled
 back, in their own transaction (inside the aborted PostgreSQL transaction they could only fail); and the search_path
@@ -190,8 +196,9 @@ def resolve(migration_set: MigrationSet, session: Session, timestamp: datetime |
 # -- running scripts --------------------------------------------------------------------------------------------------
 
 
-def _statements(prepared: Prepared, session: Session) -> tuple[list[Statement], bool]:
-    """The statements and whether the script runs in a transaction (Flyway's ParserSqlScript rules)."""
+def _statements(prepared: Prepared, session: Session, mixed: bool = False) -> tuple[list[Statement], bool]:
+    """The statements and whether the script runs in a transaction (Flyway's ParserSqlScript rules; `mixed` is
+    Flyway's setting: a script with both kinds of statement then runs without a transaction instead of failing)."""
     if prepared.error is not None:
         raise ScriptFailed(prepared.error)
     assert prepared.text is not None
@@ -200,23 +207,10 @@ def _statements(prepared: Prepared, session: Session) -> tuple[list[Statement], 
     if faults:  # part of the script would be cut off or misread: run none of it
         raise ScriptFailed(Failure(prepared.script.display_path, _line_of(prepared.text, faults[0].offset),
                                    f"{faults[0].message}; nothing of this script was run"))
-    override = prepared.script.config.execute_in_transaction
-    if override is not None:
-        return statements, override
-    transactional = non_transactional = False
-    for statement in statements:
-        if statement.non_transactional:
-            non_transactional = True
-        else:
-            transactional = True
-        if transactional and non_transactional:
-            raise ScriptFailed(Failure(
-                prepared.script.display_path, statement.line,
-                "Detected both transactional and non-transactional statements within the same migration (even "
-                f"though mixed is false). Offending statement found at line {statement.line}: "
-                f"{statement.sql.splitlines()[0] if statement.sql else ''}",
-            ))
-    return statements, not non_transactional
+    mode = flyway.transaction_mode(statements, prepared.script.config, mixed=mixed)
+    if mode.error is not None:
+        raise ScriptFailed(Failure(prepared.script.display_path, mode.line, mode.error))
+    return statements, mode.in_transaction
 
 
 def _pg_failure(exc, prepared: Prepared, statement: Statement) -> Failure:
@@ -266,7 +260,13 @@ class Runner:
                 else:
                     self.conn.execute(statement.sql)
             except psycopg.Error as exc:
-                raise ScriptFailed(_pg_failure(exc, prepared, statement)) from None
+                failure = _pg_failure(exc, prepared, statement)
+                if per_statement:
+                    try:
+                        self.callbacks("afterEachMigrateStatementError", inside=True)
+                    except ScriptFailed:
+                        pass  # in an aborted transaction it can only fail, as with Flyway; report the statement's
+                raise ScriptFailed(failure) from None
             if per_statement:
                 self.callbacks("afterEachMigrateStatement", inside=True)
 
@@ -274,7 +274,7 @@ class Runner:
         # Callbacks such as beforeEachMigrate run once per migration: split them once per run.
         key = id(prepared)
         if key not in self._split:
-            self._split[key] = _statements(prepared, self.session)
+            self._split[key] = _statements(prepared, self.session, self.migration_set.settings.mixed)
         return self._split[key]
 
     def run_script(self, prepared: Prepared) -> None:
@@ -424,14 +424,19 @@ def _failed_refusal(session: Session, info: Info, settings: Settings) -> str | N
 
 def _apply(conn, runner: Runner, history: SchemaHistory, info: Info, result: MigrateResult, on_applied) -> None:
     installed_by = current_user(conn)
-    per_statement = runner.has("beforeEachMigrateStatement") or runner.has("afterEachMigrateStatement")
+    per_statement = any(runner.has(event) for event in ("beforeEachMigrateStatement", "afterEachMigrateStatement",
+                                                        "afterEachMigrateStatementError"))
     try:
         runner.callbacks("beforeMigrate")
-        refusal = _failed_refusal(runner.session, info, runner.migration_set.settings)
-        if refusal is not None:
-            result.refused = [refusal]
-            _after_error(runner, result)
-            return
+    except ScriptFailed as exc:  # Flyway's afterMigrateError covers the migrations only, not before/afterMigrate
+        result.failure = exc.failure
+        return
+    refusal = _failed_refusal(runner.session, info, runner.migration_set.settings)
+    if refusal is not None:
+        result.refused = [refusal]
+        _after_error(runner, result)
+        return
+    try:
         previous_versioned = True
         for resolved in info.pending:
             prepared: Prepared = resolved.key  # type: ignore[assignment]
@@ -445,9 +450,6 @@ def _apply(conn, runner: Runner, history: SchemaHistory, info: Info, result: Mig
                 on_applied(applied)
         if previous_versioned:
             runner.callbacks("afterVersioned")
-        if result.migrations:
-            runner.callbacks("afterMigrateApplied")
-        runner.callbacks("afterMigrate")
     except ScriptFailed as exc:
         applied = exc.applied
         if applied is not None:
@@ -456,6 +458,13 @@ def _apply(conn, runner: Runner, history: SchemaHistory, info: Info, result: Mig
                 on_applied(applied)
         result.failure = exc.failure
         _after_error(runner, result)
+        return
+    try:
+        if result.migrations:
+            runner.callbacks("afterMigrateApplied")
+        runner.callbacks("afterMigrate")
+    except ScriptFailed as exc:
+        result.failure = exc.failure
 
 
 def _after_error(runner: Runner, result: MigrateResult) -> None:
@@ -478,10 +487,13 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
 
     started = time.perf_counter()
     elapsed = lambda: int((time.perf_counter() - started) * 1000)  # noqa: E731
-    in_transaction = True
+    try:
+        statements, in_transaction = _statements(prepared, runner.session, runner.migration_set.settings.mixed)
+    except ScriptFailed as exc:  # unreadable, or mixed: Flyway fails before the migration starts (no callbacks, row)
+        exc.applied = row(elapsed(), False)
+        raise
     try:
         runner.restore_session()
-        statements, in_transaction = _statements(prepared, runner.session)
         if in_transaction:
             with conn.transaction():
                 _body(runner, prepared, statements, per_statement)
@@ -494,6 +506,9 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
         return row(elapsed(), True)
     except ScriptFailed as exc:
         failed_time = elapsed()
+        exc.applied = row(failed_time, False)
+        if isinstance(exc, _EachCallbackFailed):
+            raise  # as in Flyway: no afterEachMigrateError and no failed row for a failed before/afterEachMigrate
         try:
             runner.callbacks("afterEachMigrateError")
         except ScriptFailed:
@@ -502,14 +517,25 @@ def _apply_one(conn, runner: Runner, history: SchemaHistory, prepared: Prepared,
             # Nothing can be rolled back: record the failure, as Flyway does, so the next run refuses to start.
             history.add(version, resolved.description, resolved.type, resolved.script, resolved.checksum,
                         failed_time, False, installed_by)
-        exc.applied = row(failed_time, False)
         raise
 
 
+class _EachCallbackFailed(ScriptFailed):
+    """A beforeEachMigrate or afterEachMigrate callback failed (Flyway runs them outside the migration's own error
+    handling)."""
+
+
 def _body(runner: Runner, prepared: Prepared, statements: list[Statement], per_statement: bool) -> None:
-    runner.callbacks("beforeEachMigrate", inside=True)
+    _each_callbacks(runner, "beforeEachMigrate")
     runner.execute(prepared, statements, per_statement)
-    runner.callbacks("afterEachMigrate", inside=True)
+    _each_callbacks(runner, "afterEachMigrate")
+
+
+def _each_callbacks(runner: Runner, event: str) -> None:
+    try:
+        runner.callbacks(event, inside=True)
+    except ScriptFailed as exc:
+        raise _EachCallbackFailed(exc.failure) from None
 
 
 def status(conn, migration_set: MigrationSet, environment: str | None = None) -> Info:

@@ -152,7 +152,8 @@ def tokenize(text: str) -> list[Token]:
 
 
 def line_starts(text: str) -> list[int]:
-    """Offsets at which each line begins; `\\n`, `\\r\\n` and a lone `\\r` end a line (as for Flyway)."""
+    """Offsets at which each line begins; `\\n`, `\\r\\n` and a lone `\\r` end a line, as in an editor. (Flyway's own
+    line numbers count only `\\n`: in a script with lone `\\r` line ends they differ; docs/flyway.md.)"""
     return [0] + [m.end() for m in _LINE_BREAK.finditer(text)]
 
 

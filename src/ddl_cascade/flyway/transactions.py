@@ -66,16 +66,16 @@ def transaction_mode(
     """
     if config is not None and config.execute_in_transaction is not None:
         return TransactionMode(config.execute_in_transaction)
-    statements = list(statements)
-    non_transactional = [s for s in statements if s.non_transactional]
-    if not non_transactional:
-        return TransactionMode(execute_in_transaction)
-    if not mixed and len(non_transactional) < len(statements):
-        offender = non_transactional[0]
-        return TransactionMode(
-            False,
-            "Detected both transactional and non-transactional statements within the same migration (even though "
-            f"mixed is false). Offending statement found at line {offender.line}: {offender.sql}",
-            offender.line,
-        )
-    return TransactionMode(False)
+    kinds: set[bool] = set()
+    for statement in statements:
+        kinds.add(statement.non_transactional)
+        if len(kinds) == 2 and not mixed:
+            # Flyway names the statement at which it has seen both kinds, whichever kind that one is.
+            return TransactionMode(
+                False,
+                "Detected both transactional and non-transactional statements within the same migration (even "
+                f"though mixed is false). Offending statement found at line {statement.line}: {statement.sql}"
+                + (" [non-transactional]" if statement.non_transactional else ""),
+                statement.line,
+            )
+    return TransactionMode(False if True in kinds else execute_in_transaction)
