@@ -81,25 +81,36 @@ def _boolean(value: Any, where: str) -> bool:
         return value
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise SettingsError(f"{where} must be true or false, not {value!r}.")
+    raise SettingsError(f"{where} must be true or false, not {_shown(value)}.")
 
 
 def _text(value: Any, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise SettingsError(f"{where} must be a string, not {value!r}.")
+        raise SettingsError(f"{where} must be a string, not {_shown(value)}.")
     return str(value).strip() if not isinstance(value, str) else value.strip()
 
 
 def _list(value: Any, where: str) -> tuple[str, ...]:
-    """A TOML array of strings, or a comma-separated string (how flyway.conf writes lists)."""
+    """A comma-separated string, as flyway.conf writes lists."""
     if isinstance(value, str):
         return tuple(v.strip() for v in value.split(",") if v.strip())
+    raise SettingsError(f"{where} must be a comma-separated list, not {_shown(value)}.")
+
+
+def _array(value: Any, where: str) -> tuple[str, ...]:
+    """A TOML array of strings; Flyway's TOML reader refuses a comma-separated string."""
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
         return tuple(v.strip() for v in value if v.strip())
-    raise SettingsError(f"{where} must be a list of strings, not {value!r}.")
+    raise SettingsError(f"{where} must be an array of strings, not {_shown(value)}.")
 
 
-# Flyway's name of each setting -> (Settings field, conversion).
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, (str, int, float)) else f"a {type(value).__name__}"
+
+
+# Flyway's name of each setting -> (Settings field, conversion); lists are converted per file form.
 SETTINGS: dict[str, tuple[str, Convert]] = {
     "locations": ("locations", _list),
     "callbackLocations": ("callback_locations", _list),
@@ -125,12 +136,25 @@ SETTINGS: dict[str, tuple[str, Convert]] = {
     "ignoreMigrationPatterns": ("ignore_migration_patterns", _list),
     "cleanDisabled": ("clean_disabled", _boolean),
 }
+# Placeholders other than `${name}` are settings Flyway honours that ddl-cascade does not replay: refused, never
+# silently read differently.
+UNSUPPORTED = {"placeholderPrefix": "${", "placeholderSuffix": "}", "placeholderSeparator": ":"}
+# Settings Flyway keeps in a configuration extension rather than its model: its TOML reader matches their names
+# ignoring case (and so do we).
+EXTENSION_KEYS = {"baselinemigrationprefix": "baselineMigrationPrefix"}
 
 
-def _apply(values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
+def _apply(values: dict[str, Any], raw: dict[str, Any], where: str, *, toml: bool = False) -> None:
     for key, value in raw.items():
+        if toml and key not in SETTINGS:
+            key = EXTENSION_KEYS.get(key.lower(), key)
+        if key in UNSUPPORTED and _text(value, f"{where}{key}") != UNSUPPORTED[key]:
+            raise SettingsError(f"{where}{key} is {_shown(value)}; ddl-cascade replays only Flyway's default "
+                                f"placeholder syntax ({key} = {UNSUPPORTED[key]!r}).")
         if key in SETTINGS:
             name, convert = SETTINGS[key]
+            if toml and convert is _list:
+                convert = _array
             values[name] = convert(value, f"{where}{key}")
 
 
@@ -152,8 +176,13 @@ def from_conf(text: str, file: str = "flyway.conf") -> Settings:
 
 
 def from_toml(text: str, file: str = "flyway.toml", environment: str | None = None) -> Settings:
-    """The settings of a `flyway.toml` for its active environment (`environment` when the file defines it, else
-    `flyway.environment`, else "default")."""
+    """The settings of a `flyway.toml` for its active environment: `environment` when the file defines it, else
+    `flyway.environment`, else "default".
+
+    As Flyway 13 reads it: `[flyway]` keys, then the active environment's `[environments.<name>.flyway]` keys over
+    them one by one (placeholders merge name by name); `schemas` is read from `[environments.<name>]` only (Flyway
+    ignores it in `[flyway]`). A `flyway.environment` that names no `[environments.<name>]` table is refused, as
+    Flyway refuses it ("default" needs none)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -162,13 +191,20 @@ def from_toml(text: str, file: str = "flyway.toml", environment: str | None = No
     environments = _table(data.get("environments", {}), f"{file}: [environments]")
     if environment is None or environment not in environments:
         environment = _text(top.get("environment", "default"), f"{file}: flyway.environment")
+        if environment not in environments and environment != "default":
+            like = [name for name in environments if name.lower() == environment.lower()]
+            raise SettingsError(f"{file}: flyway.environment is '{environment}', but there is no "
+                                f"[environments.{environment}] table"
+                                + (f" (environment names are case-sensitive: did you mean '{like[0]}'?)." if like
+                                   else "."))
     env = _table(environments.get(environment, {}), f"{file}: [environments.{environment}]")
     overrides = _table(env.get("flyway", {}), f"{file}: [environments.{environment}.flyway]")
     values: dict[str, Any] = {}
-    _apply(values, top, f"{file}: flyway.")
+    _apply(values, {k: v for k, v in top.items() if k != "schemas"}, f"{file}: flyway.", toml=True)
     if "schemas" in env:
-        _apply(values, {"schemas": env["schemas"]}, f"{file}: environments.{environment}.")
-    _apply(values, overrides, f"{file}: environments.{environment}.flyway.")
+        values["schemas"] = _array(env["schemas"], f"{file}: environments.{environment}.schemas")
+    _apply(values, {k: v for k, v in overrides.items() if k != "schemas"},
+           f"{file}: environments.{environment}.flyway.", toml=True)
     placeholders: dict[str, str] = {}
     for where, table in ((f"{file}: [flyway.placeholders]", top.get("placeholders", {})),
                          (f"{file}: [environments.{environment}.flyway.placeholders]",
