@@ -96,9 +96,12 @@ def build(migration_locations: dict[str, Files], callback_locations: dict[str, F
         repeatable_prefix=settings.repeatable_sql_migration_prefix,
         baseline_prefix=settings.baseline_migration_prefix,
     )
+    migration_folders = [loc.rstrip("/") + "/" if loc else "" for loc in migration_locations]
     for problem in resolution.problems:
-        # Flyway skips badly named files unless validateMigrationNaming is on.
-        if problem.code != "INVALID_NAME" or settings.validate_migration_naming:
+        # Flyway skips badly named files unless validateMigrationNaming is on, and then only refuses those of the
+        # migration locations (its callback resolver never validates names).
+        if problem.code != "INVALID_NAME" or (settings.validate_migration_naming and any(
+                path.startswith(folder) for path in problem.paths for folder in migration_folders)):
             raise CascadeError(f"{origin}: {problem.message}".replace("\n", " "))
 
     def script(resolved: flyway.ResolvedMigration, pool: dict[str, Files]) -> Script:
