@@ -308,3 +308,71 @@ def test_generated_child_configs_resolve_as_flyway(real_flyway, info_url, tmp_pa
         roots.append((root, write_project(root, p, files)))
     agree(real_flyway, info_url, roots)
 
+
+
+# -- values Flyway refuses, and those it takes -------------------------------------------------------------------------
+
+BASE = '[flyway]\nlocations = ["filesystem:sql"]\n'
+VALUE_CASES = [  # (file, text, the key our refusal names, or None when Flyway takes the value)
+    ("flyway.toml", BASE + 'outOfOrder = "maybe"\n', "outOfOrder"),
+    ("flyway.toml", BASE + 'outOfOrder = "TRUE"\n', None),
+    ("flyway.toml", BASE + 'outOfOrder = "True"\n', None),
+    ("flyway.toml", BASE + 'outOfOrder = 1\n', None),
+    ("flyway.toml", BASE + 'outOfOrder = 0\n', None),
+    ("flyway.toml", BASE + 'outOfOrder = 2\n', None),
+    ("flyway.toml", BASE + 'outOfOrder = 1.0\n', "outOfOrder"),
+    ("flyway.toml", BASE + 'validateMigrationNaming = "yes"\n', "validateMigrationNaming"),
+    ("flyway.toml", '[flyway]\nlocations = "filesystem:sql"\n', "locations"),
+    ("flyway.toml", '[flyway]\nlocations = "filesystem:sql,filesystem:other"\n', "locations"),
+    ("flyway.toml", BASE + 'sqlMigrationSuffixes = ".sql"\n', "sqlMigrationSuffixes"),
+    ("flyway.toml", BASE + 'sqlMigrationPrefix = ["V"]\n', "sqlMigrationPrefix"),
+    ("flyway.toml", BASE + 'sqlMigrationPrefix = 7\n', None),
+    ("flyway.toml", BASE + 'environment = "Dev"\n[environments.dev]\n', "environment"),
+    ("flyway.toml", BASE + 'environment = "dev"\n[environments.dev.flyway]\noutOfOrder = "maybe"\n', "outOfOrder"),
+    ("flyway.toml", BASE + '[environments.prod.flyway]\noutOfOrder = "maybe"\n', "outOfOrder"),
+    ("flyway.toml", BASE + '[environments.prod]\nschemas = "app"\n', "schemas"),
+    ("flyway.toml", BASE + '[flyway.placeholders]\nn = 1\nb = true\nf = 1.5\n', None),
+    ("flyway.toml", BASE + 'schemas = ["app"]\n[environments.default]\nschemas = ["s1"]\n', None),
+    ("flyway.toml", BASE + 'baselinemigrationprefix = "Q"\n', None),
+    ("flyway.toml", BASE + 'sqlmigrationprefix = "M"\n', None),
+    ("flyway.toml", BASE + 'environment = "dev"\n[environments.dev]\n[environments.dev.flyway]\n'
+                           'environment = "prod"\nschemas = ["s2"]\n', None),
+    ("flyway.toml", BASE + 'environment = "default"\n', None),
+    ("flyway.toml", "[flyway\nlocations = 1\n", "flyway.toml"),
+    ("flyway.conf", "flyway.locations=filesystem:sql\nflyway.outOfOrder=maybe\n", "outOfOrder"),
+    ("flyway.conf", "flyway.locations=filesystem:sql\nflyway.outOfOrder=TRUE\n", None),
+    ("flyway.conf", "flyway.locations=filesystem:sql\nflyway.validateMigrationNaming=yes\n", "validateMigrationNaming"),
+    ("flyway.conf", "flyway.locations=filesystem:sql, filesystem:other ,\nflyway.sqlMigrationSuffixes=.sql,.DDL\n",
+     None),
+]
+
+
+@pytest.fixture(scope="module")
+def value_answers(real_flyway, tmp_path_factory):
+    base = tmp_path_factory.mktemp("values")
+    roots = []
+    for i, (file, text, _) in enumerate(VALUE_CASES):
+        root = base / f"v{i}"
+        (root / "sql").mkdir(parents=True)
+        (root / "other").mkdir()
+        (root / file).write_text(text, encoding="utf-8")
+        roots.append(root)
+    return roots, real_flyway.run([Case("settings", {}, str(root / file))
+                                   for root, (file, _, _) in zip(roots, VALUE_CASES)])
+
+
+@pytest.mark.parametrize("index", range(len(VALUE_CASES)), ids=[f"{f}:{t.splitlines()[-1][:40]}"
+                                                                 for f, t, _ in VALUE_CASES])
+def test_values_flyway_refuses_are_refused_with_the_file_and_key(value_answers, index):
+    roots, answers = value_answers
+    file, text, key = VALUE_CASES[index]
+    answer = answers[index]
+    if key is None:
+        assert "error" not in answer, answer
+        found = flyway_settings.read({file: text})
+        assert our_settings(found, roots[index]) == their_settings(answer["settings"], roots[index])
+    else:
+        assert "error" in answer, answer
+        with pytest.raises(FlywayError) as refused:
+            flyway_settings.read({file: text})
+        assert str(refused.value).startswith(f"{file}") and key in str(refused.value), str(refused.value)

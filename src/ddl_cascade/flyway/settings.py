@@ -79,6 +79,8 @@ Convert = Callable[[Any, str], Any]
 def _boolean(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and where.startswith("flyway.toml"):
+        return value != 0  # Flyway's TOML reader takes an integer as a boolean, as Java does (0 is false)
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise SettingsError(f"{where} must be true or false, not {_shown(value)}.")
@@ -92,15 +94,15 @@ def _text(value: Any, where: str) -> str:
 
 def _list(value: Any, where: str) -> tuple[str, ...]:
     """A comma-separated string, as flyway.conf writes lists."""
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
+    if isinstance(value, str):  # items are not trimmed: Flyway reads " filesystem:x" as a classpath location
+        return tuple(v for v in value.split(",") if v)
     raise SettingsError(f"{where} must be a comma-separated list, not {_shown(value)}.")
 
 
 def _array(value: Any, where: str) -> tuple[str, ...]:
     """A TOML array of strings; Flyway's TOML reader refuses a comma-separated string."""
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value if v.strip())
+        return tuple(v for v in value if v)
     raise SettingsError(f"{where} must be an array of strings, not {_shown(value)}.")
 
 
@@ -197,14 +199,18 @@ def from_toml(text: str, file: str = "flyway.toml", environment: str | None = No
                                 f"[environments.{environment}] table"
                                 + (f" (environment names are case-sensitive: did you mean '{like[0]}'?)." if like
                                    else "."))
-    env = _table(environments.get(environment, {}), f"{file}: [environments.{environment}]")
-    overrides = _table(env.get("flyway", {}), f"{file}: [environments.{environment}.flyway]")
     values: dict[str, Any] = {}
     _apply(values, {k: v for k, v in top.items() if k != "schemas"}, f"{file}: flyway.", toml=True)
-    if "schemas" in env:
-        values["schemas"] = _array(env["schemas"], f"{file}: environments.{environment}.schemas")
-    _apply(values, {k: v for k, v in overrides.items() if k != "schemas"},
-           f"{file}: environments.{environment}.flyway.", toml=True)
+    for name, table in environments.items():  # Flyway reads every environment, so a bad value anywhere is refused
+        env = _table(table, f"{file}: [environments.{name}]")
+        overrides = _table(env.get("flyway", {}), f"{file}: [environments.{name}.flyway]")
+        chosen = values if name == environment else {}
+        if "schemas" in env:
+            chosen["schemas"] = _array(env["schemas"], f"{file}: environments.{name}.schemas")
+        _apply(chosen, {k: v for k, v in overrides.items() if k != "schemas"}, f"{file}: environments.{name}.flyway.",
+               toml=True)
+    env = environments.get(environment, {})
+    overrides = env.get("flyway", {})
     placeholders: dict[str, str] = {}
     for where, table in ((f"{file}: [flyway.placeholders]", top.get("placeholders", {})),
                          (f"{file}: [environments.{environment}.flyway.placeholders]",
