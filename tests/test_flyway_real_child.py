@@ -13,7 +13,9 @@ inactive and missing environments) and a folder tree of names made for them. Eve
 
 from __future__ import annotations
 
+import codecs
 import json
+import os
 from pathlib import Path, PurePosixPath
 
 import pytest
@@ -29,10 +31,10 @@ from ddl_cascade.flyway.locations import child_locations, read_worktree, without
 from ddl_cascade.flyway import FlywayError
 from flyway_real import Case, jdbc
 
-BATCH = settings(max_examples=int(__import__("os").environ.get("CHILD_EXAMPLES", "4")), deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
+BATCH = settings(max_examples=int(os.environ.get("CHILD_EXAMPLES", "3")), deadline=None, derandomize=True, phases=[Phase.explicit, Phase.generate],
                  suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
                                         HealthCheck.function_scoped_fixture])
-PROJECTS_PER_EXAMPLE = 16
+PROJECTS_PER_EXAMPLE = 14  # CHILD_EXAMPLES=30 in the environment runs a longer search
 
 CONFIG = parse_config({"source": {"path": "shared"}, "children": [{"name": "app", "url": "unused"}]},
                       Path("/nowhere/cascade.toml"))
@@ -62,7 +64,7 @@ VALUES = {
                                   min_size=1, max_size=2),
     "encoding": st.sampled_from(["UTF-8", "ISO-8859-1", "utf8"]),
     "placeholders": st.dictionaries(st.sampled_from(["a", "b", "Team"]), st.sampled_from(["1", "x y", "é"]),
-                                    max_size=2),
+                                    min_size=1, max_size=3),
     "outOfOrder": st.sampled_from([True, False, "true"]),
     "validateMigrationNaming": st.sampled_from([True, False]),
     "mixed": st.booleans(),
@@ -232,7 +234,6 @@ def our_settings(found, root: Path) -> dict:
     out["locations"] = sorted(without_sublocations(locations.migrations))
     out["callback_locations"] = sorted(without_sublocations(locations.callbacks if locations.callbacks is not None
                                                             else locations.migrations))
-    import codecs
     out["encoding"] = codecs.lookup(found.encoding or "utf-8").name.replace("iso8859-1", "iso-8859-1")
     return out
 
@@ -338,6 +339,10 @@ VALUE_CASES = [  # (file, text, the key our refusal names, or None when Flyway t
     ("flyway.toml", BASE + 'environment = "dev"\n[environments.dev]\n[environments.dev.flyway]\n'
                            'environment = "prod"\nschemas = ["s2"]\n', None),
     ("flyway.toml", BASE + 'environment = "default"\n', None),
+    ("flyway.toml", BASE + '[flyway.placeholders]\na = "1"\nb = "2"\n[environments.default.flyway.placeholders]\nb = "3"\n',
+     None),
+    ("flyway.toml", BASE + 'environment = "dev"\n[flyway.placeholders]\na = "1"\nb = "2"\n'
+                           '[environments.dev.flyway.placeholders]\nb = "3"\n', None),
     ("flyway.toml", "[flyway\nlocations = 1\n", "flyway.toml"),
     ("flyway.conf", "flyway.locations=filesystem:sql\nflyway.outOfOrder=maybe\n", "outOfOrder"),
     ("flyway.conf", "flyway.locations=filesystem:sql\nflyway.outOfOrder=TRUE\n", None),
@@ -376,3 +381,77 @@ def test_values_flyway_refuses_are_refused_with_the_file_and_key(value_answers, 
         with pytest.raises(FlywayError) as refused:
             flyway_settings.read({file: text})
         assert str(refused.value).startswith(f"{file}") and key in str(refused.value), str(refused.value)
+
+
+# -- end to end: a child repository with its own flyway.toml, `db status --child` against Flyway's info ---------------
+
+CHILD_TOML = """\
+[environments.default]
+url = "jdbc:postgresql://localhost/app"
+
+[environments.ci]
+url = "jdbc:postgresql://localhost/ci"
+
+[environments.ci.flyway]
+locations = ["filesystem:read-only-flyway-files/sql", "filesystem:db"]
+sqlMigrationPrefix = "M"
+
+[environments.ci.flyway.placeholders]  # replaces [flyway.placeholders] whole
+owner = "ci_owner"
+region = "eu-ci"
+
+[flyway]
+environment = "ci"
+locations = ["filesystem:unused"]
+sqlMigrationSuffixes = [".sql", ".pgsql"]
+baselineMigrationPrefix = "Base"
+
+[flyway.placeholders]
+owner = "app_owner"
+region = "eu"
+"""
+CHILD_FILES = {
+    "flyway.toml": CHILD_TOML,
+    "read-only-flyway-files/sql/M1__shared_users.sql": "CREATE TABLE users (id int);\n",
+    "db/M2__own_orders.PGSQL": "CREATE TABLE orders (id int);\n",
+    "db/sub/R__report.sql": "CREATE OR REPLACE VIEW report AS SELECT '${owner}'::text AS owner, '${region}'::text AS r;\n",
+    "db/V3__default_prefix_is_not_a_migration_here.sql": "SELECT 1/0;\n",
+    "db/afterMigrate__comment.sql": "COMMENT ON TABLE users IS '${owner}';\n",
+    "unused/M9__inactive_location.sql": "SELECT 1/0;\n",
+}
+
+
+def test_child_status_through_the_cli_equals_flyways_info(make_repo, cli, real_flyway, pg_db):
+    child = make_repo("child-app")
+    child.commit(CHILD_FILES, "a child with its own flyway.toml")
+    bare = make_repo("child-app.git", bare=True)
+    child.git("push", "-q", str(bare.path), "main")
+    broken = make_repo("child-broken")
+    broken.commit({**CHILD_FILES, "flyway.toml": CHILD_TOML.replace('environment = "ci"\n',
+                                                                   'environment = "ci"\noutOfOrder = "maybe"\n')},
+                  "a bad value")
+    broken_bare = make_repo("child-broken.git", bare=True)
+    broken.git("push", "-q", str(broken_bare.path), "main")
+    parent = make_repo("parent")
+    parent.commit({"cascade.toml": f'[source]\npath = "shared"\n[[children]]\nname = "app"\nurl = "{bare.path}"\n'
+                                   f'[[children]]\nname = "broken"\nurl = "{broken_bare.path}"\n',
+                   "shared/sql/V1__shared_users.sql": "CREATE TABLE users (id int);\n"}, "parent")
+
+    migrated, info = real_flyway.run([
+        Case("migrate", jdbc(pg_db.url) | {"postgresql.transactional.lock": "false"}, str(child.path / "flyway.toml")),
+        Case("info", jdbc(pg_db.url), str(child.path / "flyway.toml"))])
+    assert migrated.get("migrated") == 3, migrated
+    assert pg_db.query("SELECT owner, r FROM report") == [("ci_owner", "eu-ci")]
+
+    status = cli("db", "status", "--child", "app", "--url", pg_db.url, "--json", cwd=parent.path)
+    assert status.code == 0, status.stderr
+    ours_ = [(m["version"], m["description"], m["type"], m["script"], m["checksum"], m["state"].lower())
+             for m in json.loads(status.stdout)["migrations"]]
+    assert ours_ == [(m["version"], m["description"], m["type"], m["script"], m["checksum"], m["state"].lower())
+                     for m in info["migrations"]]
+    assert [m[3] for m in ours_] == ["M1__shared_users.sql", "M2__own_orders.PGSQL", "sub/R__report.sql"]
+
+    refused = cli("db", "status", "--child", "broken", "--url", pg_db.url, cwd=parent.path)
+    assert refused.code == 2 and "Traceback" not in refused.stderr
+    assert refused.stderr.strip() == ("ddl-cascade: child 'broken': flyway.toml: flyway.outOfOrder must be true or "
+                                      "false, not 'maybe'.")

@@ -182,7 +182,7 @@ def from_toml(text: str, file: str = "flyway.toml", environment: str | None = No
     `flyway.environment`, else "default".
 
     As Flyway 13 reads it: `[flyway]` keys, then the active environment's `[environments.<name>.flyway]` keys over
-    them one by one (placeholders merge name by name); `schemas` is read from `[environments.<name>]` only (Flyway
+    them one by one (its `placeholders` table replaces `[flyway.placeholders]` whole); `schemas` is read from `[environments.<name>]` only (Flyway
     ignores it in `[flyway]`). A `flyway.environment` that names no `[environments.<name>]` table is refused, as
     Flyway refuses it ("default" needs none)."""
     try:
@@ -211,11 +211,10 @@ def from_toml(text: str, file: str = "flyway.toml", environment: str | None = No
                toml=True)
     env = environments.get(environment, {})
     overrides = env.get("flyway", {})
-    placeholders: dict[str, str] = {}
-    for where, table in ((f"{file}: [flyway.placeholders]", top.get("placeholders", {})),
-                         (f"{file}: [environments.{environment}.flyway.placeholders]",
-                          overrides.get("placeholders", {}))):
-        placeholders.update({str(k): _placeholder(v) for k, v in _table(table, where).items()})
+    # The environment's placeholders replace [flyway.placeholders] as a whole, as every other key does (Flyway 13).
+    where, table = ((f"{file}: [environments.{environment}.flyway.placeholders]", overrides["placeholders"])
+                    if "placeholders" in overrides else (f"{file}: [flyway.placeholders]", top.get("placeholders", {})))
+    placeholders = {str(k): _placeholder(v) for k, v in _table(table, where).items()}
     return Settings(**values, placeholders=placeholders, environment=environment)
 
 
