@@ -334,6 +334,7 @@ VALUE_CASES = [  # (file, text, the key our refusal names, or None when Flyway t
     ("flyway.toml", BASE + '[environments.prod]\nschemas = "app"\n', "schemas"),
     ("flyway.toml", BASE + '[flyway.placeholders]\nn = 1\nb = true\nf = 1.5\n', None),
     ("flyway.toml", BASE + 'schemas = ["app"]\n[environments.default]\nschemas = ["s1"]\n', None),
+    ("flyway.toml", BASE + 'schemas = ["app"]\n', None),
     ("flyway.toml", BASE + 'baselinemigrationprefix = "Q"\n', None),
     ("flyway.toml", BASE + 'sqlmigrationprefix = "M"\n', None),
     ("flyway.toml", BASE + 'environment = "dev"\n[environments.dev]\n[environments.dev.flyway]\n'
