@@ -123,3 +123,22 @@ def test_custom_prefixes_separator_and_suffixes_resolve(filename, kind, version,
     assert (check.name.version.text if check.name.version else None) == version
     assert flyway.check_name("V1__orders.sql", **naming).status == "ignored"
     assert flyway.check_name("V1-orders.pgsql", **naming).status == "invalid"
+
+
+@pytest.mark.parametrize("read_it, message", [
+    (lambda: from_toml('[flyway]\nlocations = ["filesystem:${env.MIGRATIONS}"]\n'),
+     "flyway.toml: flyway.locations is 'filesystem:${env.MIGRATIONS}': ddl-cascade does not resolve"),
+    (lambda: from_toml('[flyway.placeholders]\npw = "${env.PW}"\n'),
+     "flyway.toml: flyway.placeholders.pw is '${env.PW}': ddl-cascade does not resolve"),
+    (lambda: from_conf("flyway.placeholders.pw=${vault.secret}\n"),
+     "flyway.conf: flyway.placeholders.pw is '${vault.secret}': ddl-cascade does not resolve"),
+])
+def test_resolver_references_are_refused(read_it, message):
+    with pytest.raises(SettingsError) as refused:
+        read_it()
+    assert str(refused.value).startswith(message)
+
+
+def test_resolver_references_in_keys_not_read_are_left_alone():
+    # The fixture `platform` writes user = "${env.PGUSER}": a connection key, never read here.
+    assert from_toml('[environments.dev]\nuser = "${env.PGUSER}"\n[flyway]\nenvironment = "dev"\n').environment == "dev"

@@ -11,6 +11,9 @@ Flyway's default, and `SETTINGS` names them as Flyway spells them (`outOfOrder`,
   keys, as Flyway's TOML configuration does. The caller may ask for another environment (`db --env NAME` asks for
   NAME when the file has it).
 
+Values that refer to Flyway's property resolvers (`${env.NAME}`, `${vault.…}`) are refused: Flyway's command line
+resolves them from the machine it runs on, which `validate` and `db` cannot know.
+
 Settings of cascade.toml's `[environments.NAME]` (`out_of_order`, `target`, …) are applied on top by the caller
 (`Settings.replace`). Keys that are not settings of a run (url, user, password, …) are ignored here; a setting
 with a value Flyway would refuse (`outOfOrder = "maybe"`) is a `SettingsError` naming the file and the key.
@@ -19,6 +22,7 @@ with a value Flyway would refuse (`outOfOrder = "maybe"`) is a `SettingsError` n
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -146,8 +150,23 @@ UNSUPPORTED = {"placeholderPrefix": "${", "placeholderSuffix": "}", "placeholder
 EXTENSION_KEYS = {"baselinemigrationprefix": "baselineMigrationPrefix"}
 
 
+def _resolved(value: Any, where: str) -> None:
+    """Refuse `${env.NAME}` (and Flyway's other property resolvers, `${vault.…}`, `${localSecret.…}`): Flyway's command
+    line replaces them from the machine it runs on, which ddl-cascade cannot know; read literally, they would
+    silently name another folder or run another value."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and _RESOLVER.search(item):
+            raise SettingsError(f"{where} is {item!r}: ddl-cascade does not resolve Flyway's ${{env.…}} or other "
+                                "resolver references; write the value itself.")
+
+
+_RESOLVER = re.compile(r"\$\{[A-Za-z]+\.[^}]*\}")
+
+
 def _apply(values: dict[str, Any], raw: dict[str, Any], where: str, *, toml: bool = False) -> None:
     for key, value in raw.items():
+        if key in SETTINGS or key.lower() in EXTENSION_KEYS or key == "placeholders":
+            _resolved(value, f"{where}{key}")
         if toml and key not in SETTINGS:
             key = EXTENSION_KEYS.get(key.lower(), key)
         if key in UNSUPPORTED and _text(value, f"{where}{key}") != UNSUPPORTED[key]:
@@ -170,6 +189,7 @@ def from_conf(text: str, file: str = "flyway.conf") -> Settings:
             continue
         key = key[len("flyway."):]
         if key.startswith("placeholders."):
+            _resolved(value, f"{file}: flyway.{key}")
             placeholders[key[len("placeholders."):]] = value
         else:
             raw[key] = value
@@ -215,6 +235,8 @@ def from_toml(text: str, file: str = "flyway.toml", environment: str | None = No
     where, table = ((f"{file}: [environments.{environment}.flyway.placeholders]", overrides["placeholders"])
                     if "placeholders" in overrides else (f"{file}: [flyway.placeholders]", top.get("placeholders", {})))
     placeholders = {str(k): _placeholder(v) for k, v in _table(table, where).items()}
+    for name, value in placeholders.items():
+        _resolved(value, f"{where.removesuffix(']').replace('[', '')}.{name}")
     return Settings(**values, placeholders=placeholders, environment=environment)
 
 
