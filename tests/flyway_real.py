@@ -39,10 +39,13 @@ def install() -> None:
 
 @dataclass
 class Case:
-    """One Flyway call: `command` (info, validate, migrate) with Flyway configuration keys (`flyway.` added)."""
+    """One Flyway call: `command` (info, validate, migrate, …, settings) with Flyway configuration keys (`flyway.`
+    added); `config_file`: a flyway.toml or flyway.conf that Flyway reads first, as its command line does, from that
+    file's folder (the conf keys then only say how to connect)."""
 
     command: str
     conf: dict[str, str] = field(default_factory=dict)
+    config_file: str | None = None
 
 
 def jdbc(url: str) -> dict[str, str]:
@@ -76,6 +79,8 @@ class RealFlyway:
         lines = [f"cases={len(cases)}"]
         for i, case in enumerate(cases):
             lines.append(f"{i}.command={case.command}")
+            if case.config_file is not None:
+                lines.append(f"{i}.configFile={_escape(case.config_file)}")
             for key, value in case.conf.items():
                 lines.append(f"{i}.conf.{_escape('flyway.' + key)}={_escape(value)}")
         classpath = f"{HOME / 'classes'}:{HOME / 'lib'}/*"

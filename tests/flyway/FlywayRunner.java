@@ -2,13 +2,16 @@
 //
 // Reads java.util.Properties from stdin describing a batch of cases, so that one JVM answers hundreds of them:
 //   cases=<n>
-//   <i>.command=info | validate | migrate | repair | clean | baseline
+//   <i>.command=info | validate | migrate | repair | clean | baseline | settings
 //   <i>.conf.<key>=<value>   any Flyway configuration key, passed as is (flyway.url, flyway.user, flyway.password,
 //                            flyway.locations, flyway.placeholders.x, flyway.table, flyway.validateMigrationNaming...)
+//   <i>.configFile=<path>    a project's own flyway.toml or flyway.conf, read as the Flyway command line reads it with
+//                            its folder as working directory (relative locations are relative to it); the conf keys
+//                            (url, user, password, …) then only say how to connect.
 // Prints one JSON document on stdout: {"flyway": "<version>", "results": [<result per case>]}, where a result is
 //   {"migrations": [{version, description, type, script, checksum, state, installedRank}...], "migrated": n,
 //    "valid": bool, "invalid": [messages], "repaired": {removed, deleted, aligned}, "cleaned": [schemas],
-//    "dropped": [schemas]}   (the keys the command produces)
+//    "dropped": [schemas], "settings": {flywayKey: value}}   (the keys the command produces)
 // or {"error": "<message>", "class": "<exception class>"} when Flyway refuses. Flyway's own logging goes to stderr.
 import java.io.*;
 import java.nio.charset.StandardCharsets;
@@ -16,7 +19,14 @@ import java.util.*;
 
 import org.flywaydb.core.Flyway;
 import org.flywaydb.core.api.MigrationInfo;
+import org.flywaydb.core.api.configuration.ClassicConfiguration;
+import org.flywaydb.core.api.configuration.Configuration;
 import org.flywaydb.core.api.configuration.FluentConfiguration;
+import org.flywaydb.core.internal.configuration.ConfigUtils;
+import org.flywaydb.core.extensibility.ConfigurationExtension;
+import org.flywaydb.core.internal.configuration.models.ConfigurationModel;
+import org.flywaydb.core.internal.configuration.models.EnvironmentModel;
+import org.flywaydb.core.internal.util.MergeUtils;
 import org.flywaydb.database.postgresql.PostgreSQLConfigurationExtension;
 import org.flywaydb.core.api.output.CleanResult;
 import org.flywaydb.core.api.output.MigrateResult;
@@ -64,7 +74,111 @@ public class FlywayRunner {
         return b.append("]").toString();
     }
 
-    static String run(String command, Map<String, String> conf) {
+    // The Flyway command line's reading of a configuration file, with Flyway's own classes. For flyway.toml, the command
+    // line's TomlUtils (in flyway-core-utilities, which Maven Central does not serve) is Jackson's TomlMapper reading
+    // Flyway's ConfigurationModel, unknown keys ignored, merged onto ConfigurationModel.defaults(); the command line's
+    // ModernConfigurationManager then makes the locations relative to the working directory and builds a
+    // ClassicConfiguration from the model (environment selection and [environments.X.flyway] overrides are
+    // ClassicConfiguration's). For flyway.conf, LegacyConfigurationManager: ConfigUtils.loadConfigurationFile, relative
+    // locations, FluentConfiguration.configuration(map).workingDirectory(dir). Flyway's own logic throughout, except
+    // where a class of the command line is missing (bindExtensions).
+    static FluentConfiguration fromFile(String path, Map<String, String> conf) throws Exception {
+        File file = new File(path).getAbsoluteFile();
+        String dir = file.getParent();
+        if (path.endsWith(".toml")) {
+            ConfigurationModel read = tools.jackson.dataformat.toml.TomlMapper.builder()
+                    .configure(tools.jackson.databind.DeserializationFeature.FAIL_ON_UNKNOWN_PROPERTIES, false).build()
+                    .readerFor(ConfigurationModel.class)
+                    .readValue(new String(java.nio.file.Files.readAllBytes(file.toPath()), StandardCharsets.UTF_8));
+            ConfigurationModel model = ConfigurationModel.defaults().merge(read);
+            ConfigUtils.makeRelativeLocationsBasedOnWorkingDirectory(dir, model.getFlyway().getLocations());
+            ConfigUtils.makeRelativeLocationsBasedOnWorkingDirectory(dir, model.getFlyway().getCallbackLocations());
+            ConfigUtils.makeRelativeLocationsInEnvironmentsBasedOnWorkingDirectory(dir, model.getEnvironments());
+            ClassicConfiguration classic = new ClassicConfiguration(model);
+            classic.setWorkingDirectory(dir);
+            FluentConfiguration fluent = Flyway.configure().configuration(classic);
+            bindExtensions(model, classic.getCurrentEnvironmentName(), fluent);
+            return conf.isEmpty() ? fluent : fluent.configuration(conf);
+        }
+        Map<String, String> map = ConfigUtils.loadConfigurationFile(file, "UTF-8", true);
+        ConfigUtils.makeRelativeLocationsBasedOnWorkingDirectory(dir, map, "flyway.locations");
+        // As `flyway` run in that folder: its command line makes callbackLocations relative only when given (with
+        // -workingDirectory it would also turn a missing one into the whole folder, a quirk children do not rely on).
+        if (map.containsKey("flyway.callbackLocations"))
+            ConfigUtils.makeRelativeLocationsBasedOnWorkingDirectory(dir, map, "flyway.callbackLocations");
+        map.keySet().removeIf(k -> k.equals("flyway.url") || k.equals("flyway.user") || k.equals("flyway.password"));
+        map.putAll(conf);
+        return Flyway.configure().configuration(map).workingDirectory(dir);
+    }
+
+    // Stand-in for the command line's ConfigurationExtensionBinder (flyway-core-utilities, not on Maven Central): the
+    // settings that live in configuration extensions (baselineMigrationPrefix) are read from [flyway], with the active
+    // environment's [environments.X.flyway] layered over it key by key, names matched ignoring case, and bound with
+    // Jackson onto the extension. Only extensions of the root namespace: the others are no setting ddl-cascade reads.
+    static void bindExtensions(ConfigurationModel model, String environment, FluentConfiguration fluent) {
+        Map<String, Object> effective = new HashMap<>();
+        if (model.getFlyway().getPluginConfigurations() != null) effective.putAll(model.getFlyway().getPluginConfigurations());
+        EnvironmentModel env = model.getEnvironments() == null ? null : model.getEnvironments().get(environment);
+        if (env != null && env.getFlyway() != null && env.getFlyway().getPluginConfigurations() != null)
+            effective = MergeUtils.merge(effective, env.getFlyway().getPluginConfigurations(), MergeUtils::mergeObjects);
+        for (ConfigurationExtension extension : fluent.getPluginRegister().getInstancesOf(ConfigurationExtension.class)) {
+            if (!extension.getNamespace().isEmpty()) continue;
+            Map<String, Object> values = new HashMap<>();
+            for (java.lang.reflect.Field field : extension.getClass().getDeclaredFields())
+                for (Map.Entry<String, Object> e : effective.entrySet())
+                    if (e.getKey().equalsIgnoreCase(field.getName())) values.put(field.getName(), e.getValue());
+            if (values.isEmpty()) continue;
+            Object bound = tools.jackson.databind.json.JsonMapper.builder()
+                    .enable(tools.jackson.databind.MapperFeature.ACCEPT_CASE_INSENSITIVE_ENUMS).build()
+                    .convertValue(values, extension.getClass());
+            MergeUtils.mergeModel(bound, extension);
+        }
+    }
+
+    static String objects(Object[] items) {
+        List<String> out = new ArrayList<>();
+        if (items != null) for (Object o : items) out.add(String.valueOf(o));
+        return strings(out);
+    }
+
+    // The settings the loaded configuration holds, for the settings command: what Flyway made of a config file.
+    static String settings(Configuration c) {
+        StringBuilder placeholders = new StringBuilder("{");
+        String sep = "";
+        for (Map.Entry<String, String> e : new TreeMap<>(c.getPlaceholders()).entrySet()) {
+            placeholders.append(sep).append(quote(e.getKey())).append(": ").append(quote(e.getValue()));
+            sep = ", ";
+        }
+        org.flywaydb.core.api.migration.baseline.BaselineMigrationConfigurationExtension baseline = c.getPluginRegister()
+                .getInstanceOf(org.flywaydb.core.api.migration.baseline.BaselineMigrationConfigurationExtension.class);
+        return "{\"environment\": " + quote(c.getCurrentEnvironmentName())
+                + ", \"locations\": " + objects(c.getLocations())
+                + ", \"callbackLocations\": " + objects(c.getCallbackLocations())
+                + ", \"sqlMigrationPrefix\": " + quote(c.getSqlMigrationPrefix())
+                + ", \"repeatableSqlMigrationPrefix\": " + quote(c.getRepeatableSqlMigrationPrefix())
+                + ", \"baselineMigrationPrefix\": " + quote(baseline.getBaselineMigrationPrefix())
+                + ", \"sqlMigrationSeparator\": " + quote(c.getSqlMigrationSeparator())
+                + ", \"sqlMigrationSuffixes\": " + objects(c.getSqlMigrationSuffixes())
+                + ", \"encoding\": " + quote(c.getEncoding().name())
+                + ", \"placeholders\": " + placeholders.append("}")
+                + ", \"placeholderReplacement\": " + c.isPlaceholderReplacement()
+                + ", \"outOfOrder\": " + c.isOutOfOrder()
+                + ", \"validateMigrationNaming\": " + c.isValidateMigrationNaming()
+                + ", \"mixed\": " + c.isMixed()
+                + ", \"target\": " + quote(String.valueOf(c.getTarget()))
+                + ", \"baselineOnMigrate\": " + c.isBaselineOnMigrate()
+                + ", \"baselineVersion\": " + quote(String.valueOf(c.getBaselineVersion()))
+                + ", \"baselineDescription\": " + quote(c.getBaselineDescription())
+                + ", \"table\": " + quote(c.getTable())
+                + ", \"schemas\": " + objects(c.getSchemas())
+                + ", \"defaultSchema\": " + quote(c.getDefaultSchema())
+                + ", \"createSchemas\": " + c.isCreateSchemas()
+                + ", \"validateOnMigrate\": " + c.isValidateOnMigrate()
+                + ", \"ignoreMigrationPatterns\": " + objects(c.getIgnoreMigrationPatterns())
+                + ", \"cleanDisabled\": " + c.isCleanDisabled() + "}";
+    }
+
+    static String run(String command, Map<String, String> conf, String configFile) throws Exception {
         // flyway.postgresql.transactional.lock needs jackson-databind through configuration(Map); set it directly.
         String lock = conf.remove("flyway.postgresql.transactional.lock");
         // Connections go through a DataSource that remembers them, so that each case closes all it opened (Flyway
@@ -85,13 +199,16 @@ public class FlywayRunner {
                     if (method.getName().equals("toString")) return "DataSource(" + url + ")";
                     return null;
                 });
-        FluentConfiguration fluent = Flyway.configure().configuration(conf).dataSource(ds);
+        FluentConfiguration fluent = (configFile == null ? Flyway.configure().configuration(conf) : fromFile(configFile, conf))
+                .dataSource(ds);
         if (lock != null) fluent.getConfigurationExtension(PostgreSQLConfigurationExtension.class)
                 .setTransactionalLock(Boolean.parseBoolean(lock));
         Flyway flyway = fluent.load();
         switch (command) {
             case "info":
                 return "{\"migrations\": " + migrations(flyway) + "}";
+            case "settings":  // no database needed: what the configuration holds
+                return "{\"settings\": " + settings(flyway.getConfiguration()) + "}";
             case "migrate": {
                 MigrateResult result = flyway.migrate();
                 return "{\"migrated\": " + result.migrationsExecuted + ", \"migrations\": " + migrations(flyway) + "}";
@@ -141,7 +258,7 @@ public class FlywayRunner {
             for (String key : p.stringPropertyNames()) if (key.startsWith(prefix)) conf.put(key.substring(prefix.length()), p.getProperty(key));
             String result;
             try {
-                result = run(p.getProperty(i + ".command"), conf);
+                result = run(p.getProperty(i + ".command"), conf, p.getProperty(i + ".configFile"));
             } catch (Exception e) {
                 result = "{\"error\": " + quote(String.valueOf(e.getMessage())) + ", \"class\": " + quote(e.getClass().getName()) + "}";
             }

@@ -84,13 +84,24 @@ Files = dict[str, bytes]  # location-relative path -> contents
 def build(migration_locations: dict[str, Files], callback_locations: dict[str, Files], *, encoding: str,
           placeholders: dict[str, str], display_root: str = "", origin: str = "parent",
           settings: Settings = Settings()) -> MigrationSet:
-    """Resolve the files of each location into a MigrationSet; a duplicate or an undecodable file is a CascadeError."""
+    """Resolve the files of each location into a MigrationSet, file names parsed with the settings' prefixes,
+    separator and suffixes; a duplicate, an undecodable file, or (with validateMigrationNaming) a badly named one is a
+    CascadeError."""
     resolution = flyway.resolve(
         {loc: list(files) for loc, files in migration_locations.items()},
         callback_locations={loc: list(files) for loc, files in callback_locations.items()},
+        suffixes=settings.sql_migration_suffixes,
+        separator=settings.sql_migration_separator,
+        versioned_prefix=settings.sql_migration_prefix,
+        repeatable_prefix=settings.repeatable_sql_migration_prefix,
+        baseline_prefix=settings.baseline_migration_prefix,
     )
+    migration_folders = [loc.rstrip("/") + "/" if loc else "" for loc in migration_locations]
     for problem in resolution.problems:
-        if problem.code != "INVALID_NAME":  # Flyway skips badly named files unless validateMigrationNaming is on
+        # Flyway skips badly named files unless validateMigrationNaming is on, and then only refuses those of the
+        # migration locations (its callback resolver never validates names).
+        if problem.code != "INVALID_NAME" or (settings.validate_migration_naming and any(
+                path.startswith(folder) for path in problem.paths for folder in migration_folders)):
             raise CascadeError(f"{origin}: {problem.message}".replace("\n", " "))
 
     def script(resolved: flyway.ResolvedMigration, pool: dict[str, Files]) -> Script:
@@ -182,11 +193,27 @@ def for_child(cfg: Config, name: str, tip: str | None = None, environment: str |
         except SettingsError as exc:
             raise CascadeError(f"child '{name}': {exc}") from None
         found = locations.child_locations(own, child, cfg)
-        migration_folders = locations.without_sublocations(found.migrations)
-        # Without callbackLocations, Flyway finds callbacks in the migration locations themselves.
-        callback_folders = locations.without_sublocations(found.callbacks if found.callbacks is not None
-                                                           else found.migrations)
+        migration_folders, callback_folders = _folders(found)
         everything = locations.read_tree(reader, root[0], sorted(set(migration_folders + callback_folders)))
+    return for_locations(found, everything, cfg, origin=f"child '{name}'", environment=environment)
+
+
+def _folders(found: locations.Locations) -> tuple[list[str], list[str]]:
+    """The migration and callback folders a child's Flyway scans, sub-locations dropped. Without callbackLocations,
+    Flyway finds callbacks in the migration locations themselves."""
+    migration_folders = locations.without_sublocations(found.migrations)
+    callback_folders = locations.without_sublocations(found.callbacks if found.callbacks is not None
+                                                       else found.migrations)
+    return migration_folders, callback_folders
+
+
+def for_locations(found: locations.Locations, everything: Files, cfg: Config, *, origin: str,
+                  environment: str | None = None) -> MigrationSet:
+    """The MigrationSet of a child's files (`everything`: path relative to the child's root -> contents) under its
+    locations, run with its own settings: its placeholders added to cascade.toml's, its encoding else cascade.toml's,
+    cascade.toml's `[environments.<environment>]` keys on top."""
+    own = found.settings
+    migration_folders, callback_folders = _folders(found)
 
     def under(folder: str) -> Files:
         if folder == ".":
@@ -202,7 +229,7 @@ def for_child(cfg: Config, name: str, tip: str | None = None, environment: str |
         {f: under(f) for f in callback_folders},
         encoding=run_settings.encoding or cfg.flyway.encoding,
         placeholders=placeholders,
-        origin=f"child '{name}'",
+        origin=origin,
         settings=run_settings,
     )
 

@@ -269,15 +269,18 @@ class NameCheck:
     hints: tuple[str, ...] = ()
 
 
-def check_name(filename: str, *, suffixes: Iterable[str] = (".sql",), separator: str = "__") -> NameCheck:
-    """Classify a file name as migration, callback, invalid or ignored, with warning hints."""
+def check_name(filename: str, *, suffixes: Iterable[str] = (".sql",), separator: str = "__",
+               versioned_prefix: str = "V", repeatable_prefix: str = "R", baseline_prefix: str = "B") -> NameCheck:
+    """Classify a file name as migration, callback, invalid or ignored, with warning hints. The prefixes are
+    Flyway's sqlMigrationPrefix, repeatableSqlMigrationPrefix and baselineMigrationPrefix."""
     filename = filename.replace("\\", "/").rsplit("/", 1)[-1]
     suffixes = tuple(suffixes)
     hints = name_hints(filename, suffixes=suffixes, separator=separator)
     if _cut_suffix(filename, suffixes) is None:
         return NameCheck(filename, "ignored", hints=hints)
     try:
-        name = parse_name(filename, suffixes=suffixes, separator=separator)
+        name = parse_name(filename, suffixes=suffixes, separator=separator, versioned_prefix=versioned_prefix,
+                          repeatable_prefix=repeatable_prefix, baseline_prefix=baseline_prefix)
     except InvalidName as error:
         return NameCheck(filename, "invalid", message=str(error), hints=hints)
     if name.kind is not Kind.CALLBACK and filename[: len(filename) - len(name.suffix)] == name.prefix:
@@ -573,8 +576,12 @@ def resolve(
     callback_locations: Mapping[str, Iterable[str]] | None = None,
     suffixes: Iterable[str] = (".sql",),
     separator: str = "__",
+    versioned_prefix: str = "V",
+    repeatable_prefix: str = "R",
+    baseline_prefix: str = "B",
 ) -> Resolution:
-    """Resolve migrations and callbacks from the files of each location (paths relative to it, with "/").
+    """Resolve migrations and callbacks from the files of each location (paths relative to it, with "/"); names are
+    parsed with the given suffixes, separator and prefixes (Flyway's sqlMigration* settings).
 
     Callbacks come from `callback_locations` when given (then only from there, as Flyway's callbackLocations),
     otherwise from `locations`. Files in hidden folders and files without a migration suffix are ignored;
@@ -596,7 +603,9 @@ def resolve(
             if _hidden(relative):
                 ignored.append(path)
                 continue
-            check = check_name(relative.rsplit("/", 1)[-1], suffixes=suffixes, separator=separator)
+            check = check_name(relative.rsplit("/", 1)[-1], suffixes=suffixes, separator=separator,
+                               versioned_prefix=versioned_prefix, repeatable_prefix=repeatable_prefix,
+                               baseline_prefix=baseline_prefix)
             checks[path] = check
             if check.status == "ignored":
                 ignored.append(path)

@@ -11,6 +11,9 @@ Flyway's default, and `SETTINGS` names them as Flyway spells them (`outOfOrder`,
   keys, as Flyway's TOML configuration does. The caller may ask for another environment (`db --env NAME` asks for
   NAME when the file has it).
 
+Values that refer to Flyway's property resolvers (`${env.NAME}`, `${vault.…}`) are refused: Flyway's command line
+resolves them from the machine it runs on, which `validate` and `db` cannot know.
+
 Settings of cascade.toml's `[environments.NAME]` (`out_of_order`, `target`, …) are applied on top by the caller
 (`Settings.replace`). Keys that are not settings of a run (url, user, password, …) are ignored here; a setting
 with a value Flyway would refuse (`outOfOrder = "maybe"`) is a `SettingsError` naming the file and the key.
@@ -19,6 +22,7 @@ with a value Flyway would refuse (`outOfOrder = "maybe"`) is a `SettingsError` n
 from __future__ import annotations
 
 import dataclasses
+import re
 import tomllib
 from dataclasses import dataclass, field
 from typing import Any, Callable
@@ -79,27 +83,40 @@ Convert = Callable[[Any, str], Any]
 def _boolean(value: Any, where: str) -> bool:
     if isinstance(value, bool):
         return value
+    if isinstance(value, int) and where.startswith("flyway.toml"):
+        return value != 0  # Flyway's TOML reader takes an integer as a boolean, as Java does (0 is false)
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
-    raise SettingsError(f"{where} must be true or false, not {value!r}.")
+    raise SettingsError(f"{where} must be true or false, not {_shown(value)}.")
 
 
 def _text(value: Any, where: str) -> str:
     if isinstance(value, bool) or not isinstance(value, (str, int, float)):
-        raise SettingsError(f"{where} must be a string, not {value!r}.")
+        raise SettingsError(f"{where} must be a string, not {_shown(value)}.")
     return str(value).strip() if not isinstance(value, str) else value.strip()
 
 
 def _list(value: Any, where: str) -> tuple[str, ...]:
-    """A TOML array of strings, or a comma-separated string (how flyway.conf writes lists)."""
-    if isinstance(value, str):
-        return tuple(v.strip() for v in value.split(",") if v.strip())
+    """A comma-separated string, as flyway.conf writes lists."""
+    if isinstance(value, str):  # items are not trimmed: Flyway reads " filesystem:x" as a classpath location
+        return tuple(v for v in value.split(",") if v)
+    raise SettingsError(f"{where} must be a comma-separated list, not {_shown(value)}.")
+
+
+def _array(value: Any, where: str) -> tuple[str, ...]:
+    """A TOML array of strings; Flyway's TOML reader refuses a comma-separated string."""
     if isinstance(value, list) and all(isinstance(v, str) for v in value):
-        return tuple(v.strip() for v in value if v.strip())
-    raise SettingsError(f"{where} must be a list of strings, not {value!r}.")
+        return tuple(v for v in value if v)
+    raise SettingsError(f"{where} must be an array of strings, not {_shown(value)}.")
 
 
-# Flyway's name of each setting -> (Settings field, conversion).
+def _shown(value: Any) -> str:
+    if isinstance(value, bool):
+        return str(value).lower()
+    return repr(value) if isinstance(value, (str, int, float)) else f"a {type(value).__name__}"
+
+
+# Flyway's name of each setting -> (Settings field, conversion); lists are converted per file form.
 SETTINGS: dict[str, tuple[str, Convert]] = {
     "locations": ("locations", _list),
     "callbackLocations": ("callback_locations", _list),
@@ -125,12 +142,40 @@ SETTINGS: dict[str, tuple[str, Convert]] = {
     "ignoreMigrationPatterns": ("ignore_migration_patterns", _list),
     "cleanDisabled": ("clean_disabled", _boolean),
 }
+# Placeholders other than `${name}` are settings Flyway honours that ddl-cascade does not replay: refused, never
+# silently read differently.
+UNSUPPORTED = {"placeholderPrefix": "${", "placeholderSuffix": "}", "placeholderSeparator": ":"}
+# Settings Flyway keeps in a configuration extension rather than its model: its TOML reader matches their names
+# ignoring case (and so do we).
+EXTENSION_KEYS = {"baselinemigrationprefix": "baselineMigrationPrefix"}
 
 
-def _apply(values: dict[str, Any], raw: dict[str, Any], where: str) -> None:
+def _resolved(value: Any, where: str) -> None:
+    """Refuse `${env.NAME}` (and Flyway's other property resolvers, `${vault.…}`, `${localSecret.…}`): Flyway's command
+    line replaces them from the machine it runs on, which ddl-cascade cannot know; read literally, they would
+    silently name another folder or run another value."""
+    for item in value if isinstance(value, list) else [value]:
+        if isinstance(item, str) and _RESOLVER.search(item):
+            raise SettingsError(f"{where} is {item!r}: ddl-cascade does not resolve Flyway's ${{env.…}} or other "
+                                "resolver references; write the value itself.")
+
+
+_RESOLVER = re.compile(r"\$\{[A-Za-z]+\.[^}]*\}")
+
+
+def _apply(values: dict[str, Any], raw: dict[str, Any], where: str, *, toml: bool = False) -> None:
     for key, value in raw.items():
+        if key in SETTINGS or key.lower() in EXTENSION_KEYS or key == "placeholders":
+            _resolved(value, f"{where}{key}")
+        if toml and key not in SETTINGS:
+            key = EXTENSION_KEYS.get(key.lower(), key)
+        if key in UNSUPPORTED and _text(value, f"{where}{key}") != UNSUPPORTED[key]:
+            raise SettingsError(f"{where}{key} is {_shown(value)}; ddl-cascade replays only Flyway's default "
+                                f"placeholder syntax ({key} = {UNSUPPORTED[key]!r}).")
         if key in SETTINGS:
             name, convert = SETTINGS[key]
+            if toml and convert is _list:
+                convert = _array
             values[name] = convert(value, f"{where}{key}")
 
 
@@ -144,6 +189,7 @@ def from_conf(text: str, file: str = "flyway.conf") -> Settings:
             continue
         key = key[len("flyway."):]
         if key.startswith("placeholders."):
+            _resolved(value, f"{file}: flyway.{key}")
             placeholders[key[len("placeholders."):]] = value
         else:
             raw[key] = value
@@ -152,8 +198,13 @@ def from_conf(text: str, file: str = "flyway.conf") -> Settings:
 
 
 def from_toml(text: str, file: str = "flyway.toml", environment: str | None = None) -> Settings:
-    """The settings of a `flyway.toml` for its active environment (`environment` when the file defines it, else
-    `flyway.environment`, else "default")."""
+    """The settings of a `flyway.toml` for its active environment: `environment` when the file defines it, else
+    `flyway.environment`, else "default".
+
+    As Flyway 13 reads it: `[flyway]` keys, then the active environment's `[environments.<name>.flyway]` keys over
+    them one by one (its `placeholders` table replaces `[flyway.placeholders]` whole); `schemas` is read from `[environments.<name>]` only (Flyway
+    ignores it in `[flyway]`). A `flyway.environment` that names no `[environments.<name>]` table is refused, as
+    Flyway refuses it ("default" needs none)."""
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -162,18 +213,30 @@ def from_toml(text: str, file: str = "flyway.toml", environment: str | None = No
     environments = _table(data.get("environments", {}), f"{file}: [environments]")
     if environment is None or environment not in environments:
         environment = _text(top.get("environment", "default"), f"{file}: flyway.environment")
-    env = _table(environments.get(environment, {}), f"{file}: [environments.{environment}]")
-    overrides = _table(env.get("flyway", {}), f"{file}: [environments.{environment}.flyway]")
+        if environment not in environments and environment != "default":
+            like = [name for name in environments if name.lower() == environment.lower()]
+            raise SettingsError(f"{file}: flyway.environment is '{environment}', but there is no "
+                                f"[environments.{environment}] table"
+                                + (f" (environment names are case-sensitive: did you mean '{like[0]}'?)." if like
+                                   else "."))
     values: dict[str, Any] = {}
-    _apply(values, top, f"{file}: flyway.")
-    if "schemas" in env:
-        _apply(values, {"schemas": env["schemas"]}, f"{file}: environments.{environment}.")
-    _apply(values, overrides, f"{file}: environments.{environment}.flyway.")
-    placeholders: dict[str, str] = {}
-    for where, table in ((f"{file}: [flyway.placeholders]", top.get("placeholders", {})),
-                         (f"{file}: [environments.{environment}.flyway.placeholders]",
-                          overrides.get("placeholders", {}))):
-        placeholders.update({str(k): _placeholder(v) for k, v in _table(table, where).items()})
+    _apply(values, {k: v for k, v in top.items() if k != "schemas"}, f"{file}: flyway.", toml=True)
+    for name, table in environments.items():  # Flyway reads every environment, so a bad value anywhere is refused
+        env = _table(table, f"{file}: [environments.{name}]")
+        overrides = _table(env.get("flyway", {}), f"{file}: [environments.{name}.flyway]")
+        chosen = values if name == environment else {}
+        if "schemas" in env:
+            chosen["schemas"] = _array(env["schemas"], f"{file}: environments.{name}.schemas")
+        _apply(chosen, {k: v for k, v in overrides.items() if k != "schemas"}, f"{file}: environments.{name}.flyway.",
+               toml=True)
+    env = environments.get(environment, {})
+    overrides = env.get("flyway", {})
+    # The environment's placeholders replace [flyway.placeholders] as a whole, as every other key does (Flyway 13).
+    where, table = ((f"{file}: [environments.{environment}.flyway.placeholders]", overrides["placeholders"])
+                    if "placeholders" in overrides else (f"{file}: [flyway.placeholders]", top.get("placeholders", {})))
+    placeholders = {str(k): _placeholder(v) for k, v in _table(table, where).items()}
+    for name, value in placeholders.items():
+        _resolved(value, f"{where.removesuffix(']').replace('[', '')}.{name}")
     return Settings(**values, placeholders=placeholders, environment=environment)
 
 

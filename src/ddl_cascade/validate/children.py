@@ -9,7 +9,9 @@ folders (`ddl_cascade.flyway.locations.child_locations`, which `db --child` uses
 resolved together by `ddl_cascade.flyway.resolve`, exactly as for the parent. A duplicate version, repeatable description or callback name between a shared file and a child's own file
 is `child/version-collision`, reported on the shared file (that is what the pull request can change) and naming
 the child's file. A shared version the child has not received yet, below the highest version it has, is
-`child/out-of-order` unless the child's Flyway sets outOfOrder.
+`child/out-of-order` unless the child's Flyway sets outOfOrder. Names are parsed with the child's own prefixes,
+separator and suffixes, and only its active environment counts (flyway.toml's `flyway.environment`), as for its
+Flyway.
 """
 
 from __future__ import annotations
@@ -100,7 +102,8 @@ def collisions(child: Child, config: Config, locations: Locations, own: list[str
     virtual.update({f"{prefix}/{p}": True for p in shared})
     paths = list(virtual)
     callbacks = None if locations.callbacks is None else by_location(paths, locations.callbacks)
-    resolution = flyway.resolve(by_location(paths, locations.migrations), callback_locations=callbacks)
+    resolution = flyway.resolve(by_location(paths, locations.migrations), callback_locations=callbacks,
+                                **naming(locations.settings))
     out: list[Finding] = []
     source = config.source.path.rstrip("/")
     for problem in resolution.problems:
@@ -122,16 +125,25 @@ def collisions(child: Child, config: Config, locations: Locations, own: list[str
             ))
     if not locations.out_of_order:
         colliding = {f.path for f in out}
-        out += [f for f in _out_of_order(child, config, resolution, virtual, received) if f.path not in colliding]
+        out += [f for f in _out_of_order(child, config, resolution, virtual, received, locations.settings)
+                if f.path not in colliding]
     return out
 
 
+def naming(settings: Settings) -> dict:
+    """The child's Flyway naming settings, as `flyway.resolve` and `flyway.check_name` take them."""
+    return dict(suffixes=settings.sql_migration_suffixes, separator=settings.sql_migration_separator,
+                versioned_prefix=settings.sql_migration_prefix,
+                repeatable_prefix=settings.repeatable_sql_migration_prefix,
+                baseline_prefix=settings.baseline_migration_prefix)
+
+
 def _out_of_order(child: Child, config: Config, resolution: flyway.Resolution, virtual: dict[str, bool],
-                  received: list[str]) -> list[Finding]:
+                  received: list[str], settings: Settings) -> list[Finding]:
     prefix = child.prefix.rstrip("/")
     had: set[flyway.Version] = set()
     for path in received:
-        check = flyway.check_name(path.rsplit("/", 1)[-1])
+        check = flyway.check_name(path.rsplit("/", 1)[-1], **naming(settings))
         if check.name is not None and check.name.version is not None and check.name.kind is flyway.Kind.VERSIONED:
             had.add(check.name.version)
     versioned = [m for m in resolution.migrations if m.kind is flyway.Kind.VERSIONED and m.version is not None]
