@@ -81,32 +81,24 @@ def clean(conn, migration_set: MigrationSet, *, environment: str | None = None,
     runner = Runner(conn, session, migration_set, datetime.now())
     import psycopg
 
-    if lock_attempts is None:
-        history.acquire_lock()
-    else:
-        history.acquire_lock(attempts=lock_attempts)
-    try:
+    with history.locked(lock_attempts):
         try:
-            runner.callbacks("beforeClean")
             try:
-                result = _clean(conn, history, schemas)
-            except psycopg.Error as exc:
-                raise WorkFailed(f"clean failed: {pg_message(exc)}; nothing was changed.") from None
-        except (ScriptFailed, CascadeError, WorkFailed):
-            try:
-                runner.callbacks("afterCleanError")
-            except ScriptFailed:
-                pass
-            raise
-        runner.callbacks("afterClean")
-        return result
-    except ScriptFailed as exc:
-        raise CascadeError(f"clean failed: {exc.failure}") from None
-    finally:
-        try:
-            history.release_lock()
-        except psycopg.Error:
-            pass
+                runner.callbacks("beforeClean")
+                try:
+                    result = _clean(conn, history, schemas)
+                except psycopg.Error as exc:
+                    raise WorkFailed(f"clean failed: {pg_message(exc)}; nothing was changed.") from None
+            except (ScriptFailed, CascadeError, WorkFailed):
+                try:
+                    runner.callbacks("afterCleanError")
+                except ScriptFailed:
+                    pass
+                raise
+            runner.callbacks("afterClean")
+            return result
+        except ScriptFailed as exc:
+            raise CascadeError(f"clean failed: {exc.failure}") from None
 
 
 def _clean(conn, history: SchemaHistory, schemas: list[str]) -> Clean:

@@ -312,11 +312,7 @@ def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None 
     history = history or SchemaHistory(conn, session.schema, session.table)
     timestamp = datetime.now()
     result = MigrateResult()
-    if lock_attempts is None:
-        history.acquire_lock()
-    else:
-        history.acquire_lock(attempts=lock_attempts)
-    try:
+    with history.locked(lock_attempts):
         try:
             resolved = resolve(migration_set, session, timestamp)
         except ScriptFailed as exc:
@@ -338,13 +334,6 @@ def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None 
         info = compute(resolved, history.rows(), settings=settings, ignore_pending=True)
         _apply(conn, runner, history, info, result, on_applied)
         return result
-    finally:
-        import psycopg
-
-        try:
-            history.release_lock()
-        except psycopg.Error:
-            pass  # the connection is gone, and with it the session's lock; the original error is the one to see
 
 
 def _prepare_history(conn, session: Session, settings: Settings, history: SchemaHistory,

@@ -22,7 +22,9 @@ history that Flyway wrote. So this module follows Flyway's PostgreSQL code (refe
 from __future__ import annotations
 
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
+from typing import Iterator
 from datetime import datetime
 
 from ddl_cascade.errors import CascadeError
@@ -187,6 +189,21 @@ class SchemaHistory:
 
     def release_lock(self) -> None:
         self.conn.execute("SELECT pg_advisory_unlock(%s)", (self.lock_number,))
+
+    @contextmanager
+    def locked(self, attempts: int | None = None) -> Iterator[None]:
+        """Hold Flyway's lock for the block (`attempts` tries, default Flyway's); released after it, unless the
+        connection is gone (and the session's lock with it: the block's own error is then the one to see)."""
+        self.acquire_lock() if attempts is None else self.acquire_lock(attempts=attempts)
+        try:
+            yield
+        finally:
+            import psycopg
+
+            try:
+                self.release_lock()
+            except psycopg.Error:
+                pass
 
 
 # -- the schemas Flyway manages ---------------------------------------------------------------------------------------

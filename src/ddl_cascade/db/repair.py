@@ -37,8 +37,6 @@ from ddl_cascade.errors import CascadeError, WorkFailed
 
 SYNTHETIC = frozenset({SCHEMA, BASELINE, DELETE})  # CoreMigrationType.isSynthetic
 MISSING_STATES = frozenset({infos.MISSING_SUCCESS, infos.MISSING_FAILED, infos.FUTURE_SUCCESS, infos.FUTURE_FAILED})
-PATTERN_TYPES = ("*", "repeatable", "versioned")
-PATTERN_STATES = ("*", "missing", "pending", "ignored", "future")
 
 
 @dataclass
@@ -102,34 +100,9 @@ def _row(row: AppliedRow) -> HistoryRow:
                       row.success)
 
 
-def ignore_patterns(patterns: tuple[str, ...]) -> list[tuple[str, str]]:
-    """Flyway's ValidatePattern.fromPattern for each `type:state`; a bad one is Flyway's own refusal."""
-    out = []
-    for pattern in patterns:
-        parts = pattern.split(":")
-        if len(parts) != 2:
-            raise CascadeError(f"Invalid pattern '{pattern}' in ignoreMigrationPatterns. Pattern must be of the form "
-                               "<migration_type>:<migration_state>.")
-        kind, state = parts[0].strip().lower(), parts[1].strip().lower()
-        if kind not in PATTERN_TYPES:
-            raise CascadeError(f"Invalid migration type '{parts[0]}' in ignoreMigrationPatterns. Valid types are: "
-                               f"[{', '.join(PATTERN_TYPES)}]")
-        if state not in PATTERN_STATES:
-            raise CascadeError(f"Invalid migration state '{parts[1]}' in ignoreMigrationPatterns. Valid states are: "
-                               f"[{', '.join(PATTERN_STATES)}]")
-        out.append((kind, state))
-    return out
-
-
-def _ignored(patterns: list[tuple[str, str]], versioned: bool, state: str) -> bool:
-    """ValidatePattern.matchesMigration: the state's display name ("Missing", "Future") equals the pattern's state, so
-    `*:missing` does not match "Failed (Missing)"."""
-    for kind, wanted in patterns:
-        if wanted != "*" and wanted != state.lower():
-            continue
-        if kind == "*" or (kind == "versioned") == versioned:
-            return True
-    return False
+def _ignored(patterns: tuple[infos.Pattern, ...], versioned: bool, state: str) -> bool:
+    """ValidatePattern.matchesMigration: `*:missing` matches "Missing", not "Failed (Missing)"."""
+    return any(p.matches(versioned, state) for p in patterns)
 
 
 def _needs_alignment(resolved: infos.Resolved, row: AppliedRow) -> bool:
@@ -149,7 +122,7 @@ def repair(conn, migration_set: MigrationSet, *, environment: str | None = None,
     if settings.history_schema and settings.history_schema != session.schema:
         session = dataclasses.replace(session, schema=settings.history_schema)
     history = SchemaHistory(conn, session.schema, settings.table)
-    patterns = ignore_patterns(settings.ignore_migration_patterns)
+    patterns = infos.patterns(settings)
     result = Repair(history.name)
     timestamp = datetime.now()
     try:
@@ -159,36 +132,28 @@ def repair(conn, migration_set: MigrationSet, *, environment: str | None = None,
     runner = Runner(conn, session, migration_set, timestamp)
     import psycopg
 
-    if lock_attempts is None:
-        history.acquire_lock()
-    else:
-        history.acquire_lock(attempts=lock_attempts)
-    try:
+    with history.locked(lock_attempts):
         try:
-            runner.callbacks("beforeRepair")
-            if history.exists():
-                try:
-                    with conn.transaction():
-                        _repair(conn, history, resolved, settings, patterns, result)
-                except psycopg.Error as exc:
-                    from ddl_cascade.db.clean import pg_message
-
-                    raise WorkFailed(f"repair of {history.name} failed: {pg_message(exc)}; nothing was changed.") \
-                        from None
-        except (ScriptFailed, CascadeError, WorkFailed):
             try:
-                runner.callbacks("afterRepairError")
-            except ScriptFailed:
-                pass  # the repair's own failure is the one to report
-            raise
-        runner.callbacks("afterRepair")
-    except ScriptFailed as exc:
-        raise CascadeError(f"repair failed: {exc.failure}") from None
-    finally:
-        try:
-            history.release_lock()
-        except psycopg.Error:
-            pass
+                runner.callbacks("beforeRepair")
+                if history.exists():
+                    try:
+                        with conn.transaction():
+                            _repair(conn, history, resolved, settings, patterns, result)
+                    except psycopg.Error as exc:
+                        from ddl_cascade.db.clean import pg_message
+
+                        raise WorkFailed(f"repair of {history.name} failed: {pg_message(exc)}; nothing was changed.") \
+                            from None
+            except (ScriptFailed, CascadeError, WorkFailed):
+                try:
+                    runner.callbacks("afterRepairError")
+                except ScriptFailed:
+                    pass  # the repair's own failure is the one to report
+                raise
+            runner.callbacks("afterRepair")
+        except ScriptFailed as exc:
+            raise CascadeError(f"repair failed: {exc.failure}") from None
     return result
 
 
