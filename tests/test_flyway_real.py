@@ -15,6 +15,7 @@ Every hypothesis example is a batch of cases sent to one JVM (start-up costs abo
 from __future__ import annotations
 
 import json
+import os
 import tomllib
 from pathlib import Path
 
@@ -349,3 +350,41 @@ def test_placeholders_next_to_dollars_checksum_as_flyway(real_flyway, pg_db, tmp
         expected.append(ours(folder, settings_, database=pg_db.name))
     for text, result, mine in zip(texts, real_flyway.run(cases), expected):
         assert theirs(result["migrations"]) == mine, text
+
+
+def test_placeholder_replacement_off_runs_and_checksums_as_flyway(real_flyway, pg_server, tmp_path):
+    """placeholderReplacement=false: `${…}` stays as written (no error for an undefined one), in what runs and in the
+    repeatable's checksum; a script's `.sql.conf` placeholderReplacement=true turns it back on for that script."""
+    from ddl_cascade.db.migrations import build
+    from ddl_cascade.flyway.settings import Settings
+
+    files = {"V1__undefined.sql": "CREATE TABLE t1 (v text DEFAULT '${nowhere}');\n",
+             "V2__on.sql": "CREATE TABLE t2 (v text DEFAULT '${a}');\n", "V2__on.sql.conf": "placeholderReplacement=true\n",
+             "R__view.sql": "CREATE OR REPLACE VIEW v AS SELECT '${a}'::text AS x;\n"}
+    for name, text in files.items():
+        (tmp_path / name).write_text(text)
+    theirs_db, ours_db = (f"fw_ph_off_{tag}_{os.getpid()}" for tag in ("flyway", "ours"))
+    for name in (theirs_db, ours_db):
+        pg_server.create_database(name)
+    try:
+        conf = flyway_conf(tmp_path, (["."], None, {"a": "A"}, {"placeholderReplacement": "false"}),
+                           pg_server.url(theirs_db))
+        (result,) = real_flyway.run([Case("migrate", conf)])
+        assert result.get("migrated") == 3, result
+        migration_set = build({".": files_under(tmp_path)}, {}, encoding="utf-8", placeholders={"a": "A"},
+                              settings=Settings(placeholder_replacement=False, placeholders={"a": "A"}))
+        with pg_server.connect(ours_db) as conn:
+            assert engine.migrate(conn, migration_set).ok
+        rows, defaults = [], []
+        for name in (theirs_db, ours_db):
+            with pg_server.connect(name) as conn:
+                rows.append(conn.execute('SELECT "version", "description", "type", "script", "checksum", "success" '
+                                         'FROM flyway_schema_history ORDER BY "installed_rank"').fetchall())
+                defaults.append(conn.execute("SELECT table_name, column_default FROM information_schema.columns "
+                                             "WHERE column_name = 'v' ORDER BY 1").fetchall()
+                                + conn.execute("SELECT x FROM v").fetchall())
+        assert rows[0] == rows[1] and defaults[0] == defaults[1]
+        assert ("t1", "'${nowhere}'::text") in defaults[0] and ("t2", "'A'::text") in defaults[0]
+    finally:
+        for name in (theirs_db, ours_db):
+            pg_server.drop_database(name)

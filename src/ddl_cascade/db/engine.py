@@ -162,9 +162,12 @@ def _line_of(text: str, offset: int) -> int:
     return text.count("\n", 0, offset) + 1
 
 
-def prepare(script: Script, session: Session, placeholders: dict[str, str], timestamp: datetime) -> Prepared:
+def prepare(script: Script, session: Session, placeholders: dict[str, str], timestamp: datetime,
+            replacement: bool = True) -> Prepared:
+    """`replacement`: Flyway's placeholderReplacement setting; the script's `.sql.conf` overrides it."""
     text = script.text[1:] if script.text.startswith("\ufeff") else script.text
-    if script.config.placeholder_replacement is False:
+    configured = script.config.placeholder_replacement
+    if not (replacement if configured is None else configured):
         return Prepared(script, text)
     defaults = flyway.default_placeholders(session.schema, session.user, session.database, table=session.table,
                                            filename=script.filename, timestamp=timestamp,
@@ -180,7 +183,8 @@ def resolve(migration_set: MigrationSet, session: Session, timestamp: datetime |
     timestamp = timestamp or datetime.now()
     out = []
     for script in migration_set.migrations:
-        prepared = prepare(script, session, migration_set.placeholders, timestamp)
+        prepared = prepare(script, session, migration_set.placeholders, timestamp,
+                           migration_set.settings.placeholder_replacement)
         raw = flyway.checksum_text(script.text)
         if script.kind is flyway.Kind.REPEATABLE:
             if prepared.error is not None:
@@ -242,7 +246,8 @@ class Runner:
         self._split: dict[int, tuple[list[Statement], bool]] = {}
         for callback in migration_set.callbacks:
             self._callbacks.setdefault(callback.event or "", []).append(
-                prepare(callback, session, migration_set.placeholders, timestamp))
+                prepare(callback, session, migration_set.placeholders, timestamp,
+                        migration_set.settings.placeholder_replacement))
 
     def has(self, event: str) -> bool:
         return bool(self._callbacks.get(event))
