@@ -391,7 +391,8 @@ class LocalGitea:
         return {
             "id": repo.id, "owner": self._user_json(repo.owner), "name": repo.name, "full_name": full_name,
             "description": "", "empty": False, "private": True, "fork": False, "template": False, "parent": None,
-            "mirror": False, "size": 1, "language": "", "languages_url": f"{self.api_url}/repos/{full_name}/languages",
+            "mirror": False, "size": 1, "language": "",
+            "languages_url": f"{self.api_url}/repos/{full_name}/languages",
             "html_url": f"{self.base_url}/{full_name}", "url": f"{self.api_url}/repos/{full_name}", "link": "",
             "ssh_url": f"git@127.0.0.1:{full_name}.git", "clone_url": self.git_url(repo.owner, repo.name),
             "original_url": "", "website": "", "stars_count": 0, "forks_count": 0, "watchers_count": 0,
@@ -489,7 +490,7 @@ class LocalGitea:
                     None)
 
 
-# --- REST handlers: (forge, login, params, body, raw query) -> (status, json, headers) ---------------------------------
+# --- REST handlers: (forge, login, params, body, raw query) -> (status, json, headers) -----------------------------
 
 def _page(forge: LocalGitea, items: list, params: dict, query: str, path: str) -> tuple[list, dict]:
     limit = min(int(params.get("limit") or DEFAULT_PAGE), MAX_PAGE) or DEFAULT_PAGE
