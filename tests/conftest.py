@@ -157,3 +157,22 @@ def local_forge(tmp_path):
         pytest.fail("the local forge saw requests GitHub would refuse (or answered against its contract):\n"
                     + "\n".join(f"  {v.where}: {v.method} {v.path}: {v.message}" for v in forge.violations),
                     pytrace=False)
+
+
+@pytest.fixture
+def local_gitea(tmp_path):
+    """A fresh `LocalGitea` (tests/localforge_gitea.py) rooted in tmp_path; fails the test at teardown when it recorded
+    a violation of Gitea's swagger description that the test did not take with `take_violations()`."""
+    from localforge_gitea import LocalGitea
+    from localforge_gitea_spec import SpecUnavailable
+
+    try:
+        forge = LocalGitea(tmp_path / "gitea")
+    except SpecUnavailable as exc:
+        raise RuntimeError(str(exc)) from None
+    yield forge
+    forge.close()
+    if forge.violations:
+        pytest.fail("the local Gitea saw requests Gitea's swagger does not allow (or answered against it):\n"
+                    + "\n".join(f"  {v.where}: {v.method} {v.path}: {v.message}" for v in forge.violations),
+                    pytrace=False)

@@ -31,7 +31,6 @@ import base64
 import hashlib
 import itertools
 import json
-import os
 import secrets
 import subprocess
 import threading
@@ -42,8 +41,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlencode, urlsplit
 
+import localforge_common
 import localforge_graphql
 import localforge_spec
+from localforge_common import git as _git, identity as _identity, is_ancestor as _is_ancestor, \
+    read_body as _read_body, send as _send
 from localforge_spec import Violation
 
 DOCS = "https://docs.github.com/rest"
@@ -569,26 +571,7 @@ class LocalForge:
         if not known or not principal.reaches(owner, name):
             _send(h, 404, {"Content-Type": "text/plain"}, b"Repository not found.\n")
             return 404
-        env = {
-            "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(self.root), "GIT_HTTP_EXPORT_ALL": "1",
-            "REMOTE_USER": principal.login, "REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": h.command,
-            "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_TYPE": h.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)), "HTTP_CONTENT_ENCODING": h.headers.get("Content-Encoding", ""),
-            "GIT_PROTOCOL": h.headers.get("Git-Protocol", ""), "HOME": os.environ.get("HOME", ""),
-            "GIT_CONFIG_NOSYSTEM": "1",
-        }
-        if os.environ.get("GIT_CONFIG_GLOBAL"):
-            env["GIT_CONFIG_GLOBAL"] = os.environ["GIT_CONFIG_GLOBAL"]
-        out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
-        head, _, payload = out.partition(b"\r\n\r\n")
-        status, headers = 200, {}
-        for line in head.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.lower() == "status":
-                status = int(value.strip().split()[0])
-            elif key:
-                headers[key] = value.strip()
-        _send(h, status, headers, payload)
+        status = localforge_common.http_backend(h, self.root, principal.login, path, query, body)
         return status
 
     # --- GraphQL -------------------------------------------------------------------------------------------------
@@ -849,7 +832,7 @@ class LocalForge:
             new = base
             for commit in _git(repo.path, "rev-list", "--reverse", "--topo-order", "--no-merges",
                                f"{base}..{head}").split():
-                new = _replay(repo.path, commit, new)
+                new = localforge_common.replay(repo.path, commit, new, BOT_COMMITTER)
                 if new is None:
                     raise ApiError(405, "This branch can't be rebased")
         else:
@@ -1156,74 +1139,7 @@ _HANDLERS = {
 }
 
 
-# --- git plumbing and HTTP plumbing ----------------------------------------------------------------------------------
-
-def _git(cwd: Path | None, *args: str, input: bytes | None = None, env: dict | None = None) -> str:
-    full_env = dict(os.environ)
-    if env:
-        full_env.update(env)
-    proc = subprocess.run(["git", *args], cwd=cwd, input=input, env=full_env, capture_output=True)
-    if proc.returncode != 0:
-        raise RuntimeError(f"git {args[0]} failed in the local forge: {proc.stderr.decode(errors='replace')}")
-    return proc.stdout.decode("utf-8", "surrogateescape").strip()
-
-
-def _identity(author: tuple[str, str], committer: tuple[str, str] | None = None) -> dict:
-    committer = committer or author
-    return {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1],
-            "GIT_COMMITTER_NAME": committer[0], "GIT_COMMITTER_EMAIL": committer[1]}
-
-
-def _is_ancestor(repo: Path, ancestor: str, descendant: str) -> bool:
-    return subprocess.run(["git", "merge-base", "--is-ancestor", ancestor, descendant], cwd=repo).returncode == 0
-
-
-def _replay(repo: Path, commit: str, onto: str) -> str | None:
-    """Cherry-pick `commit` onto `onto` without a work tree; None on a conflict.
-
-    git 2.39's `merge-tree --write-tree` has no `--merge-base`, so the merge base is forced: a throwaway commit with
-    `onto`'s tree and `commit`'s parent makes that parent the only merge base of the two."""
-    fields = _git(repo, "log", "-1", "--format=%P%x00%an%x00%ae%x00%aI%x00%B", commit).split("\x00", 4)
-    parents = fields[0].split()
-    if len(parents) != 1:
-        return None
-    stand_in = _git(repo, "commit-tree", f"{onto}^{{tree}}", "-p", parents[0], "-m", "stand-in",
-                    env=_identity(BOT_COMMITTER))
-    merged = subprocess.run(["git", "merge-tree", "--write-tree", "--no-messages", stand_in, commit], cwd=repo,
-                            capture_output=True, text=True)
-    if merged.returncode != 0:
-        return None
-    tree = merged.stdout.split()[0]
-    env = _identity((fields[1], fields[2]), BOT_COMMITTER)
-    env["GIT_AUTHOR_DATE"] = fields[3]
-    return _git(repo, "commit-tree", tree, "-p", onto, input=fields[4].encode(), env=env)
-
-
-def _read_body(h: BaseHTTPRequestHandler) -> bytes:
-    if h.headers.get("Transfer-Encoding", "").lower() == "chunked":
-        chunks = []
-        while True:
-            size = int(h.rfile.readline().split(b";")[0].strip() or b"0", 16)
-            if size == 0:
-                while h.rfile.readline() not in (b"\r\n", b"\n", b""):
-                    pass
-                return b"".join(chunks)
-            chunks.append(h.rfile.read(size))
-            h.rfile.readline()
-    length = int(h.headers.get("Content-Length") or 0)
-    return h.rfile.read(length) if length else b""
-
-
-def _send(h: BaseHTTPRequestHandler, status: int, headers: dict, data: bytes) -> None:
-    h.send_response(status)
-    for key, value in headers.items():
-        if key.lower() not in ("content-length", "transfer-encoding", "connection"):
-            h.send_header(key, value)
-    h.send_header("Content-Length", str(len(data)))
-    h.end_headers()
-    if h.command != "HEAD":
-        h.wfile.write(data)
-
+# --- HTTP plumbing ------------------------------------------------------------------------------------------------
 
 def _handler_for(forge: LocalForge) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):

@@ -21,14 +21,14 @@ OWNER = "acme"
 
 class Setup:
     def __init__(self, root: Path, forge, names: tuple[str, ...] = ("billing", "orders"), extra: str = "",
-                 forge_table: str | None = None) -> None:
+                 forge_table: str | None = None, token: str = TOKEN) -> None:
         self.forge = forge
         self.world: World = make_world(root, children={})
         self.names = names
-        forge.add_token(TOKEN)
+        forge.add_token(token)
         for name in names:
             forge.create_repo(OWNER, name, files={"README.md": f"# {name}\n"})
-        self.env = {"DDLC_FORGE_TOKEN": TOKEN}
+        self.env = {"DDLC_FORGE_TOKEN": token}
         table = forge_table if forge_table is not None else \
             f'[forge]\nkind = "github"\napi_url = "{forge.api_url}"\ntoken_env = "DDLC_FORGE_TOKEN"\n' \
             f'writes_per_second = 50\n'

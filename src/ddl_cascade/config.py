@@ -403,7 +403,8 @@ class PullRequestSettings:
                       "the pull request's branch in the child; `{delivery_branch}` is `source.delivery_branch`")
     labels: tuple[str, ...] = key(array_of(STRING), ["shared-ddl"], "labels put on the pull request")
     reviewers: tuple[str, ...] = key(array_of(STRING), [], "user logins asked to review")
-    team_reviewers: tuple[str, ...] = key(array_of(STRING), [], "team slugs asked to review (GitHub)")
+    team_reviewers: tuple[str, ...] = key(array_of(STRING), [],
+                                          "team slugs (GitHub) or team names (Gitea) asked to review")
     draft: bool = key(BOOL, False, "open the pull request as a draft")
     auto_merge: str = key(one_of(*AUTO_MERGE), "off",
                           "merge by itself once the child's checks and reviews allow it, with this method")

@@ -72,12 +72,16 @@ def connect(config: Config, child: Child, budget: WriteBudget) -> tuple[Forge, R
         raise CascadeError(f"{config.file}: child '{child.name}' delivers by pull request, but its url names no "
                            "repository on a forge (host/owner/name).")
     kind = kind_of(config.forge, repo)
-    if kind != "github":
-        raise CascadeError(f"{config.file}: child '{child.name}': pull requests on {kind} are not supported yet "
-                           "(GitHub only); set delivery = \"push\" for it.")
-    from ddl_cascade.forge.github import GitHub
+    if kind == "github":
+        from ddl_cascade.forge.github import GitHub
 
-    return GitHub.shared(config, repo, budget), repo
+        return GitHub.shared(config, repo, budget), repo
+    if kind == "gitea":
+        from ddl_cascade.forge.gitea import Gitea
+
+        return Gitea.shared(config, repo, budget), repo
+    raise CascadeError(f"{config.file}: child '{child.name}': pull requests on {kind} are not supported yet "
+                       "(GitHub and Gitea only); set delivery = \"push\" for it.")
 
 
 class PullRequestDelivery:
@@ -102,7 +106,7 @@ class PullRequestDelivery:
     def find(self, child: Child) -> PullRequestInfo | None:
         """The child's pull request as it stands (`status`): one read."""
         forge, repo = self.forges[child.name]
-        pr = forge.find(repo, child.pull_request.branch_name(self.config.source.delivery_branch))
+        pr = forge.find(repo, child.pull_request.branch_name(self.config.source.delivery_branch), child.branch)
         return info(pr) if pr is not None else None
 
     def deliver(self, cache: ChildCache, plan: ChildPlan) -> Delivered:
@@ -111,7 +115,7 @@ class PullRequestDelivery:
         try:
             forge, repo = self.forges[child.name]
             branch = child.pull_request.branch_name(self.config.source.delivery_branch)
-            pr = forge.find(repo, branch)
+            pr = forge.find(repo, branch, child.branch)
             marker = Marker.find(pr.body) if pr is not None else None
             if pr is not None and pr.state == OPEN:
                 if marker is None:

@@ -2,7 +2,8 @@
 
 Pull-request delivery (cascade/pullrequests.py) needs only this from a forge: find the pull request of a branch, open
 one, update its title and body, reopen it, label it, ask for reviews, and turn on auto-merge (or merge at once). Each
-forge is one module that implements `Forge` with a well-kept client library (github.py: PyGithub). A child's forge
+forge is one module that implements `Forge` with a well-kept client library (github.py: PyGithub), or a small client of
+its own where none is well kept (gitea.py, on `requests`). A child's forge
 and repository come from its URL (`repository_of`: https, ssh and scp-like forms) and `[forge]` in cascade.toml.
 
 Credentials: the token is read from the environment variable `[forge] token_env` names (or minted from a GitHub App's
@@ -115,8 +116,9 @@ class Forge(Protocol):
 
     kind: str
 
-    def find(self, repo: Repository, branch: str) -> PullRequest | None:
-        """The pull request whose head is `branch`: the open one, else the newest; None when there is none."""
+    def find(self, repo: Repository, branch: str, base: str | None = None) -> PullRequest | None:
+        """The pull request whose head is `branch` (into `base`, when the forge can only list by base): the open one,
+        else the newest; None when there is none."""
         ...
 
     def create(self, repo: Repository, *, branch: str, base: str, title: str, body: str,

@@ -146,7 +146,7 @@ class GitHub:
         return PullRequest(raw.number, raw.html_url, state, raw.head.ref, raw.head.sha, raw.title or "",
                            raw.body or "", created, raw.node_id, raw)
 
-    def find(self, repo: Repository, branch: str) -> PullRequest | None:
+    def find(self, repo: Repository, branch: str, base: str | None = None) -> PullRequest | None:
         def work(r):
             newest = None
             for raw in r.get_pulls(state="all", head=f"{repo.owner}:{branch}", sort="created", direction="desc"):
