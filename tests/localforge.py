@@ -569,27 +569,7 @@ class LocalForge:
         if not known or not principal.reaches(owner, name):
             _send(h, 404, {"Content-Type": "text/plain"}, b"Repository not found.\n")
             return 404
-        env = {
-            "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(self.root), "GIT_HTTP_EXPORT_ALL": "1",
-            "REMOTE_USER": principal.login, "REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": h.command,
-            "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_TYPE": h.headers.get("Content-Type", ""),
-            "CONTENT_LENGTH": str(len(body)), "HTTP_CONTENT_ENCODING": h.headers.get("Content-Encoding", ""),
-            "GIT_PROTOCOL": h.headers.get("Git-Protocol", ""), "HOME": os.environ.get("HOME", ""),
-            "GIT_CONFIG_NOSYSTEM": "1",
-        }
-        if os.environ.get("GIT_CONFIG_GLOBAL"):
-            env["GIT_CONFIG_GLOBAL"] = os.environ["GIT_CONFIG_GLOBAL"]
-        out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
-        head, _, payload = out.partition(b"\r\n\r\n")
-        status, headers = 200, {}
-        for line in head.decode("latin-1").split("\r\n"):
-            key, _, value = line.partition(":")
-            if key.lower() == "status":
-                status = int(value.strip().split()[0])
-            elif key:
-                headers[key] = value.strip()
-        _send(h, status, headers, payload)
-        return status
+        return http_backend(h, self.root, path, query, body, principal.login)
 
     # --- GraphQL -------------------------------------------------------------------------------------------------
 
@@ -1197,6 +1177,33 @@ def _replay(repo: Path, commit: str, onto: str) -> str | None:
     env = _identity((fields[1], fields[2]), BOT_COMMITTER)
     env["GIT_AUTHOR_DATE"] = fields[3]
     return _git(repo, "commit-tree", tree, "-p", onto, input=fields[4].encode(), env=env)
+
+
+
+def http_backend(h: BaseHTTPRequestHandler, root: Path, path: str, query: str, body: bytes, user: str) -> int:
+    """Answer one smart-HTTP git request for the bare repositories under `root` with `git http-backend` (for an
+    authenticated `user`); returns the status sent. Shared by the local GitHub and the local GitLab."""
+    env = {
+        "PATH": os.environ["PATH"], "GIT_PROJECT_ROOT": str(root), "GIT_HTTP_EXPORT_ALL": "1",
+        "REMOTE_USER": user, "REMOTE_ADDR": "127.0.0.1", "REQUEST_METHOD": h.command,
+        "PATH_INFO": path, "QUERY_STRING": query, "CONTENT_TYPE": h.headers.get("Content-Type", ""),
+        "CONTENT_LENGTH": str(len(body)), "HTTP_CONTENT_ENCODING": h.headers.get("Content-Encoding", ""),
+        "GIT_PROTOCOL": h.headers.get("Git-Protocol", ""), "HOME": os.environ.get("HOME", ""),
+        "GIT_CONFIG_NOSYSTEM": "1",
+    }
+    if os.environ.get("GIT_CONFIG_GLOBAL"):
+        env["GIT_CONFIG_GLOBAL"] = os.environ["GIT_CONFIG_GLOBAL"]
+    out = subprocess.run(["git", "http-backend"], input=body, env=env, capture_output=True).stdout
+    head, _, payload = out.partition(b"\r\n\r\n")
+    status, headers = 200, {}
+    for line in head.decode("latin-1").split("\r\n"):
+        key, _, value = line.partition(":")
+        if key.lower() == "status":
+            status = int(value.strip().split()[0])
+        elif key:
+            headers[key] = value.strip()
+    _send(h, status, headers, payload)
+    return status
 
 
 def _read_body(h: BaseHTTPRequestHandler) -> bytes:

@@ -72,12 +72,16 @@ def connect(config: Config, child: Child, budget: WriteBudget) -> tuple[Forge, R
         raise CascadeError(f"{config.file}: child '{child.name}' delivers by pull request, but its url names no "
                            "repository on a forge (host/owner/name).")
     kind = kind_of(config.forge, repo)
-    if kind != "github":
-        raise CascadeError(f"{config.file}: child '{child.name}': pull requests on {kind} are not supported yet "
-                           "(GitHub only); set delivery = \"push\" for it.")
-    from ddl_cascade.forge.github import GitHub
+    if kind == "github":
+        from ddl_cascade.forge.github import GitHub
 
-    return GitHub.shared(config, repo, budget), repo
+        return GitHub.shared(config, repo, budget), repo
+    if kind == "gitlab":  # python-gitlab is imported only when a GitLab child is delivered
+        from ddl_cascade.forge.gitlab import GitLab
+
+        return GitLab.shared(config, repo, budget), repo
+    raise CascadeError(f"{config.file}: child '{child.name}': pull requests on {kind} are not supported yet "
+                       "(GitHub and GitLab only); set delivery = \"push\" for it.")
 
 
 class PullRequestDelivery:
