@@ -176,3 +176,18 @@ def local_gitea(tmp_path):
         pytest.fail("the local Gitea saw requests Gitea's swagger does not allow (or answered against it):\n"
                     + "\n".join(f"  {v.where}: {v.method} {v.path}: {v.message}" for v in forge.violations),
                     pytrace=False)
+
+
+@pytest.fixture
+def local_gitlab(tmp_path):
+    """A fresh `LocalGitLab` (tests/localforge_gitlab.py) rooted in tmp_path. The test fails at teardown when the forge
+    recorded a violation of its GitLab contract that the test did not take with `forge.take_violations()`."""
+    from localforge_gitlab import LocalGitLab
+
+    forge = LocalGitLab(tmp_path / "gitlab")
+    yield forge
+    forge.close()
+    if forge.violations:
+        pytest.fail("the local GitLab saw requests GitLab would refuse (or answered against its contract):\n"
+                    + "\n".join(f"  {v.where}: {v.method} {v.path}: {v.message}" for v in forge.violations),
+                    pytrace=False)

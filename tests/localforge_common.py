@@ -101,3 +101,10 @@ def http_backend(h: BaseHTTPRequestHandler, root: Path, login: str, path: str, q
             headers[key] = value.strip()
     send(h, status, headers, payload)
     return status
+
+
+def utc_now() -> str:
+    """Now, as the forges write times: ISO 8601 in UTC with a `Z`."""
+    from datetime import datetime, timezone
+
+    return datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")

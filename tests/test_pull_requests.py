@@ -20,14 +20,18 @@ OWNER = "acme"
 
 
 class Setup:
+    """A parent whose children live on `forge` (the local GitHub, or the local GitLab of
+    tests/test_pull_requests_gitlab.py: both offer create_repo, git_url, add_token and pulls) under `owner`."""
+
     def __init__(self, root: Path, forge, names: tuple[str, ...] = ("billing", "orders"), extra: str = "",
-                 forge_table: str | None = None, token: str = TOKEN) -> None:
+                 forge_table: str | None = None, token: str = TOKEN, owner: str = OWNER) -> None:
         self.forge = forge
+        self.owner = owner
         self.world: World = make_world(root, children={})
         self.names = names
         forge.add_token(token)
         for name in names:
-            forge.create_repo(OWNER, name, files={"README.md": f"# {name}\n"})
+            forge.create_repo(owner, name, files={"README.md": f"# {name}\n"})
         self.env = {"DDLC_FORGE_TOKEN": token}
         table = forge_table if forge_table is not None else \
             f'[forge]\nkind = "github"\napi_url = "{forge.api_url}"\ntoken_env = "DDLC_FORGE_TOKEN"\n' \
@@ -35,7 +39,7 @@ class Setup:
         text = f'[source]\npath = "read-write-flyway-files"\n\n{table}\n[defaults]\ndelivery = "pull-request"\n\n' \
                '[defaults.pull_request]\nlabels = ["shared-ddl"]\nreviewers = ["dba"]\n' + extra
         for name in names:
-            text += f'\n[[children]]\nname = "{name}"\nurl = "{forge.git_url(OWNER, name)}"\n'
+            text += f'\n[[children]]\nname = "{name}"\nurl = "{forge.git_url(owner, name)}"\n'
         self.world.config_path.write_text(text)
         self.world.parent.commit({"cascade.toml": text}, "config")
 
@@ -53,7 +57,7 @@ class Setup:
         return {c["name"]: c for c in json.loads(result.stdout)["children"]}
 
     def pulls(self, name: str) -> list[dict]:
-        return self.forge.pulls(OWNER, name)
+        return self.forge.pulls(self.owner, name)
 
     def api(self, method: str, path: str, body: dict) -> dict:
         request = urllib.request.Request(self.forge.api_url + path, method=method, data=json.dumps(body).encode(),
@@ -63,7 +67,7 @@ class Setup:
             return json.loads(resp.read())
 
     def branch_file(self, name: str, branch: str, path: str) -> str | None:
-        repo = self.forge.root / OWNER / f"{name}.git"
+        repo = self.forge.root / self.owner / f"{name}.git"
         import subprocess
 
         proc = subprocess.run(["git", "show", f"{branch}:{path}"], cwd=repo, capture_output=True, text=True)

@@ -80,8 +80,9 @@ def connect(config: Config, child: Child, budget: WriteBudget) -> tuple[Forge, R
         from ddl_cascade.forge.gitea import Gitea
 
         return Gitea.shared(config, repo, budget), repo
-    raise CascadeError(f"{config.file}: child '{child.name}': pull requests on {kind} are not supported yet "
-                       "(GitHub and Gitea only); set delivery = \"push\" for it.")
+    from ddl_cascade.forge.gitlab import GitLab  # python-gitlab is imported only when a GitLab child is delivered
+
+    return GitLab.shared(config, repo, budget), repo
 
 
 class PullRequestDelivery:
