@@ -8,6 +8,8 @@ import json
 import subprocess
 import urllib.request
 
+import pytest
+
 from cascade_world import make_world
 from test_validate_cli import CLEAN, SOURCE, deliver, make_parent
 
@@ -125,6 +127,8 @@ def test_comment_created_then_left_then_edited(make_repo, cli, local_forge, tmp_
     local_forge.add_token(TOKEN, "ci-bot")
     number = _open_pull(local_forge)
     other = local_forge.add_comment("acme", "app", number, "Looks good to me")
+    for n in range(110):  # ours lands on the second page of 100: it must still be found
+        local_forge.add_comment("acme", "app", number, f"note {n}")
     # a finding that quotes the token (here through a file name): the comment must still not carry it
     repo = make_parent(make_repo, {**CLEAN, "sql/V3__bad.sql": "CREATE TABLE t (id int,);\n",
                                    f"sql/V5__{TOKEN}.sql": "CREATE TABLE x (id int,);\n"})
@@ -154,7 +158,7 @@ def test_comment_created_then_left_then_edited(make_repo, cli, local_forge, tmp_
     (edited,) = ours()
     assert edited["id"] == first["id"] and "V4__worse.sql" in edited["body"] and "3 errors" in edited["body"]
     by_id = {c["id"]: c for c in local_forge.comments("acme", "app", number)}
-    assert len(by_id) == 2 and by_id[other]["body"] == "Looks good to me"
+    assert len(by_id) == 112 and by_id[other]["body"] == "Looks good to me"
 
 
 def test_comment_outside_a_pull_request_is_refused(make_repo, cli, local_forge, tmp_path):
@@ -180,3 +184,57 @@ def test_status_step_summary(tmp_path, cli):
     assert text.startswith("### ❌ ddl-cascade status: 1 of 2 children not in sync")
     assert "| in_sync | 1 |" in text and "| not_added | 1 |" in text
     assert "| `fresh` | not_added | no read-only folder yet |" in text and "`synced`" not in text
+
+
+# --- the same kept comment on GitLab (merge-request notes) and Gitea (issue comments) -------------------------------
+
+def _branch_with_a_commit(bare) -> None:
+    def git(*args: str) -> str:
+        return subprocess.run(["git", *args], cwd=bare, capture_output=True, text=True, check=True).stdout.strip()
+
+    commit = git("-c", "user.name=t", "-c", "user.email=t@x", "commit-tree", git("rev-parse", "main^{tree}"),
+                 "-p", "main", "-m", "change")
+    git("update-ref", "refs/heads/feature", commit)
+
+
+def _post(url: str, body: dict, headers: dict) -> dict:
+    request = urllib.request.Request(url, method="POST", data=json.dumps(body).encode(),
+                                     headers={**headers, "Content-Type": "application/json", "User-Agent": "test"})
+    with urllib.request.urlopen(request) as resp:
+        return json.loads(resp.read())
+
+
+@pytest.mark.parametrize("kind", ["gitlab", "gitea"])
+def test_upsert_comment_on_gitlab_and_gitea(kind, request, tmp_path, monkeypatch):
+    from ddl_cascade.config import load
+    from ddl_cascade.forge import Repository, WriteBudget, upsert_comment
+
+    forge = request.getfixturevalue(f"local_{kind}")
+    forge.add_token(TOKEN)
+    _branch_with_a_commit(forge.create_repo("acme", "app"))
+    if kind == "gitlab":
+        from ddl_cascade.forge.gitlab import GitLab as Client
+
+        number = _post(f"{forge.api_url}/projects/acme%2Fapp/merge_requests",
+                       {"source_branch": "feature", "target_branch": "main", "title": "feature"},
+                       {"PRIVATE-TOKEN": TOKEN})["iid"]
+    else:
+        from ddl_cascade.forge.gitea import Gitea as Client
+
+        number = _post(f"{forge.api_url}/repos/acme/app/pulls", {"head": "feature", "base": "main",
+                                                                 "title": "feature"},
+                       {"Authorization": f"token {TOKEN}"})["number"]
+    other = forge.add_comment("acme", "app", number, "Looks good to me")
+    (tmp_path / "cascade.toml").write_text(f'[source]\npath = "{SOURCE}"\n[forge]\nkind = "{kind}"\n'
+                                           f'api_url = "{forge.api_url}"\ntoken_env = "DDLC_FORGE_TOKEN"\n')
+    monkeypatch.setenv("DDLC_FORGE_TOKEN", TOKEN)
+    client = Client(load(tmp_path / "cascade.toml"), forge.api_url, WriteBudget(50))
+    repo = Repository("127.0.0.1", "acme", "app")
+
+    writes = forge.count("rest", write=True)
+    assert upsert_comment(client, repo, number, MARKER, MARKER + "\none\n")[0] == "created"
+    assert upsert_comment(client, repo, number, MARKER, MARKER + "\none\n")[0] == "unchanged"
+    what, kept = upsert_comment(client, repo, number, MARKER, MARKER + "\ntwo\n")
+    assert what == "updated" and forge.count("rest", write=True) - writes == 2
+    bodies = {c["id"]: c["body"] for c in forge.comments("acme", "app", number)}
+    assert bodies == {other: "Looks good to me", kept.id: MARKER + "\ntwo\n"}
