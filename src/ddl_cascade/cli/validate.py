@@ -81,6 +81,10 @@ def validate(
         links = render.Links(run.blob_url if run is not None else None, render.docs_url())
         body = redact(render.markdown(report.findings, report.files, changed=report.changed, source=cfg.source.path,
                                       links=links, notes=report.notes, **options))
+        import os
+
+        if os.environ.get("GITHUB_TOKEN"):  # never in the comment, whatever a finding quoted
+            body = body.replace(os.environ["GITHUB_TOKEN"], "***")
     append_step_summary(render.step_summary(report.findings, report.files, **options))
 
     if format == "json":
@@ -114,8 +118,6 @@ def _post(cfg, run, body: str) -> None:
     from ddl_cascade.forge.github import GitHub
     from ddl_cascade.render.validate import MARKER
 
-    token = os.environ["GITHUB_TOKEN"]
-    body = body.replace(token, "***")  # never, whatever a finding quoted
-    forge = GitHub(cfg, run.api_url, WriteBudget(cfg.forge.writes_per_second), token=token)
+    forge = GitHub(cfg, run.api_url, WriteBudget(cfg.forge.writes_per_second), token=os.environ["GITHUB_TOKEN"])
     what, kept = upsert_comment(forge, run.repository, run.number, MARKER, body)
     print(f"ddl-cascade: pull request #{run.number}: comment {what}: {kept.url}", file=sys.stderr)
