@@ -324,7 +324,7 @@ def markdown(findings: list[Finding], files: int, *, changed: list[str] | None, 
         tail.append(f"{_plural(hidden, 'finding')} in files this pull request does not change "
                     "(counted above, not listed); `ddl-cascade validate` lists them.")
     tail.append(f"<sub>ddl-cascade {__version__}</sub>")
-    return "\n".join(head + body + tail) + "\n"
+    return "\n".join(head + body + "\n\n".join(tail).split("\n")) + "\n"
 
 
 def step_summary(findings: list[Finding], files: int, *, history: bool = True, children: bool = False) -> str:
