@@ -8,7 +8,9 @@ behaviour, not against a mock that agrees with whatever the client does. So `Loc
   `http.extraHeader: Authorization: basic base64(x-access-token:TOKEN)` sends), or `Authorization: Bearer TOKEN`.
 - **the REST API** under `/api/v3` (GitHub Enterprise's base path): repositories, pull requests (list with GitHub's
   filters and `Link` pagination, create, get, update, merge by merge commit, squash or rebase made with git plumbing
-  in the bare repository), labels, review requests, refs, `/rate_limit`, and GitHub App installations and tokens.
+  in the bare repository), labels, review requests, issue comments on pull requests (list with `Link` pagination,
+  create, get, edit; GitHub's 65,536-character limit on a body), refs, `/rate_limit`, and GitHub App installations
+  and tokens.
 - **a minimal GraphQL endpoint** at `/api/graphql` (tests/localforge_graphql.py): auto-merge and batched reads of
   pull requests.
 
@@ -158,6 +160,17 @@ class _Pull:
 
 
 @dataclass
+class _Comment:
+    id: int
+    node_id: str
+    issue: int
+    body: str
+    user: Principal
+    created_at: str
+    updated_at: str
+
+
+@dataclass
 class _Repo:
     id: int
     owner: str
@@ -170,6 +183,7 @@ class _Repo:
     next_number: int = 1
     protected: dict[str, tuple[str, ...]] = field(default_factory=dict)   # branch -> required checks
     allow_auto_merge: bool = True
+    comments: dict[int, _Comment] = field(default_factory=dict)   # issue comments by id, oldest first
 
 
 def _now() -> str:
@@ -330,6 +344,21 @@ class LocalForge:
             r = self._repo(owner, repo)
             self._refresh(r)
             return [self._pull_json(r, pr, full=True) for _, pr in sorted(r.pulls.items())]
+
+    def comments(self, owner: str, repo: str, number: int) -> list[dict]:
+        """The issue comments on pull request `number`, oldest first, as the API shows them."""
+        with self._lock:
+            r = self._repos[(owner, repo)]
+            return [self._comment_json(r, c) for c in r.comments.values() if c.issue == number]
+
+    def add_comment(self, owner: str, repo: str, number: int, body: str, login: str = "reviewer") -> int:
+        """A comment by someone else (a person reviewing), as if posted on GitHub's web page; its id."""
+        with self._lock:
+            r = self._repos[(owner, repo)]
+            now = _now()
+            cid = next(self._ids)
+            r.comments[cid] = _Comment(cid, _node_id("IC", cid), number, body, Principal(login, "user"), now, now)
+            return cid
 
     def merge(self, owner: str, repo: str, number: int, method: str = "merge") -> str:
         """Merge a PR as a reviewer would from the web UI; returns the merge commit (the new base tip)."""
@@ -809,6 +838,18 @@ class LocalForge:
 
     # --- merging (in the bare repository, with git plumbing) -------------------------------------------------------
 
+    def _comment_json(self, repo: _Repo, c: _Comment) -> dict:
+        api = f"{self.api_url}/repos/{repo.owner}/{repo.name}"
+        reactions = {"url": f"{api}/issues/comments/{c.id}/reactions", "total_count": 0, "+1": 0, "-1": 0,
+                     "laugh": 0, "confused": 0, "heart": 0, "hooray": 0, "eyes": 0, "rocket": 0}
+        return {
+            "id": c.id, "node_id": c.node_id, "url": f"{api}/issues/comments/{c.id}", "body": c.body,
+            "html_url": f"{self.base_url}/{repo.owner}/{repo.name}/pull/{c.issue}#issuecomment-{c.id}",
+            "user": self._principal_json(c.user), "created_at": c.created_at, "updated_at": c.updated_at,
+            "issue_url": f"{api}/issues/{c.issue}",
+            "author_association": "MEMBER" if c.user.kind == "user" else "NONE", "reactions": reactions,
+        }
+
     def _merge(self, repo: _Repo, pr: _Pull, method: str, title: str | None, message: str | None,
                sha: str | None, by: Principal) -> str:
         if pr.state != "open":
@@ -891,13 +932,18 @@ def _list_pulls(forge: LocalForge, who: Principal, params, body, query):
     direction = params.get("direction", "desc" if sort == "created" else "asc")
     key = (lambda p: p.updated_at) if sort == "updated" else (lambda p: p.number)
     pulls.sort(key=key, reverse=direction == "desc")
+    chunk, headers = _page(pulls, params, query, f"{forge.api_url}/repos/{repo.owner}/{repo.name}/pulls")
+    return 200, [forge._pull_json(repo, pr, full=False) for pr in chunk], headers
+
+
+def _page(items: list, params, query: str, url: str) -> tuple[list, dict]:
+    """One page of `items` (`per_page`, at most 100; `page`) and GitHub's `Link` header to the others."""
     per_page = min(int(params.get("per_page", 30)), 100)
     page = max(int(params.get("page", 1)), 1)
-    chunk = pulls[(page - 1) * per_page: page * per_page]
-    last = max((len(pulls) + per_page - 1) // per_page, 1)
+    chunk = items[(page - 1) * per_page: page * per_page]
+    last = max((len(items) + per_page - 1) // per_page, 1)
     headers = {}
     links = []
-    url = f"{forge.api_url}/repos/{repo.owner}/{repo.name}/pulls"
     base_query = {k: v[-1] for k, v in parse_qs(query).items() if k != "page"}
 
     def at(n: int) -> str:
@@ -909,7 +955,7 @@ def _list_pulls(forge: LocalForge, who: Principal, params, body, query):
         links += [f'<{at(page + 1)}>; rel="next"', f'<{at(last)}>; rel="last"']
     if links:
         headers["Link"] = ", ".join(links)
-    return 200, [forge._pull_json(repo, pr, full=False) for pr in chunk], headers
+    return chunk, headers
 
 
 def _validation_failed(errors: list[dict], docs: str = DOCS + "/pulls/pulls") -> ApiError:
@@ -1047,6 +1093,55 @@ def _request_reviewers(forge: LocalForge, who: Principal, params, body, query):
     return 201, forge._pull_json(repo, pr, full=False), {}
 
 
+COMMENT_MAX = 65_536   # characters of a comment body GitHub accepts (422 above)
+
+
+def _list_comments(forge: LocalForge, who: Principal, params, body, query):
+    repo, pr = _pull(forge, who, params)      # only pull requests are modelled as issues
+    comments = [c for c in repo.comments.values() if c.issue == pr.number
+                and (not params.get("since") or c.updated_at >= params["since"])]
+    chunk, headers = _page(comments, params, query,
+                           f"{forge.api_url}/repos/{repo.owner}/{repo.name}/issues/{pr.number}/comments")
+    return 200, [forge._comment_json(repo, c) for c in chunk], headers
+
+
+def _check_comment_body(text: str) -> None:
+    if len(text) > COMMENT_MAX:
+        raise _validation_failed([{"resource": "IssueComment", "field": "data", "code": "unprocessable",
+                                   "message": f"Body is too long (maximum is {COMMENT_MAX} characters)"}],
+                                 DOCS + "/issues/comments")
+
+
+def _create_comment(forge: LocalForge, who: Principal, params, body, query):
+    repo, pr = _pull(forge, who, params)
+    _check_comment_body(body["body"])
+    now = _now()
+    cid = next(forge._ids)
+    repo.comments[cid] = _Comment(cid, _node_id("IC", cid), pr.number, body["body"], who, now, now)
+    return 201, forge._comment_json(repo, repo.comments[cid]), {
+        "Location": f"{forge.api_url}/repos/{repo.owner}/{repo.name}/issues/comments/{cid}"}
+
+
+def _comment(forge: LocalForge, who: Principal, params) -> tuple[_Repo, _Comment]:
+    repo = forge._repo(params["owner"], params["repo"], who)
+    comment = repo.comments.get(params["comment_id"])
+    if comment is None:
+        raise ApiError(404, "Not Found")
+    return repo, comment
+
+
+def _get_comment(forge: LocalForge, who: Principal, params, body, query):
+    repo, comment = _comment(forge, who, params)
+    return 200, forge._comment_json(repo, comment), {}
+
+
+def _update_comment(forge: LocalForge, who: Principal, params, body, query):
+    repo, comment = _comment(forge, who, params)
+    _check_comment_body(body["body"])
+    comment.body, comment.updated_at = body["body"], _now()
+    return 200, forge._comment_json(repo, comment), {}
+
+
 def _get_ref(forge: LocalForge, who: Principal, params, body, query):
     repo = forge._repo(params["owner"], params["repo"], who)
     ref = params["ref"]
@@ -1132,6 +1227,10 @@ _HANDLERS = {
     "issues/set-labels": _set_labels,
     "issues/list-labels-on-issue": _list_labels,
     "pulls/request-reviewers": _request_reviewers,
+    "issues/list-comments": _list_comments,
+    "issues/create-comment": _create_comment,
+    "issues/get-comment": _get_comment,
+    "issues/update-comment": _update_comment,
     "git/get-ref": _get_ref,
     "rate-limit/get": _rate_limit,
     "apps/get-repo-installation": _get_repo_installation,

@@ -102,6 +102,16 @@ class _Pull:
 
 
 @dataclass
+class _Comment:
+    id: int
+    issue: int
+    body: str
+    user: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
 class _Repo:
     id: int
     owner: str
@@ -113,6 +123,7 @@ class _Repo:
     pulls: dict[int, _Pull] = field(default_factory=dict)
     next_number: int = 1
     protected: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    comments: dict[int, _Comment] = field(default_factory=dict)     # issue comments by id, oldest first
 
 
 def _now() -> str:
@@ -203,6 +214,20 @@ class LocalGitea:
             r = self._repo(owner, repo)
             self._refresh(r)
             return [self._pull_json(r, pr) for _, pr in sorted(r.pulls.items())]
+
+    def comments(self, owner: str, repo: str, number: int) -> list[dict]:
+        """The comments on pull request `number`, oldest first, as Gitea's JSON."""
+        with self._lock:
+            r = self._repo(owner, repo)
+            return [self._comment_json(r, c) for c in r.comments.values() if c.issue == number]
+
+    def add_comment(self, owner: str, repo: str, number: int, body: str, login: str = "reviewer") -> int:
+        """A comment by someone else, as if written on Gitea's web page; its id."""
+        with self._lock:
+            r = self._repo(owner, repo)
+            cid, now = next(self._ids), _now()
+            r.comments[cid] = _Comment(cid, number, body, login, now, now)
+            return cid
 
     def merge(self, owner: str, repo: str, number: int, method: str = "merge") -> str:
         """Merge a pull request as a reviewer would from the web UI; returns the new base tip."""
@@ -485,6 +510,12 @@ class LocalGitea:
         pr.seen = (head, new)
         return new
 
+    def _comment_json(self, repo: _Repo, c: _Comment) -> dict:
+        html = f"{self.base_url}/{repo.owner}/{repo.name}/pulls/{c.issue}"
+        return {"id": c.id, "html_url": f"{html}#issuecomment-{c.id}", "pull_request_url": html,
+                "issue_url": "", "user": self._user_json(c.user), "original_author": "", "original_author_id": 0,
+                "body": c.body, "assets": [], "created_at": c.created_at, "updated_at": c.updated_at}
+
     def _open_pull_for(self, repo: _Repo, head: str, base: str) -> _Pull | None:
         return next((p for p in repo.pulls.values() if p.state == "open" and p.head == head and p.base == base),
                     None)
@@ -684,7 +715,35 @@ def _request_reviewers(forge: LocalGitea, login, params, body, query):
     return 201, out, {}
 
 
+def _list_comments(forge: LocalGitea, login, params, body, query):
+    repo, pr = _pull(forge, params)         # Gitea lists an issue's comments whole: no pages
+    return 200, [forge._comment_json(repo, c) for c in repo.comments.values() if c.issue == pr.number], {}
+
+
+def _create_comment(forge: LocalGitea, login, params, body, query):
+    repo, pr = _pull(forge, params)
+    if not body.get("body"):
+        raise ApiError(422, "[Body]: Required")
+    cid, now = next(forge._ids), _now()
+    repo.comments[cid] = _Comment(cid, pr.number, body["body"], login, now, now)
+    return 201, forge._comment_json(repo, repo.comments[cid]), {}
+
+
+def _edit_comment(forge: LocalGitea, login, params, body, query):
+    repo = forge._repo(params["owner"], params["repo"])
+    comment = repo.comments.get(params["id"])
+    if comment is None:
+        raise ApiError(404, "The target couldn't be found.")
+    if comment.user != login:               # Gitea lets only the poster (or an admin) edit a comment
+        raise ApiError(403, "user should have permission to edit comment")
+    comment.body, comment.updated_at = body.get("body", ""), _now()
+    return 200, forge._comment_json(repo, comment), {}
+
+
 _HANDLERS = {
+    "issueGetComments": _list_comments,
+    "issueCreateComment": _create_comment,
+    "issueEditComment": _edit_comment,
     "repoGet": _get_repo,
     "repoListPullRequests": _list_pulls,
     "repoCreatePullRequest": _create_pull,

@@ -78,6 +78,16 @@ class _MergeRequest:
 
 
 @dataclass
+class _Note:
+    id: int
+    iid: int                                # the merge request's
+    body: str
+    author: str
+    created_at: str
+    updated_at: str
+
+
+@dataclass
 class _Project:
     id: int
     path: str                               # full path: group/sub/name
@@ -86,6 +96,7 @@ class _Project:
     mrs: dict[int, _MergeRequest] = field(default_factory=dict)
     next_iid: int = 1
     running: set[str] = field(default_factory=set)   # commits whose pipeline is running
+    notes: dict[int, _Note] = field(default_factory=dict)  # merge-request notes by id, oldest first
 
 
 class LocalGitLab:
@@ -182,6 +193,20 @@ class LocalGitLab:
             project = self._projects[f"{owner}/{name}"]
             self._refresh(project)
             return self._merge(project, project.mrs[iid], method == "squash", "reviewer")
+
+    def comments(self, owner: str, name: str, iid: int) -> list[dict]:
+        """The notes of merge request `iid`, oldest first, as GitLab's JSON."""
+        with self._lock:
+            project = self._projects[f"{owner}/{name}"]
+            return [self._note_json(project, n) for n in project.notes.values() if n.iid == iid]
+
+    def add_comment(self, owner: str, name: str, iid: int, body: str, login: str = "reviewer") -> int:
+        """A note by someone else, as if written on GitLab's web page; its id."""
+        with self._lock:
+            project = self._projects[f"{owner}/{name}"]
+            nid, now = next(self._ids), _now()
+            project.notes[nid] = _Note(nid, iid, body, login, now, now)
+            return nid
 
     def take_violations(self) -> list[RecordedViolation]:
         with self._lock:
@@ -351,6 +376,15 @@ class LocalGitLab:
         return {"id": self._user_id(username), "username": username, "name": username.title(), "state": "active",
                 "locked": False, "avatar_url": None, "web_url": f"{self.base_url}/{username}"}
 
+    def _note_json(self, project: _Project, note: _Note) -> dict:
+        mr = project.mrs[note.iid]
+        return {"id": note.id, "type": None, "body": note.body, "attachment": None,
+                "author": self._user_json(note.author), "created_at": note.created_at,
+                "updated_at": note.updated_at, "system": False, "noteable_id": mr.id,
+                "noteable_type": "MergeRequest", "noteable_iid": mr.iid, "project_id": project.id,
+                "resolvable": False, "confidential": False, "internal": False, "imported": False,
+                "imported_from": "none"}
+
     def _conflicts(self, project: _Project, mr: _MergeRequest, target_sha: str | None) -> bool:
         if target_sha is None:
             return True
@@ -519,7 +553,42 @@ def _users(forge: LocalGitLab, user: str, params, query, body):
     return 200, [forge._user_json(n) for n in names if n in forge._users], {}
 
 
+def _notes(forge: LocalGitLab, user: str, params, query, body):
+    project = forge._project(params["id"])
+    mr = forge._mr(project, params["merge_request_iid"])
+    notes = [n for n in project.notes.values() if n.iid == mr.iid]
+    key = (lambda n: (n.updated_at, n.id)) if query.get("order_by") == "updated_at" else (lambda n: n.id)
+    notes.sort(key=key, reverse=query.get("sort", "desc") == "desc")     # GitLab's default: newest first
+    per_page, page = query.get("per_page", 20), query.get("page", 1)
+    chunk = notes[(page - 1) * per_page: page * per_page]
+    headers = {"X-Page": str(page), "X-Per-Page": str(per_page), "X-Total": str(len(notes)),
+               "X-Next-Page": str(page + 1) if page * per_page < len(notes) else ""}
+    return 200, [forge._note_json(project, n) for n in chunk], headers
+
+
+def _create_note(forge: LocalGitLab, user: str, params, query, body):
+    project = forge._project(params["id"])
+    mr = forge._mr(project, params["merge_request_iid"])
+    nid, now = next(forge._ids), _now()
+    project.notes[nid] = _Note(nid, mr.iid, body["body"], user, now, now)
+    return 201, forge._note_json(project, project.notes[nid]), {}
+
+
+def _update_note(forge: LocalGitLab, user: str, params, query, body):
+    project = forge._project(params["id"])
+    mr = forge._mr(project, params["merge_request_iid"])
+    raw = params["note_id"]
+    note = project.notes.get(int(raw)) if raw.isdigit() else None
+    if note is None or note.iid != mr.iid:
+        raise ApiError(404, "404 Not found")
+    if note.author != user:                 # only the author edits a note's body
+        raise ApiError(403, "403 Forbidden")
+    note.body, note.updated_at = body["body"], _now()
+    return 200, forge._note_json(project, note), {}
+
+
 _HANDLERS = {
+    "notes/list": _notes, "notes/create": _create_note, "notes/update": _update_note,
     "mergeRequests/list": _list, "mergeRequests/create": _create, "mergeRequests/get": _get,
     "mergeRequests/update": _update, "mergeRequests/merge": _accept, "users/list": _users,
 }

@@ -6,15 +6,17 @@ one is newer), but no package on a registry this project can reach ships it: non
 Central or the Go module proxy has a package carrying it (python-gitlab, @gitbeaker/* and the other clients ship
 code, not the description), and the machines reach no other host. Its merge-request operations also described the
 parameters only: the response entities (`API_Entities_MergeRequest`) stayed untyped for years (gitlab-org/gitlab
-issue 383518). So what follows is a small contract written from GitLab's API docs ("Merge requests API", "Users
-API", "REST API" for errors, pagination and authentication), cross-checked with the parameters python-gitlab's source
-declares (`ProjectMergeRequestManager._create_attrs`, `_update_attrs`, `_list_filters`, `merge()`):
+issue 383518). So what follows is a small contract written from GitLab's API docs ("Merge requests API", "Notes API"
+for a merge request's comments, "Users API", "REST API" for errors, pagination and authentication), cross-checked
+with the parameters python-gitlab's source declares (`ProjectMergeRequestManager._create_attrs`, `_update_attrs`,
+`_list_filters`, `merge()`, `ProjectMergeRequestNoteManager._create_attrs`, `_update_attrs`):
 
 - each operation ddl-cascade uses, found by method and path; an unknown one is GitLab's 404;
 - its query parameters: names (an unknown one is a violation: GitLab ignores it, but a client sending it is almost
   surely wrong), types and allowed values;
 - its JSON body: the documented properties only (`additionalProperties: false`), their types and enums, the required
-  ones, GitLab's limits (a title of at most 255 characters, a description of at most 1,048,576);
+  ones, GitLab's limits (a title of at most 255 characters, a description of at most 1,048,576, a note's body of at
+  most 1,000,000);
 - its responses: the fields GitLab documents for a merge request, a user and an error, with their types.
 
 A project id in a path is a number or a URL-encoded full path (`group%2Fsub%2Fproject`), never a raw path.
@@ -91,6 +93,20 @@ MERGE_REQUEST = {
     },
 }
 
+NOTE = {  # "Notes API": a merge request's comment; `system` notes are GitLab's own ("added 1 commit")
+    "type": "object",
+    "required": ["id", "body", "author", "created_at", "updated_at", "system", "noteable_id", "noteable_type",
+                 "noteable_iid", "project_id", "resolvable", "confidential", "internal"],
+    "properties": {
+        "id": INTEGER, "type": _nullable(STRING), "body": STRING, "attachment": _nullable(STRING), "author": USER,
+        "created_at": DATE_TIME, "updated_at": DATE_TIME, "system": BOOLEAN, "noteable_id": INTEGER,
+        "noteable_type": {"enum": ["Issue", "MergeRequest", "Snippet", "Commit", "Epic"]},
+        "noteable_iid": _nullable(INTEGER), "project_id": INTEGER, "resolvable": BOOLEAN, "confidential": BOOLEAN,
+        "internal": BOOLEAN, "imported": BOOLEAN, "imported_from": STRING,
+    },
+}
+NOTE_BODY = {"type": "string", "minLength": 1, "maxLength": 1_000_000}
+
 ERROR = {  # "400 Bad request - ...", {"message": {"title": ["is too long"]}}, {"error": "..."}
     "type": "object",
     "anyOf": [{"required": ["message"]}, {"required": ["error"]}],
@@ -156,6 +172,17 @@ OPERATIONS = [
             "sha": SHA,
         },
     }, {200: MERGE_REQUEST}),
+    Operation("get", "/projects/{id}/merge_requests/{merge_request_iid}/notes", "notes/list", {
+        "sort": {"enum": ["asc", "desc"]}, "order_by": {"enum": ["created_at", "updated_at"]}, **PAGING,
+    }, None, {200: {"type": "array", "items": NOTE}}),
+    Operation("post", "/projects/{id}/merge_requests/{merge_request_iid}/notes", "notes/create", {}, {
+        "type": "object", "additionalProperties": False, "required": ["body"],
+        "properties": {"body": NOTE_BODY, "created_at": DATE_TIME, "internal": BOOLEAN,
+                       "merge_request_diff_head_sha": SHA},
+    }, {201: NOTE}),
+    Operation("put", "/projects/{id}/merge_requests/{merge_request_iid}/notes/{note_id}", "notes/update", {}, {
+        "type": "object", "additionalProperties": False, "required": ["body"], "properties": {"body": NOTE_BODY},
+    }, {200: NOTE}),
     Operation("get", "/users", "users/list", {
         "username": STRING, "search": STRING, "active": BOOLEAN, "blocked": BOOLEAN, "humans": BOOLEAN, **PAGING,
     }, None, {200: {"type": "array", "items": USER}}),

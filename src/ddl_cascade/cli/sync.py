@@ -65,6 +65,10 @@ def status(
         from ddl_cascade.db.report import attach
 
         report.ok = attach(cfg, report) and report.ok
+    from ddl_cascade.forge.actions import append_step_summary
+    from ddl_cascade.redact import redact
+
+    append_step_summary(redact(render.status_summary(report)))
     if json:
         emit_json(report)
     else:

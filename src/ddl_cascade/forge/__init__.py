@@ -1,7 +1,9 @@
 """Forges: the pull requests a child's forge keeps, behind one small interface (`Forge`).
 
 Pull-request delivery (cascade/pullrequests.py) needs only this from a forge: find the pull request of a branch, open
-one, update its title and body, reopen it, label it, ask for reviews, and turn on auto-merge (or merge at once). Each
+one, update its title and body, reopen it, label it, ask for reviews, and turn on auto-merge (or merge at once).
+`validate --comment` needs a pull request's comments: list them, add one, edit one (`upsert_comment` keeps the one
+comment that carries a marker current). Each
 forge is one module that implements `Forge` with a well-kept client library (github.py: PyGithub), or a small client of
 its own where none is well kept (gitea.py, on `requests`). A child's forge
 and repository come from its URL (`repository_of`: https, ssh and scp-like forms) and `[forge]` in cascade.toml.
@@ -111,6 +113,16 @@ class PullRequest:
         return max(0, (datetime.now(timezone.utc) - self.created_at).days)
 
 
+@dataclass
+class Comment:
+    """A comment on a pull request (GitHub's issue comment, GitLab's merge-request note, Gitea's issue comment)."""
+
+    id: int
+    body: str
+    url: str
+    author: str = ""
+
+
 class Forge(Protocol):
     """What pull-request delivery asks of a forge. Every write goes through the run's `WriteBudget`."""
 
@@ -137,6 +149,28 @@ class Forge(Protocol):
     def git_credentials(self, repo: Repository) -> tuple[str, str]:
         """(user name, password) that git's HTTPS transport uses for this forge."""
         ...
+
+    def comments(self, repo: Repository, number: int) -> list[Comment]:
+        """Every comment on pull request `number`, oldest first (all pages)."""
+        ...
+
+    def add_comment(self, repo: Repository, number: int, body: str) -> Comment: ...
+
+    def edit_comment(self, repo: Repository, number: int, comment: Comment, body: str) -> Comment: ...
+
+
+def upsert_comment(forge: Forge, repo: Repository, number: int, marker: str, body: str) -> tuple[str, Comment]:
+    """Keep one comment that opens with `marker` on pull request `number`, with `body`: ("created", …) when there was
+    none, ("updated", …) when its body changed, ("unchanged", …) when it already said this (no write at all).
+    `body` must open with `marker`; the oldest such comment is the one kept."""
+    if not body.startswith(marker):
+        raise ValueError("a kept comment opens with its marker")
+    for comment in forge.comments(repo, number):
+        if comment.body.startswith(marker):
+            if comment.body.rstrip() == body.rstrip():  # forges may trim a trailing newline
+                return "unchanged", comment
+            return "updated", forge.edit_comment(repo, number, comment, body)
+    return "created", forge.add_comment(repo, number, body)
 
 
 class WriteBudget:

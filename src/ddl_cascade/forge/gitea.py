@@ -30,7 +30,7 @@ from typing import Any
 from urllib.parse import quote
 
 from ddl_cascade.config import Config
-from ddl_cascade.forge import CLOSED, MERGED, OPEN, ForgeError, PullRequest, Repository, WriteBudget, \
+from ddl_cascade.forge import CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
     token_from_environment
 from ddl_cascade.redact import redact
 
@@ -225,6 +225,30 @@ class Gitea:
             return "waiting"            # not mergeable yet (reviews, conflicts) or the head moved: a human's turn
         return "merged"
 
+    # -- pull-request comments (issue comments) --------------------------------------------------------------------
+
+    @staticmethod
+    def _comment(raw: dict) -> Comment:
+        return Comment(int(raw["id"]), raw.get("body") or "", raw.get("html_url") or "",
+                       (raw.get("user") or {}).get("login") or "")
+
+    def comments(self, repo: Repository, number: int) -> list[Comment]:
+        """Gitea answers an issue's comments whole (the endpoint takes no page), oldest first."""
+        resp = self._request(repo, f"list the comments of pull request #{number}", "GET",
+                             f"{self._repo_path(repo)}/issues/{number}/comments")
+        return [self._comment(raw) for raw in resp.data or []]
+
+    def add_comment(self, repo: Repository, number: int, body: str) -> Comment:
+        resp = self._request(repo, f"comment on pull request #{number}", "POST",
+                             f"{self._repo_path(repo)}/issues/{number}/comments", body={"body": body}, write=True)
+        return self._comment(resp.data)
+
+    def edit_comment(self, repo: Repository, number: int, comment: Comment, body: str) -> Comment:
+        resp = self._request(repo, f"edit comment {comment.id} on pull request #{number}", "PATCH",
+                             f"{self._repo_path(repo)}/issues/comments/{comment.id}", body={"body": body},
+                             write=True)
+        return self._comment(resp.data)
+
 
 def _retry_after(resp) -> float | None:
     """Seconds to wait before the same request again: Retry-After on 429/503 (Gitea's own limiter, or a proxy's)."""
@@ -266,3 +290,4 @@ def _time(value: str | None) -> datetime:
         return datetime.now(timezone.utc)
     parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=timezone.utc)
+

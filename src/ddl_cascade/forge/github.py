@@ -21,7 +21,7 @@ from typing import Any, Callable, TypeVar
 
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.forge import CLOSED, MERGED, OPEN, ForgeError, PullRequest, Repository, WriteBudget, \
+from ddl_cascade.forge import CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
     token_from_environment
 from ddl_cascade.redact import redact
 
@@ -54,7 +54,8 @@ class GitHub:
                 cls._shared[key] = cls(config, url, budget)
             return cls._shared[key]
 
-    def __init__(self, config: Config, url: str, budget: WriteBudget) -> None:
+    def __init__(self, config: Config, url: str, budget: WriteBudget, token: str | None = None) -> None:
+        """`token`: use it (GitHub Actions' GITHUB_TOKEN for the workflow's own repository) instead of [forge]'s."""
         self.config = config
         self.url = url
         self.budget = budget
@@ -62,7 +63,9 @@ class GitHub:
         self._lock = threading.Lock()
         self._app = None
         self._installations: dict[str, Any] = {}  # owner/name -> AppInstallationAuth
-        if config.forge.app_id:
+        if token is not None:
+            self._token = token
+        elif config.forge.app_id:
             key_env = config.forge.private_key_env or "DDL_CASCADE_APP_KEY"
             key = os.environ.get(key_env)
             if not key:
@@ -227,3 +230,25 @@ class GitHub:
             return "merged"
 
         return self._call(repo, f"merge pull request #{pr.number}", work)
+
+    # -- pull-request comments (issue comments) ----------------------------------------------------------------------
+
+    @staticmethod
+    def _comment(raw) -> Comment:
+        return Comment(raw.id, raw.body or "", raw.html_url, raw.user.login if raw.user is not None else "")
+
+    def comments(self, repo: Repository, number: int) -> list[Comment]:
+        return self._call(repo, f"list the comments of pull request #{number}",
+                          lambda r: [self._comment(c) for c in r.get_issue(number).get_comments()])
+
+    def add_comment(self, repo: Repository, number: int, body: str) -> Comment:
+        return self._call(repo, f"comment on pull request #{number}",
+                          lambda r: self._comment(r.get_issue(number).create_comment(body)), write=True)
+
+    def edit_comment(self, repo: Repository, number: int, comment: Comment, body: str) -> Comment:
+        def work(r):
+            raw = r.get_issue(number).get_comment(comment.id)
+            raw.edit(body)
+            return self._comment(raw)
+
+        return self._call(repo, f"edit comment {comment.id} on pull request #{number}", work, write=True)

@@ -31,7 +31,7 @@ from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
 from ddl_cascade.config import Config
-from ddl_cascade.forge import CLOSED, MERGED, OPEN, ForgeError, PullRequest, Repository, WriteBudget, \
+from ddl_cascade.forge import CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
     token_from_environment
 from ddl_cascade.redact import redact
 
@@ -198,6 +198,33 @@ class GitLab:
             return "auto-merge"
 
         return self._call(repo, f"merge merge request !{pr.number}", work, write=True)
+
+    # -- merge-request comments (notes) -----------------------------------------------------------------------------
+
+    @staticmethod
+    def _comment(raw: dict, web_url: str = "") -> Comment:
+        return Comment(raw["id"], raw.get("body") or "", f"{web_url}#note_{raw['id']}" if web_url else "",
+                       (raw.get("author") or {}).get("username") or "")
+
+    def comments(self, repo: Repository, number: int) -> list[Comment]:
+        """Every note a person or a bot wrote (GitLab's own `system` notes left out), oldest first, all pages."""
+        def work(project):
+            notes = project.mergerequests.get(number, lazy=True).notes.list(iterator=True, sort="asc",
+                                                                           order_by="created_at")
+            return [self._comment(n.asdict()) for n in notes if not n.asdict().get("system")]
+
+        return self._call(repo, f"list the notes of merge request !{number}", work)
+
+    def add_comment(self, repo: Repository, number: int, body: str) -> Comment:
+        return self._call(repo, f"comment on merge request !{number}",
+                          lambda p: self._comment(p.mergerequests.get(number, lazy=True).notes.create(
+                              {"body": body}).asdict()), write=True)
+
+    def edit_comment(self, repo: Repository, number: int, comment: Comment, body: str) -> Comment:
+        return self._call(repo, f"edit note {comment.id} on merge request !{number}",
+                          lambda p: self._comment(p.mergerequests.get(number, lazy=True).notes.update(
+                              comment.id, {"body": body})), write=True)
+
 
 
 def _message(exc) -> str:

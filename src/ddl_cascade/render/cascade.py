@@ -153,3 +153,29 @@ def cascade(report: CascadeReport, verb: str = "sync") -> None:
     summary = counts(results, [r.value for r in Result])
     lines.append(f"{total} would be: {summary}" if report.dry_run else f"{total}: {summary}")
     write(lines)
+
+
+def status_summary(report: StatusReport) -> str:
+    """Markdown for a CI job summary (`$GITHUB_STEP_SUMMARY`): the counts per state, then each child not in sync."""
+    total = len(report.children)
+    states = [c.state.value for c in report.children]
+    bad = [c for c in problems_first(report.children, status_rank) if c.state is not State.IN_SYNC]
+    if not report.children:
+        head = "ddl-cascade status: no children configured"
+    elif not bad:
+        head = f"✅ ddl-cascade status: all {plural(total, 'child', 'children')} in sync"
+    else:
+        head = f"❌ ddl-cascade status: {len(bad)} of {plural(total, 'child', 'children')} not in sync"
+    lines = [f"### {head}", "",
+             f"Delivery branch `{report.delivery_branch}` at `{short(report.delivery_tip)}`.", ""]
+    if report.children:
+        lines += ["| state | children |", "|---|--:|"]
+        lines += [f"| {s.value} | {states.count(s.value)} |" for s in State if s.value in states] + [""]
+    if bad:
+        lines += ["| child not in sync | state | detail |", "|---|---|---|"]
+        for child in bad:
+            detail, _ = _status_detail(child)
+            detail = " ".join(detail.split()).replace("|", "\\|").replace("<", "&lt;")
+            lines.append(f"| `{child.name}` | {child.state.value} | {detail} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"

@@ -44,6 +44,9 @@ class Report:
     base: str | None = None  # the commit the history checks compared with (None: nothing delivered yet)
     children: list[str] = field(default_factory=list)  # children whose migrations were checked
     notes: list[str] = field(default_factory=list)  # what was not checked, and why (not findings)
+    # Files new, changed or deleted since `base` (what a pull request changes); None when nothing counts as delivered,
+    # so every file is new.
+    changed: list[str] | None = None
 
     @property
     def errors(self) -> int:
@@ -125,7 +128,17 @@ def validate(config: Config, base: str | None = None, children: bool = False, jo
         notes.append(f"no delivery branch (refs/heads/{config.source.delivery_branch} or its remote-tracking ref) "
                      "was found, so nothing counts as delivered and the history checks were skipped; fetch it or "
                      "pass --base.")
-    return Report(findings, len(current.scripts) + len(current.others), base_commit, checked_children, notes)
+    return Report(findings, len(current.scripts) + len(current.others), base_commit, checked_children, notes,
+                  changed_since(current, delivered))
+
+
+def changed_since(current: Files, delivered: Files | None) -> list[str] | None:
+    """The paths whose content (or `.sql.conf`) differs from the delivered side, deleted ones included, sorted."""
+    if delivered is None:
+        return None
+    now = {f.path: (f.data, f.conf) for f in current.scripts + current.others}
+    then = {f.path: (f.data, f.conf) for f in delivered.scripts + delivered.others}
+    return sorted(p for p in now.keys() | then.keys() if now.get(p) != then.get(p))
 
 
 def _check_encoding(encoding: str, file: str) -> None:
