@@ -121,6 +121,25 @@ def test_real_git_subtree_squash_deliveries_pass(tmp_path, cli):
     assert cli("guard", "--staged", cwd=clone.path).code == 0
 
 
+def test_concluding_a_merge_that_brings_a_delivery_passes(world, cli):
+    """`git pull` with a conflict elsewhere (or `git merge --no-commit`) commits through the pre-commit hook: the
+    delivery is then in MERGE_HEAD's history only."""
+    clone = world.clone("c1")
+    clone.commit({"README.md": "mine\n"}, "own work")
+    world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
+    assert sync(world.config(), ["c1"]).ok
+    clone.git("fetch", "-q", "origin")
+    clone.git("merge", "-q", "--no-commit", "--no-ff", "origin/main")
+    assert clone.git("diff", "--cached", "--name-only", "HEAD", "--", PREFIX) == f"{PREFIX}/sql/V3__third.sql"
+    assert cli("guard", "--staged", cwd=clone.path).code == 0
+    clone.git("merge", "--abort")
+    clone.git("merge", "-q", "--no-commit", "--no-ff", "origin/main")
+    clone.write({f"{PREFIX}/sql/V3__third.sql": "create table t3 (id bigint);\n"})  # resolved by hand: not delivered
+    clone.git("add", "-A")
+    result = cli("guard", "--staged", cwd=clone.path)
+    assert result.code == 1 and f"{PREFIX}/sql/V3__third.sql" in result.stderr, result
+
+
 def test_a_squash_merged_delivery_needs_the_parent(world, cli, tmp_path):
     """A delivery pull request squash-merged on the forge leaves one commit without trailers: only the parent's
     delivery branch knows its tree."""

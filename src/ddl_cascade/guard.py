@@ -163,13 +163,15 @@ class History:
 
     _VERSION = 1
 
-    def __init__(self, repo: Path, tip: str | None) -> None:
-        self.repo, self.tip = repo, tip
+    def __init__(self, repo: Path, tip: str | None, merging: str | None = None) -> None:
+        self.repo, self.tip, self.merging = repo, tip, merging
         self._marks: list[git.SubtreeMark] | None = None
 
     def marks(self) -> list[git.SubtreeMark]:
         if self._marks is None:
             self._marks = self._read() if self.tip else []
+            if self.merging:  # a merge being concluded (`git commit` after a conflict): what it brings, uncached
+                self._marks += git.subtree_marks(self.repo, self.merging, hide=self.tip)
         return self._marks
 
     def _read(self) -> list[git.SubtreeMark]:
@@ -240,7 +242,9 @@ def guard(repo: Path, *, staged: bool = False, base: str | None = None, prefix: 
         raise CascadeError(f"{repo} is not inside a git work tree; run guard in the child repository.")
     settings = read_child_config(top)
     head = git.rev_parse(top, "HEAD^{commit}")
-    history = History(top, head)
+    # Concluding a merge (`git pull` with a conflict, `git merge --no-commit`) runs the pre-commit hook with the
+    # incoming deliveries only in MERGE_HEAD's history.
+    history = History(top, head, git.rev_parse(top, "MERGE_HEAD^{commit}") if staged and head else None)
     if prefix is not None:
         prefix, prefix_from = _clean_prefix(prefix, "--prefix"), "option"
     elif settings.prefix:
