@@ -154,7 +154,11 @@ def test_a_squash_merged_delivery_needs_the_parent(world, cli, tmp_path):
     clone.git("commit", "-qm", "Deliver V3 (#12)")  # what a squash merge leaves
     assert clone.tree("HEAD", PREFIX) == delivered
     result, doc = refused(cli, clone, "--base", base)
-    assert result.code == 1, result  # history alone does not know the tree
+    assert result.code == 1 and doc["notes"] == [], result  # history alone does not know the tree
+    shallow = Repo(tmp_path / "shallow")
+    subprocess.run(["git", "clone", "-q", "--depth=2", f"file://{clone.path}", str(shallow.path)], check=True)
+    result, doc = refused(cli, shallow, "--base", "HEAD~1", "--prefix", PREFIX)
+    assert result.code == 1 and "shallow" in doc["notes"][0], result
     result, doc = refused(cli, clone, "--base", base, "--parent", str(world.parent.path))
     assert result.code == 0 and doc["parent_fetched"] is True, result
     assert clone.git("rev-parse", "refs/ddl-cascade/remote/ro-shared-ddl") == world.parent.head("ro-shared-ddl")

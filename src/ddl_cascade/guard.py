@@ -299,6 +299,9 @@ def guard(repo: Path, *, staged: bool = False, base: str | None = None, prefix: 
             finally:
                 copy.unlink(missing_ok=True)
     report.ok = not report.refused
+    if not report.ok and git.shallow_commits(top):
+        report.notes.append("this clone is shallow, so deliveries older than its history are unknown here: fetch "
+                            "the whole history (actions/checkout: fetch-depth: 0) or name the parent (--parent).")
     return report
 
 
