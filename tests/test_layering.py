@@ -4,7 +4,8 @@
 - `db` does not import `validate` or the CLI (migration locations belong to the Flyway layer);
 - `validate`, `cascade` and the renderers do not import the CLI;
 - the forges (`ddl_cascade.forge`) know only the shared ground: pull-request delivery in `cascade` uses them;
-- the shared ground (`git`, `config`, `errors`, `redact`, `lock`) imports none of the layers above it;
+- the shared ground (`git`, `config`, `errors`, `redact`, `lock`) imports none of the layers above it, and neither
+  does the child guard (`guard.py`);
 - no module anywhere reaches into another module's `_private` names, by import or by attribute;
 - and no import cycle exists anywhere in the package.
 """
@@ -29,6 +30,7 @@ FORBIDDEN = {
     "forge": ("ddl_cascade.flyway", "ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade",
               "ddl_cascade.render", "ddl_cascade.cli"),
     **{f"{m}.py": LAYERS for m in ("git", "config", "errors", "redact", "lock")},
+    "guard.py": LAYERS,  # the child guard stands on the shared ground alone
 }
 EVERYWHERE = sorted([p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
                     + [p.name for p in PACKAGE.glob("*.py")])

@@ -1190,3 +1190,119 @@ def last_change_of(repo: Path | str, rev: str, path: str) -> tuple[str, str] | N
         return None
     commit, _, subject = text.partition(" ")
     return commit, subject
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The child-side guard (issue 12): which trees the child's own history says were delivered, and what a commit, the
+# index or the work tree changes in the read-only folder.
+
+
+class SubtreeMark:
+    """A commit of a child's history that names a delivery: a `git subtree`/ddl-cascade commit carrying
+    `git-subtree-split` (squash, add, rejoin, reset), or a `Merge commit '<id>'` (a non-squash `git subtree pull`)."""
+
+    __slots__ = ("commit", "tree", "parents", "dir", "split", "mainline")
+
+    def __init__(self, commit: str, tree: str, parents: list[str], dir: str | None, split: str | None,
+                 mainline: str | None) -> None:
+        self.commit, self.tree, self.parents = commit, tree, parents
+        self.dir, self.split, self.mainline = dir, split, mainline
+
+
+def subtree_marks(repo: Path | str, tip: str, hide: str | None = None) -> list[SubtreeMark]:
+    """Every commit of `tip` (without the history of `hide`) whose message has a `git-subtree-split:` trailer or
+    whose subject is `Merge commit '…'`, newest first; one `git log --grep` (about 35 ms over 10,000 commits).
+    Trailers are read word by word, as git-subtree reads them. GitError when `hide` names no commit."""
+    out = run(["log", "--grep=^git-subtree-split: ", "--grep=^Merge commit '", "--no-show-signature",
+               "--format=%x01%H %T %P%x02%B", "--end-of-options", tip, *([f"^{hide}"] if hide else []), "--"],
+              repo)
+    marks = []
+    for block in out.decode("utf-8", "surrogateescape").split("\x01")[1:]:
+        head, _, message = block.partition("\x02")
+        ids = head.split()
+        values: dict[str, str] = {}
+        for line in message.splitlines():
+            words = line.split()
+            if len(words) >= 2 and words[0] in ("git-subtree-dir:", "git-subtree-split:", "git-subtree-mainline:"):
+                values[words[0]] = words[1]
+        dir = values.get("git-subtree-dir:")
+        marks.append(SubtreeMark(ids[0], ids[1], ids[2:], dir.rstrip("/") if dir else None,
+                                 values.get("git-subtree-split:"), values.get("git-subtree-mainline:")))
+    return marks
+
+
+def root_trees(repo: Path | str, tip: str) -> list[str]:
+    """The root tree of every commit of `tip` (a delivery branch: each is a delivered tree)."""
+    return run_text(["log", "--format=%T", "--end-of-options", tip, "--"], repo).split()
+
+
+def _folder_pathspec(prefix: str) -> str:
+    # Any case: `Read-Only/x` lands in the same folder on a case-insensitive file system, so it is a change too.
+    return f":(icase,literal){prefix}"
+
+
+def index_folder_tree(repo: Path | str, prefix: str, index_file: str | None = None) -> str | None:
+    """The tree id the index (or the index file `index_file`) holds for folder `prefix`, None when it holds none
+    (`git write-tree --prefix`: writes only tree objects)."""
+    env = {"GIT_INDEX_FILE": index_file} if index_file else None
+    proc = run_result(["write-tree", f"--prefix={prefix}/"], repo, env=env)
+    if proc.returncode == 0:
+        return proc.stdout.decode().strip()
+    if b"not found" in proc.stderr:
+        return None
+    raise _error(["write-tree", f"--prefix={prefix}/"], proc.returncode, proc.stderr)
+
+
+def staged_folder_paths(repo: Path | str, base: str, prefix: str, index_file: str | None = None) -> list[str]:
+    """The paths under `prefix` (in any case) where the index differs from the commit or tree `base`: additions,
+    deletions, content, mode and type changes, each rename as a deletion plus an addition."""
+    env = {"GIT_INDEX_FILE": index_file} if index_file else None
+    out = run(["diff", "--cached", "--no-renames", "--no-ext-diff", "--name-only", "-z", base, "--",
+               _folder_pathspec(prefix)], repo, env=env)
+    return [p for p in out.decode("utf-8", "surrogateescape").split("\0") if p]
+
+
+def stage_folder(repo: Path | str, prefix: str, index_file: str) -> None:
+    """Stage everything the work tree holds under `prefix` (in any case), ignored files excepted, into the index
+    file `index_file` (a copy: the user's index is not touched)."""
+    args = ["add", "--all", "--", _folder_pathspec(prefix)]
+    proc = run_result(args, repo, env={"GIT_INDEX_FILE": index_file})
+    if proc.returncode != 0 and b"did not match any files" not in proc.stderr:
+        raise _error(args, proc.returncode, proc.stderr)
+
+
+def index_path(repo: Path | str) -> Path:
+    """The index file of the work tree at `repo`."""
+    return Path(run_text(["rev-parse", "--path-format=absolute", "--git-path", "index"], repo))
+
+
+def commits_with_parents(repo: Path | str, base: str, tip: str) -> list[tuple[str, list[str]]]:
+    """The commits of `base..tip` with their parents, newest first."""
+    out = run_text(["rev-list", "--parents", "--end-of-options", tip, f"^{base}", "--"], repo)
+    return [(line.split()[0], line.split()[1:]) for line in out.splitlines()]
+
+
+def folder_paths_by_commit(repo: Path | str, commits: list[tuple[str, list[str]]], prefix: str
+                           ) -> dict[str, list[str]]:
+    """{commit: the paths under `prefix` (in any case) it changes against its first parent} for the commits that
+    change any (one `git diff-tree --stdin`; a root commit against the empty tree)."""
+    if not commits:
+        return {}
+    feed = "".join(f"{c} {parents[0]}\n" if parents else f"{c}\n" for c, parents in commits)
+    out = run(["diff-tree", "--stdin", "-r", "--root", "--no-renames", "--no-ext-diff", "--name-only", "-z", "--",
+               _folder_pathspec(prefix)], repo, input=feed.encode())
+    wanted = {c for c, _ in commits}
+    found: dict[str, list[str]] = {}
+    current: list[str] | None = None
+    for token in out.decode("utf-8", "surrogateescape").split("\0"):
+        token = token.strip("\n")
+        if token in wanted:
+            current = found.setdefault(token, [])
+        elif token and current is not None:
+            current.append(token)
+    return found
+
+
+def hook_path(repo: Path | str, name: str) -> Path:
+    """Where git looks for hook `name` in the repository at `repo` (`core.hooksPath` honoured)."""
+    return Path(run_text(["rev-parse", "--path-format=absolute", "--git-path", f"hooks/{name}"], repo))
