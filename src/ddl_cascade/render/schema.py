@@ -32,6 +32,7 @@ DOCUMENTS: dict[str, str] = {
     "db repair": "ddl_cascade.db.results:RepairReport",
     "db clean": "ddl_cascade.db.results:CleanReport",
     "demo": "ddl_cascade.demo:DemoReport",
+    "doctor": "ddl_cascade.cascade.doctor:DoctorReport",
 }
 
 
