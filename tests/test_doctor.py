@@ -6,6 +6,7 @@ actions/checkout's extra header. Every run changes no ref anywhere, and no secre
 from __future__ import annotations
 
 import json
+import subprocess
 import uuid
 from pathlib import Path
 
@@ -83,7 +84,10 @@ def test_over_http_a_credential_helper_answers_and_is_named(served, cli, tmp_pat
     store.chmod(0o600)
     world.parent.git("config", "--global", "credential.helper", f"store --file={store}")
     _only(world, url)
+    bare = server.root / "web.git"
+    refs = subprocess.run(["git", "for-each-ref"], cwd=bare, capture_output=True, text=True).stdout
     out, children = _doctor(cli, world)
+    assert subprocess.run(["git", "for-each-ref"], cwd=bare, capture_output=True, text=True).stdout == refs
     assert out.code == 0, out
     web = children["web"]
     assert web["credential"] == "credential_helper" and web["credential_detail"] == "store"
@@ -204,3 +208,31 @@ def test_a_github_app_installation_token_answers_and_the_installations_permissio
     assert billing["forge"]["credential"] == "app"
     assert billing["forge"]["contents"] == "write" and billing["forge"]["pull_requests"] == "write"
     assert "PRIVATE KEY" not in out.stdout + out.stderr and "ghs_" not in out.stdout + out.stderr
+
+
+def test_the_trace_names_the_helper_that_answered_and_the_ssh_key_but_never_a_helpers_arguments():
+    from ddl_cascade import git
+
+    def start(argv: list[str], child_class: str = "?") -> str:
+        return json.dumps({"event": "child_start", "child_class": child_class, "argv": argv})
+
+    events = "\n".join([start(["git credential-cache --timeout=9 get"]),
+                        start(["git credential-store --file=/secret/place get"]),
+                        start(["git credential-cache --timeout=9 store"]),
+                        start(["git credential-store --file=/secret/place store"])])
+    trace = git.parse_credential_trace(events, "")
+    assert trace.asked == ["cache", "store"] and trace.answered == "store" and not trace.refused
+    refused = git.parse_credential_trace("\n".join([start(["!f() { echo password=s3cr3t; }; f get"]),
+                                                    start(["!f() { echo password=s3cr3t; }; f erase"])]), "")
+    assert refused.answered == "a shell snippet" and refused.refused and "s3cr3t" not in repr(refused)
+    nothing = git.parse_credential_trace(start(["git credential-store get"]),
+                                         "fatal: could not read Username for 'https://h': terminal prompts disabled")
+    assert nothing.asked == ["store"] and nothing.answered is None
+    ssh = git.parse_credential_trace(start(["ssh", "-v", "git@h"], "transport/ssh"),
+                                     "debug1: Server accepts key: /home/u/.ssh/id_ed25519 ED25519 SHA256:AbC agent\n"
+                                     "debug1: Authenticated to h ([10.0.0.1]:22) using \"publickey\".\n")
+    assert ssh.ssh and ssh.ssh_key == ("agent", "id_ed25519")
+    explicit = git.parse_credential_trace(start(["ssh"], "transport/ssh"),
+                                          "debug1: Server accepts key: /k/deploy RSA SHA256:x explicit\n"
+                                          "Authenticated to h ([10.0.0.1]:22) using \"publickey\".\n")
+    assert explicit.ssh_key == ("key", "deploy")

@@ -1245,7 +1245,7 @@ def _helper_name(command: str) -> str:
     return Path(first).name.removeprefix("git-credential-")
 
 
-def _parse_trace(events: str, ssh_debug: str) -> CredentialTrace:
+def parse_credential_trace(events: str, ssh_debug: str) -> CredentialTrace:
     """The trace of one call from its trace2 `events` and its stderr (`ssh_debug`: ssh's debug lines, git's words)."""
     import json
 
@@ -1325,13 +1325,13 @@ def _probe(args: list[str], cwd: Path | str, url: str, env: Mapping[str, str] | 
             proc = transport(args, cwd, url, env=_probe_env(url, cwd, timeout, env, events), timeout=timeout)
         except GitError as exc:
             text = events.read_text(errors="replace") if events.exists() else ""
-            return Probe(False, str(exc), str(exc), _parse_trace(text, str(exc)), "")
+            return Probe(False, str(exc), str(exc), parse_credential_trace(text, str(exc)), "")
         text = events.read_text(errors="replace") if events.exists() else ""
     finally:
         shutil.rmtree(folder, ignore_errors=True)
     stderr = proc.stderr.decode("utf-8", "replace")
     said = redact(_without_debug(stderr))
-    trace = _parse_trace(text, stderr)
+    trace = parse_credential_trace(text, stderr)
     if proc.returncode == 0:
         return Probe(True, None, said, trace, proc.stdout.decode("utf-8", "replace"))
     return Probe(False, telling_line(said) or f"git exited with {proc.returncode}", said, trace,

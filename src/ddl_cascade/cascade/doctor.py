@@ -115,11 +115,6 @@ def _is_http(url: str) -> bool:
     return url.lower().startswith(("http://", "https://"))
 
 
-def _is_local(url: str) -> bool:
-    return url.startswith("file://") or ("://" not in url and not git.split_credentials(url)[1]
-                                         and ":" not in url.split("/", 1)[0])
-
-
 def _header_applies(key: str, url: str) -> bool:
     """Whether `http.<prefix>.extraheader` (or plain `http.extraheader`) applies to `url`, as git's urlmatch does
     for the usual forms: same scheme and host, the path a prefix."""
