@@ -170,10 +170,11 @@ class Doctor:
                 access.credential, access.credential_detail = self._answered(child, push.trace, credential, detail)
         for scope, key in self.headers:
             if _header_applies(key, url):
+                instead = "any credential helper" if credential is Credential.NONE else f"the {_words(credential)}"
                 problems.append(Problem("extra_header", f"{key} is set in the parent's {scope} git config "
                                         "(actions/checkout persists its token so), and git sends that header from this "
-                                        f"clone instead of asking for the {_words(credential)}: check out with "
-                                        "`persist-credentials: false`, or unset the key."))
+                                        f"clone instead of {instead}: check out with `persist-credentials: false`, or "
+                                        "unset the key."))
         access.ok = not problems
         return access
 
@@ -212,17 +213,16 @@ class Doctor:
                 access = ForgeAccess(forge.kind, repo.full_name, said.credential,
                                      list(said.scopes) if said.scopes is not None else None, said.contents,
                                      said.pull_requests)
-                lacking = [what for what, level in (("contents", said.contents), ("pull requests", said.pull_requests))
-                           if level not in (None, "write")]
+                levels = (("contents", said.contents), ("pull requests", said.pull_requests))
+                lacking = [what for what, level in levels if level not in (None, "write")]
                 if lacking:
                     fix = ("give the App `contents: write` and `pull-requests: write` (and install it on "
                            f"{repo.full_name})") if app else \
                         ("use a token with write access to the repository (a classic token needs the `repo` scope; a "
                          "fine-grained one `Contents` and `Pull requests`: read and write)")
+                    granted = ", ".join(f"{what}: {level}" for what, level in levels)
                     problems.append(Problem("forge_permissions", f"the {_words(kind)} may not write "
-                                            f"{' and '.join(lacking)} in {repo.full_name} "
-                                            f"({', '.join(f'{w}: {lv}' for w, lv in (('contents', said.contents), ('pull requests', said.pull_requests)))}"
-                                            f"): {fix}."))
+                                            f"{' and '.join(lacking)} in {repo.full_name} ({granted}): {fix}."))
         return kind, detail, access
 
     def _push(self, child: Child, tip: str | None, access: ChildAccess) -> git.Probe | None:
