@@ -106,6 +106,7 @@ class Principal:
     repos: frozenset[str] | None = None   # ... and, when given, only these
     app_id: str | None = None
     push: bool = True               # False: a token that may read but not write (`add_token(..., push=False)`)
+    scopes: tuple[str, ...] | None = None   # a classic token's OAuth scopes (GitHub's X-OAuth-Scopes header)
 
     def reaches(self, owner: str, name: str) -> bool:
         if self.kind == "user":
@@ -269,11 +270,13 @@ class LocalForge:
     def git_url(self, owner: str, name: str) -> str:
         return f"{self.base_url}/{owner}/{name}.git"
 
-    def add_token(self, token: str, login: str = "octocat", *, push: bool = True) -> None:
+    def add_token(self, token: str, login: str = "octocat", *, push: bool = True,
+                  scopes: tuple[str, ...] | None = None) -> None:
         """A plain token (a personal access token) of user `login`, reaching every repository; with `push=False`
-        it may only read (GitHub answers a push with 403 and reports `permissions.push` false)."""
+        it may only read (GitHub answers a push with 403 and reports `permissions.push` false); `scopes`: a classic
+        token's OAuth scopes, sent as `X-OAuth-Scopes` with the repository."""
         with self._lock:
-            self._tokens[token] = _Token(Principal(login, "user", push=push), None)
+            self._tokens[token] = _Token(Principal(login, "user", push=push, scopes=scopes), None)
 
     def register_app(self, app_id: str | int, slug: str | None = None) -> str:
         """A GitHub App installed on every owner; returns its private key (PEM) for signing JWTs."""
@@ -881,7 +884,7 @@ def _get_repo(forge: LocalForge, who: Principal, params, body, query):
     repo = forge._repo(params["owner"], params["repo"], who)
     out = forge._repo_json(repo, full=True)
     out["permissions"]["push"] = who.push
-    return 200, out, {}
+    return 200, out, {"X-OAuth-Scopes": ", ".join(who.scopes)} if who.scopes is not None else {}
 
 
 def _list_pulls(forge: LocalForge, who: Principal, params, body, query):

@@ -147,9 +147,9 @@ def test_checkouts_persisted_extra_header_in_the_parent_is_reported_without_its_
 TOKEN = "ghp_doctortoken00000000000000000000000"
 
 
-def _forge_world(tmp_path: Path, forge, *, push: bool, app: bool = False):
+def _forge_world(tmp_path: Path, forge, *, push: bool, app: bool = False, scopes: tuple[str, ...] | None = None):
     world = make_world(tmp_path, {})
-    forge.add_token(TOKEN, push=push)
+    forge.add_token(TOKEN, push=push, scopes=scopes)
     forge.create_repo("acme", "billing")
     auth = 'app_id = "4242"\nprivate_key_env = "DDLC_APP_KEY"\n' if app else 'token_env = "DDLC_DOCTOR_TOKEN"\n'
     text = (f'[source]\npath = "read-write-flyway-files"\n\n[forge]\nkind = "github"\napi_url = "{forge.api_url}"\n'
@@ -236,3 +236,34 @@ def test_the_trace_names_the_helper_that_answered_and_the_ssh_key_but_never_a_he
                                           "debug1: Server accepts key: /k/deploy RSA SHA256:x explicit\n"
                                           "Authenticated to h ([10.0.0.1]:22) using \"publickey\".\n")
     assert explicit.ssh_key == ("key", "deploy")
+
+
+@pytest.mark.parametrize("scopes, fine", [(("repo", "read:org"), True), (("read:user",), False)])
+def test_a_classic_tokens_oauth_scopes_decide_pull_requests(tmp_path, cli, local_forge, scopes, fine):
+    world = _forge_world(tmp_path, local_forge, push=True, scopes=scopes)
+    out, children = _doctor(cli, world, env={"DDLC_DOCTOR_TOKEN": TOKEN})
+    billing = children["billing"]
+    assert billing["forge"]["scopes"] == list(scopes)
+    assert (out.code, billing["forge"]["pull_requests"]) == ((0, "write") if fine else (1, "none"))
+    if not fine:
+        assert [p["cause"] for p in billing["problems"]] == ["forge_permissions"]
+        assert "`repo` scope" in billing["problems"][0]["message"]
+
+
+@pytest.mark.parametrize("said, cause, words", [
+    ("Host key verification failed.", "ssh_host_key", "known_hosts"),
+    ("git@example.com: Permission denied (publickey).", "ssh_permission_denied", "ssh-add"),
+])
+def test_ssh_refusals_are_named_with_their_fix(tmp_path, cli, said, cause, words):
+    world = make_world(tmp_path, {})
+    world.extra = [("remote", "git@example.com:acme/billing.git")]
+    world.write_config()
+    ssh = tmp_path / "fake-ssh"
+    ssh.write_text(f"#!/bin/sh\necho '{said}' >&2\nexit 255\n")
+    ssh.chmod(0o755)
+    out, children = _doctor(cli, world, env={"GIT_SSH_COMMAND": str(ssh)})
+    assert out.code == 1
+    remote = children["remote"]
+    assert remote["credential"] == "ssh" and not remote["reachable"]
+    (problem,) = remote["problems"]
+    assert problem["cause"] == cause and words in problem["message"]
