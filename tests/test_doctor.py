@@ -267,3 +267,13 @@ def test_ssh_refusals_are_named_with_their_fix(tmp_path, cli, said, cause, words
     assert remote["credential"] == "ssh" and not remote["reachable"]
     (problem,) = remote["problems"]
     assert problem["cause"] == cause and words in problem["message"]
+
+
+def test_an_app_that_cannot_reach_the_repository_is_one_sentence_not_a_traceback(tmp_path, cli, local_forge):
+    key = local_forge.register_app(4242)
+    world = _forge_world(tmp_path, local_forge, push=True, app=True)
+    world.config_path.write_text(world.config_path.read_text().replace("acme/billing.git", "acme/missing.git"))
+    out, children = _doctor(cli, world, env={"DDLC_APP_KEY": key})
+    assert out.code == 1 and "Traceback" not in out.stderr
+    causes = [p["cause"] for p in children["billing"]["problems"]]
+    assert causes[0] == "forge_credential" and "404" in children["billing"]["problems"][0]["message"]

@@ -146,6 +146,7 @@ class Doctor:
                 found = in_parallel(self.child, children, jobs)
             finally:
                 self.cache.flush()
+            self.cache.maintain()
         return DoctorReport(all(c.ok for c in found), [key for _, key in self.headers], found)
 
     # -- one child -----------------------------------------------------------------------------------------------

@@ -110,8 +110,10 @@ class GitHub:
     def git_credentials(self, repo: Repository) -> tuple[str, str]:
         if self._app is None:
             return _GIT_USER, self._token
-        self._client(repo)  # an installation's auth works once a client holds it (PyGithub's withRequester)
-        return _GIT_USER, self._auth(repo).token
+        # An installation's auth works once a client holds it (PyGithub's withRequester). Through `_call`, so an
+        # App not installed on the repository (404) is one sentence, not a traceback.
+        return self._call(repo, "mint an App installation token",
+                          lambda _r: (self._client(repo), (_GIT_USER, self._auth(repo).token))[1])
 
     def _call(self, repo: Repository, what: str, work: Callable[[Any], T], write: bool = False) -> T:
         """Run `work(repository object)`; a token revoked early is renewed once; errors become one sentence."""
