@@ -277,3 +277,15 @@ def test_an_app_that_cannot_reach_the_repository_is_one_sentence_not_a_traceback
     assert out.code == 1 and "Traceback" not in out.stderr
     causes = [p["cause"] for p in children["billing"]["problems"]]
     assert causes[0] == "forge_credential" and "404" in children["billing"]["problems"][0]["message"]
+
+
+def test_over_http_an_askpass_program_answers_and_is_named(served, cli, tmp_path):
+    world, server, token, url = served
+    askpass = tmp_path / "askpass"
+    askpass.write_text(f'#!/bin/sh\ncase "$1" in Username*) echo x-access-token;; *) echo {token};; esac\n')
+    askpass.chmod(0o700)
+    _only(world, url)
+    out, children = _doctor(cli, world, env={"GIT_ASKPASS": str(askpass)})
+    assert out.code == 0, out
+    assert children["web"]["credential"] == "askpass" and children["web"]["can_push"]
+    assert token not in out.stdout + out.stderr
