@@ -107,6 +107,8 @@ class Principal:
     owner: str | None = None        # an installation token reaches this owner's repositories only ...
     repos: frozenset[str] | None = None   # ... and, when given, only these
     app_id: str | None = None
+    push: bool = True               # False: a token that may read but not write (`add_token(..., push=False)`)
+    scopes: tuple[str, ...] | None = None   # a classic token's OAuth scopes (GitHub's X-OAuth-Scopes header)
 
     def reaches(self, owner: str, name: str) -> bool:
         if self.kind == "user":
@@ -282,10 +284,13 @@ class LocalForge:
     def git_url(self, owner: str, name: str) -> str:
         return f"{self.base_url}/{owner}/{name}.git"
 
-    def add_token(self, token: str, login: str = "octocat") -> None:
-        """A plain token (a personal access token) of user `login`, reaching every repository."""
+    def add_token(self, token: str, login: str = "octocat", *, push: bool = True,
+                  scopes: tuple[str, ...] | None = None) -> None:
+        """A plain token (a personal access token) of user `login`, reaching every repository; with `push=False`
+        it may only read (GitHub answers a push with 403 and reports `permissions.push` false); `scopes`: a classic
+        token's OAuth scopes, sent as `X-OAuth-Scopes` with the repository."""
         with self._lock:
-            self._tokens[token] = _Token(Principal(login, "user"), None)
+            self._tokens[token] = _Token(Principal(login, "user", push=push, scopes=scopes), None)
 
     def register_app(self, app_id: str | int, slug: str | None = None) -> str:
         """A GitHub App installed on every owner; returns its private key (PEM) for signing JWTs."""
@@ -600,6 +605,10 @@ class LocalForge:
         if not known or not principal.reaches(owner, name):
             _send(h, 404, {"Content-Type": "text/plain"}, b"Repository not found.\n")
             return 404
+        if not principal.push and ("git-receive-pack" in path or "service=git-receive-pack" in query):
+            _send(h, 403, {"Content-Type": "text/plain"},
+                  f"Permission to {owner}/{name}.git denied to {principal.login}.\n".encode())
+            return 403
         status = localforge_common.http_backend(h, self.root, principal.login, path, query, body)
         return status
 
@@ -914,7 +923,9 @@ _JWT_OPERATIONS = {"apps/get-repo-installation", "apps/create-installation-acces
 
 def _get_repo(forge: LocalForge, who: Principal, params, body, query):
     repo = forge._repo(params["owner"], params["repo"], who)
-    return 200, forge._repo_json(repo, full=True), {}
+    out = forge._repo_json(repo, full=True)
+    out["permissions"]["push"] = who.push
+    return 200, out, {"X-OAuth-Scopes": ", ".join(who.scopes)} if who.scopes is not None else {}
 
 
 def _list_pulls(forge: LocalForge, who: Principal, params, body, query):

@@ -1306,3 +1306,218 @@ def folder_paths_by_commit(repo: Path | str, commits: list[tuple[str, list[str]]
 def hook_path(repo: Path | str, name: str) -> Path:
     """Where git looks for hook `name` in the repository at `repo` (`core.hooksPath` honoured)."""
     return Path(run_text(["rev-parse", "--path-format=absolute", "--git-path", f"hooks/{name}"], repo))
+
+
+# --- Questions `doctor` asks: can this remote be read and written, and which credential answered? ---
+# The probes run through `transport` like every other remote call, with git's trace2 event stream written to a private
+# temporary file: each credential helper git asks appears there as a child process (`<helper> get`, then `store`
+# when the remote accepted the credential or `erase` when it refused it), and so does an askpass program. Only the
+# helper's name is kept (never its arguments: a helper's command line may carry a secret), and the file is removed
+# before the probe returns. For ssh (when the user set no ssh command of their own) ssh runs with `-v` and
+# `BatchMode=yes`, and its debug lines say which key was accepted and whether the agent held it.
+
+
+class CredentialTrace:
+    """What git's trace2 events say about the credentials of one remote call.
+
+    asked: the credential helpers asked for a credential (`get`), by name, in order; answered: the helper whose
+    answer git used (the last one asked before git stored or erased it), None when none answered; refused: the remote
+    refused that credential (git erased it); askpass: git ran an askpass program; ssh: git ran ssh; ssh_key: the key
+    ssh authenticated with ("agent" or "key" and its name), when ssh said so.
+    """
+
+    __slots__ = ("asked", "answered", "refused", "askpass", "ssh", "ssh_key")
+
+    def __init__(self) -> None:
+        self.asked: list[str] = []
+        self.answered: str | None = None
+        self.refused = False
+        self.askpass = False
+        self.ssh = False
+        self.ssh_key: tuple[str, str] | None = None
+
+    def __repr__(self) -> str:
+        return (f"CredentialTrace(asked={self.asked}, answered={self.answered!r}, refused={self.refused}, "
+                f"askpass={self.askpass}, ssh={self.ssh}, ssh_key={self.ssh_key})")
+
+
+# The credential helper `transport` installs for a credential it was given (in the URL or by a forge): its name here.
+OWN_HELPER = "ddl-cascade"
+# `CredentialTrace.answered` when git's askpass program (GIT_ASKPASS, core.askPass, SSH_ASKPASS) gave the credential.
+ASKPASS = "askpass"
+
+
+def _helper_name(command: str) -> str:
+    """A credential helper's name from its command line, without its arguments: `git credential-store --file=x`
+    is "store", `/usr/bin/git-credential-foo` is "foo", a shell snippet is "a shell snippet"."""
+    if "DDL_CASCADE_GIT_PASSWORD" in command:
+        return OWN_HELPER
+    first = command.split()[0] if command.split() else command
+    if command.startswith("git credential-"):
+        return command.split()[1][len("credential-"):]
+    if "(" in first or "{" in command or ";" in command:
+        return "a shell snippet"
+    return Path(first).name.removeprefix("git-credential-")
+
+
+def parse_credential_trace(events: str, ssh_debug: str) -> CredentialTrace:
+    """The trace of one call from its trace2 `events` and its stderr (`ssh_debug`: ssh's debug lines, git's words)."""
+    import json
+
+    trace = CredentialTrace()
+    last_get: str | None = None
+    for line in events.splitlines():
+        try:
+            event = json.loads(line)
+        except ValueError:
+            continue
+        if event.get("event") != "child_start":
+            continue
+        argv = event.get("argv") or []
+        if event.get("child_class") == "transport/ssh":
+            trace.ssh = True
+        elif len(argv) == 1 and argv[0].rsplit(" ", 1)[-1] in ("get", "store", "erase"):
+            command, _, action = argv[0].rpartition(" ")
+            name = _helper_name(command)
+            if action == "get":
+                trace.asked.append(name)
+                last_get = name
+            elif trace.answered is None and last_get is not None:
+                # git stores (the remote accepted) or erases (it refused) the credential it used: the one the last
+                # helper asked gave, unless askpass was asked after it.
+                trace.answered = last_get
+                trace.refused = action == "erase"
+        elif argv and str(argv[-1]).startswith(("Username for", "Password for")):
+            trace.askpass = True
+            last_get = ASKPASS
+    accepted = re.search(r"Server accepts key: (?P<key>.+?)(?: (?:RSA|ECDSA|ED25519|DSA|ECDSA-SK|ED25519-SK)\S* "
+                         r"SHA256:\S+)?(?: (?P<how>agent|explicit))?\s*$", ssh_debug, re.MULTILINE)
+    if trace.answered is None and last_get is not None and "could not read" not in ssh_debug.lower():
+        # Neither stored nor erased: the remote took the credential but refused the request itself (403), or the
+        # call failed after authenticating. It answered all the same; "could not read Username" says none did.
+        trace.answered = last_get
+    if accepted and "Authenticated to" in ssh_debug:
+        trace.ssh_key = ("agent" if accepted["how"] == "agent" else "key", Path(accepted["key"].split()[0]).name)
+    return trace
+
+
+def _probe_env(url: str, cwd: Path | str, timeout: float, extra: Mapping[str, str] | None, events: Path
+               ) -> dict[str, str]:
+    env = dict(extra or {})
+    env["GIT_TRACE2_EVENT"] = str(events)
+    is_ssh = url.startswith(("ssh://", "git+ssh://", "ssh+git://")) or bool(_SCP_LIKE.match(url))
+    if is_ssh and not _ssh_is_users(environ(extra), cwd):
+        stall = max(1, int(min(timeout, _STALL)))
+        env["GIT_SSH_COMMAND"] = (f"ssh -v -o BatchMode=yes -o ConnectTimeout={stall} "
+                                  f"-o ServerAliveInterval={max(1, stall // 3)} -o ServerAliveCountMax=3")
+    return env
+
+
+def _without_debug(stderr: str) -> str:
+    return "\n".join(line for line in stderr.splitlines()
+                     if not line.startswith(("debug1:", "debug2:", "debug3:", "OpenSSH_", "Transferred:",
+                                             "Bytes per second:")))
+
+
+class Probe:
+    """The outcome of one probing transport call: `ok`; `error` (git's telling line, redacted) when not; the whole
+    stderr without ssh's debug lines (`said`, redacted); the `trace` of credentials; `stdout`."""
+
+    __slots__ = ("ok", "error", "said", "trace", "stdout")
+
+    def __init__(self, ok: bool, error: str | None, said: str, trace: CredentialTrace, stdout: str) -> None:
+        self.ok, self.error, self.said, self.trace, self.stdout = ok, error, said, trace, stdout
+
+
+def _probe(args: list[str], cwd: Path | str, url: str, env: Mapping[str, str] | None, timeout: float) -> Probe:
+    import shutil
+    import tempfile
+
+    folder = Path(tempfile.mkdtemp(prefix="ddl-cascade-doctor-"))  # mode 0700: only this user reads the trace
+    events = folder / "events.json"
+    try:
+        try:
+            proc = transport(args, cwd, url, env=_probe_env(url, cwd, timeout, env, events), timeout=timeout)
+        except GitError as exc:
+            text = events.read_text(errors="replace") if events.exists() else ""
+            return Probe(False, str(exc), str(exc), parse_credential_trace(text, str(exc)), "")
+        text = events.read_text(errors="replace") if events.exists() else ""
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    stderr = proc.stderr.decode("utf-8", "replace")
+    said = redact(_without_debug(stderr))
+    trace = parse_credential_trace(text, stderr)
+    if proc.returncode == 0:
+        return Probe(True, None, said, trace, proc.stdout.decode("utf-8", "replace"))
+    return Probe(False, telling_line(said) or f"git exited with {proc.returncode}", said, trace,
+                 proc.stdout.decode("utf-8", "replace"))
+
+
+def probe_read(repo: Path | str, url: str, branch: str, env: Mapping[str, str] | None = None,
+               timeout: float = DEFAULT_TIMEOUT) -> tuple[Probe, str | None]:
+    """Can `url` be read? (`git ls-remote` of `branch`): the probe, and the branch's tip (None when absent)."""
+    probe = _probe(["ls-remote", "--end-of-options", url, f"refs/heads/{branch}"], repo, url, env, timeout)
+    tip = None
+    for line in probe.stdout.splitlines():
+        oid, _, ref = line.partition("\t")
+        if ref == f"refs/heads/{branch}":
+            tip = oid
+    return probe, tip
+
+
+def probe_push(git_dir: Path, url: str, new: str, ref: str, env: Mapping[str, str] | None = None,
+               timeout: float = DEFAULT_TIMEOUT) -> tuple[Probe, str | None]:
+    """Would the remote let us push? `git push --dry-run` of `new` to `ref`: git asks the remote to receive (with
+    the credential that writes), compares, and sends nothing. The probe, and the remote's refusal of `ref` (its
+    porcelain summary), if any."""
+    args = ["--git-dir", str(git_dir), "push", "--dry-run", "--porcelain", "--no-verify", "--force",
+            "--end-of-options", url, f"{new}:{ref}"]
+    probe = _probe(args, git_dir, url, env, timeout)
+    return probe, _rejected(probe.stdout, ref)
+
+
+def _rejected(stdout: str, ref: str) -> str | None:
+    for line in stdout.splitlines():
+        parts = line.split("\t")
+        if len(parts) >= 3 and parts[0] == "!" and parts[1].split(":")[-1] == ref:
+            return parts[2].strip()
+    return None
+
+
+# The reasons a remote gives every ref of an atomic push that failed because of another ref (git's words).
+_ATOMIC_ONLY = ("atomic transaction failed", "atomic push failed")
+
+
+def probe_hooks(git_dir: Path, url: str, probe_commit: str, branch: str, env: Mapping[str, str] | None = None,
+                timeout: float = DEFAULT_TIMEOUT) -> tuple[Probe, str | None]:
+    """Would the remote's own rules (a pre-receive hook, branch protection) accept a fast-forward of `branch`?
+
+    A dry run never reaches the remote's hooks, so this sends an atomic push of two refs: `probe_commit` (a new
+    child of the branch's tip) to `branch`, and the same commit to `<branch>/ddl-cascade-doctor`, a ref that can
+    never be created while `branch` exists. The remote runs its hooks on both; if they accept, the second ref fails
+    and, the push being atomic, neither ref moves. Returns the probe and the remote's refusal of `branch` when it
+    came from something other than the deliberately failing ref (None: the branch accepts pushes)."""
+    ref = f"refs/heads/{branch}"
+    args = ["--git-dir", str(git_dir), "push", "--atomic", "--porcelain", "--no-verify",
+            "--end-of-options", url, f"{probe_commit}:{ref}", f"{probe_commit}:{ref}/ddl-cascade-doctor"]
+    probe = _probe(args, git_dir, url, env, timeout)
+    reason = _rejected(probe.stdout, ref)
+    if reason is not None and any(words in reason for words in _ATOMIC_ONLY):
+        return probe, None
+    if reason is not None:
+        remote = _remote_says(probe.said)
+        return probe, reason + (f": {remote}" if remote else "")
+    return probe, None
+
+
+def extra_headers(repo: Path | str) -> list[tuple[str, str]]:
+    """(scope, key) of every `http.extraHeader` / `http.<url>.extraHeader` git applies in `repo` (actions/checkout
+    persists its token as one). Values are never read: they carry the credential."""
+    out = run(["config", "--show-scope", "--name-only", "--get-regexp", r"^http\..*extraheader$"], repo,
+              check=False).decode("utf-8", "replace")
+    found = []
+    for line in out.splitlines():
+        scope, _, key = line.partition("\t")
+        if key:
+            found.append((scope, key))
+    return found

@@ -7,3 +7,4 @@ from ddl_cascade.cli import db  # noqa: F401
 from ddl_cascade.cli import demo  # noqa: F401
 from ddl_cascade.cli import schema  # noqa: F401
 from ddl_cascade.cli import guard  # noqa: F401
+from ddl_cascade.cli import doctor  # noqa: F401

@@ -123,6 +123,18 @@ class Comment:
     author: str = ""
 
 
+@dataclass(frozen=True)
+class Access:
+    """What a forge says one credential may do in one repository (`doctor`): `credential` is "token" or "app";
+    `scopes` a classic token's OAuth scopes (None when the forge did not say, e.g. a fine-grained token); `contents`
+    and `pull_requests` are "write", "read" or "none" (None: the forge does not say)."""
+
+    credential: str
+    scopes: tuple[str, ...] | None
+    contents: str | None
+    pull_requests: str | None
+
+
 class Forge(Protocol):
     """What pull-request delivery asks of a forge. Every write goes through the run's `WriteBudget`."""
 

@@ -21,7 +21,7 @@ from typing import Any, Callable, TypeVar
 
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.forge import CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
+from ddl_cascade.forge import CLOSED, MERGED, OPEN, Access, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
     token_from_environment
 from ddl_cascade.redact import redact
 
@@ -113,8 +113,10 @@ class GitHub:
     def git_credentials(self, repo: Repository) -> tuple[str, str]:
         if self._app is None:
             return _GIT_USER, self._token
-        self._client(repo)  # an installation's auth works once a client holds it (PyGithub's withRequester)
-        return _GIT_USER, self._auth(repo).token
+        # An installation's auth works once a client holds it (PyGithub's withRequester). Through `_call`, so an
+        # App not installed on the repository (404) is one sentence, not a traceback.
+        return self._call(repo, "mint an App installation token",
+                          lambda _r: (self._client(repo), (_GIT_USER, self._auth(repo).token))[1])
 
     def _call(self, repo: Repository, what: str, work: Callable[[Any], T], write: bool = False) -> T:
         """Run `work(repository object)`; a token revoked early is renewed once; errors become one sentence."""
@@ -139,6 +141,33 @@ class GitHub:
             except OSError as exc:  # connection refused, timeout, TLS
                 raise ForgeError(redact(f"cannot reach {self.url} to {what} for {repo.full_name}: {exc}")) from None
         raise AssertionError("unreachable")
+
+    def access(self, repo: Repository) -> Access:
+        """What this run's credential may do in `repo` (`doctor`). An App: its installation's permissions. A token:
+        the repository's `permissions` as GitHub reports them for the token's user (`push`, `pull`) and, for a classic
+        token, its OAuth scopes (the `X-OAuth-Scopes` header; `repo` or `public_repo` covers pull requests)."""
+        if self._app is not None:
+            from github import GithubIntegration
+
+            def installation(_r):
+                found = GithubIntegration(auth=self._app, base_url=self.url).get_repo_installation(repo.owner,
+                                                                                                   repo.name)
+                return dict(found.permissions or {})
+
+            granted = self._call(repo, "read the App installation's permissions", installation)
+            return Access("app", None, granted.get("contents", "none"), granted.get("pull_requests", "none"))
+
+        def token(r):
+            data = r.raw_data  # one GET /repos/{owner}/{repo}
+            return dict(data.get("permissions") or {}), self._client(repo).oauth_scopes
+
+        permissions, scopes = self._call(repo, "read the repository's permissions", token)
+        contents = "write" if permissions.get("push") else "read" if permissions.get("pull") else "none"
+        if scopes is None:  # a fine-grained token: no scopes header; pushing implies opening pull requests
+            pulls = "write" if permissions.get("push") else contents
+        else:
+            pulls = "write" if {"repo", "public_repo"} & set(scopes) else "none"
+        return Access("token", tuple(scopes) if scopes is not None else None, contents, pulls)
 
     # -- pull requests ----------------------------------------------------------------------------------------------
 

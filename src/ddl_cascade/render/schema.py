@@ -33,6 +33,7 @@ DOCUMENTS: dict[str, str] = {
     "db clean": "ddl_cascade.db.results:CleanReport",
     "demo": "ddl_cascade.demo:DemoReport",
     "guard": "ddl_cascade.guard:GuardReport",
+    "doctor": "ddl_cascade.cascade.doctor:DoctorReport",
 }
 
 
