@@ -6,3 +6,4 @@ from ddl_cascade.cli import sync  # noqa: F401
 from ddl_cascade.cli import db  # noqa: F401
 from ddl_cascade.cli import demo  # noqa: F401
 from ddl_cascade.cli import schema  # noqa: F401
+from ddl_cascade.cli import ci  # noqa: F401
