@@ -4,6 +4,7 @@
 - `db` does not import `validate` or the CLI (migration locations belong to the Flyway layer);
 - `validate`, `cascade` and the renderers do not import the CLI;
 - the forges (`ddl_cascade.forge`) know only the shared ground: pull-request delivery in `cascade` uses them;
+- the CI files (`ddl_cascade.ci`) know only the shared ground: a workflow is text made from the config;
 - the shared ground (`git`, `config`, `errors`, `redact`, `lock`) imports none of the layers above it;
 - no module anywhere reaches into another module's `_private` names, by import or by attribute;
 - and no import cycle exists anywhere in the package.
@@ -18,7 +19,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "ddl_cascade"
-LAYERS = ("ddl_cascade.flyway", "ddl_cascade.forge", "ddl_cascade.validate", "ddl_cascade.db",
+LAYERS = ("ddl_cascade.flyway", "ddl_cascade.forge", "ddl_cascade.ci", "ddl_cascade.validate", "ddl_cascade.db",
           "ddl_cascade.cascade", "ddl_cascade.render", "ddl_cascade.cli")
 FORBIDDEN = {
     "flyway": ("ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade", "ddl_cascade.cli"),
@@ -28,6 +29,8 @@ FORBIDDEN = {
     "render": ("ddl_cascade.cli",),
     "forge": ("ddl_cascade.flyway", "ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade",
               "ddl_cascade.render", "ddl_cascade.cli"),
+    "ci": ("ddl_cascade.flyway", "ddl_cascade.forge", "ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade",
+           "ddl_cascade.render", "ddl_cascade.cli"),
     **{f"{m}.py": LAYERS for m in ("git", "config", "errors", "redact", "lock")},
 }
 EVERYWHERE = sorted([p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
