@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench clean postgres flyway forge-spec gitea-spec actionlint
+.PHONY: setup demo test bench clean postgres flyway forge-spec gitea-spec actionlint dist
 
 setup: $(STAMP) postgres
 
@@ -42,6 +42,12 @@ gitea-spec:
 # .actionlint/, for tests/test_ci_init.py. Offline, `make test` still runs: those tests then fail with one line.
 actionlint:
 	@bash scripts/ensure-actionlint || echo "make actionlint: actionlint is not installed; tests/test_ci_init.py will fail" >&2
+
+# The wheel and sdist for PyPI, checked as PyPI would (tests/test_ci_init.py builds them too).
+dist: setup
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
 
 demo: setup
 	$(VENV)/bin/ddl-cascade demo

@@ -442,3 +442,55 @@ def test_drift_commands_summary_artifact_and_failure(tmp_path, cli, ci_world):
     assert "| c1 | drifted |" in summary and "V2__more.sql" in summary, summary
     doc = json.loads((world.parent.path / "ddl-cascade-status.json").read_text())
     assert [c["state"] for c in doc["children"] if c["name"] == "c1"] == ["drifted"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The package on PyPI: what `pip install ddl-cascade==<version>` in the workflows installs
+
+
+def test_wheel_and_sdist_build_clean_with_complete_metadata(tmp_path):
+    """`python -m build` (without isolation: the test extra brings setuptools) and `twine check --strict` on a copy of
+    the work tree; the wheel carries the schemas and the workflow templates, the metadata says what PyPI shows."""
+    import tarfile
+    import zipfile
+    from email.parser import Parser
+
+    from ddl_cascade import __version__
+
+    tree = tmp_path / "src-tree"
+    listed = subprocess.run(["git", "ls-files", "-co", "--exclude-standard", "-z"], cwd=ROOT, capture_output=True,
+                            text=True, check=True).stdout.split("\0")
+    for name in filter(None, listed):
+        if (ROOT / name).is_file():
+            (tree / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / name, tree / name)
+    dist = tmp_path / "dist"
+    built = subprocess.run([sys.executable, "-m", "build", "--no-isolation", "--outdir", str(dist), str(tree)],
+                           capture_output=True, text=True)
+    assert built.returncode == 0, built.stdout[-2000:] + built.stderr[-2000:]
+    wheel, sdist = sorted(dist.glob("*.whl")), sorted(dist.glob("*.tar.gz"))
+    assert len(wheel) == 1 and len(sdist) == 1
+    check = subprocess.run([str(BIN / "twine"), "check", "--strict", str(wheel[0]), str(sdist[0])],
+                           capture_output=True, text=True)
+    assert check.returncode == 0, check.stdout + check.stderr
+
+    with zipfile.ZipFile(wheel[0]) as whl:
+        names = set(whl.namelist())
+        meta = Parser().parsestr(whl.read(f"ddl_cascade-{__version__}.dist-info/METADATA").decode())
+    templates = {p.name for p in (SRC / "ddl_cascade/ci/templates").iterdir()}
+    schemas = {p.name for p in (SRC / "ddl_cascade/schemas").glob("*.json")}
+    assert {f"ddl_cascade/ci/templates/{t}" for t in templates} <= names
+    assert {f"ddl_cascade/schemas/{s}" for s in schemas} <= names
+    assert f"ddl_cascade-{__version__}.dist-info/entry_points.txt" in names
+    assert not any(n.startswith(("tests/", "bench/")) for n in names)
+    assert meta["Name"] == "ddl-cascade" and meta["Version"] == __version__
+    assert meta["Requires-Python"] == ">=3.11"
+    assert meta["License-Expression"] == "MIT"
+    assert meta["Description-Content-Type"] == "text/markdown"
+    assert meta.get_payload().startswith("# ddl-cascade")
+    assert "Programming Language :: Python :: 3.11" in meta.get_all("Classifier")
+    assert any(r.startswith("typer") for r in meta.get_all("Requires-Dist"))
+    with tarfile.open(sdist[0]) as tar:
+        members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
+    assert {"LICENSE", "README.md", "pyproject.toml", "action.yml", "PKG-INFO"} <= members
+    assert not any(m.startswith(("tests/", "bench/")) for m in members)
