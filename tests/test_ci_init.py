@@ -208,7 +208,8 @@ def test_install_defaults_to_this_version_and_ci_install_overrides_it(github_par
     generate(github_parent)
     text = (github_parent.path / PARENT_FILES[1]).read_text()
     assert f'run: python -m pip install "ddl-cascade=={__version__}"' in text
-    custom = 'pip install "ddl-cascade @ git+https://example.com/acme/ddl-cascade@0123456789abcdef0123456789abcdef01234567"'
+    custom = ('pip install "ddl-cascade @ git+https://example.com/acme/ddl-cascade'
+              '@0123456789abcdef0123456789abcdef01234567"')
     (github_parent.path / "cascade.toml").write_text(GITHUB_CONFIG + f"\n[ci]\ninstall = '{custom}'\n")
     from ddl_cascade import config
     from ddl_cascade.ci import render
@@ -296,7 +297,8 @@ def test_gitlab_jobs_and_rules(github_parent):
     assert set(jobs) == {"ddl-cascade-validate", "ddl-cascade-deliver", "ddl-cascade-drift"}
     assert jobs["ddl-cascade-validate"]["rules"] == [
         {"if": '$CI_PIPELINE_SOURCE == "merge_request_event" && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "main"'}]
-    assert jobs["ddl-cascade-deliver"]["rules"][0] == {"if": '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == "main"'}
+    assert jobs["ddl-cascade-deliver"]["rules"][0] == {
+        "if": '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == "main"'}
     assert jobs["ddl-cascade-deliver"]["script"] == ["ddl-cascade full --push"]
     assert jobs["ddl-cascade-deliver"]["resource_group"] == "ddl-cascade-deliver"
     assert jobs["ddl-cascade-deliver"]["cache"]["paths"] == [".git/ddl-cascade/"]

@@ -1,4 +1,4 @@
-"""`ddl-cascade ci init github [--child] | gitlab`: write the CI files that run ddl-cascade (logic in ddl_cascade.ci)."""
+"""`ddl-cascade ci init github [--child] | gitlab`: write the CI files that run ddl-cascade (in ddl_cascade.ci)."""
 
 from __future__ import annotations
 
@@ -22,8 +22,10 @@ class Forge(str, Enum):
 
 @ci_app.command("init")
 def init(
-    forge: Annotated[Forge, typer.Argument(help="github (workflows in .github/workflows/) or gitlab (.gitlab-ci.yml).")],
-    child: Annotated[bool, typer.Option("--child", help="In a child: the guard workflow (no cascade.toml needed).")] = False,
+    forge: Annotated[Forge, typer.Argument(
+        metavar="FORGE", help="github (workflows in .github/workflows/) or gitlab (.gitlab-ci.yml).")],
+    child: Annotated[bool, typer.Option(
+        "--child", help="In a child: the guard workflow (no cascade.toml needed).")] = False,
     force: Annotated[bool, typer.Option("--force", help="Overwrite files whose content differs.")] = False,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the files instead of writing them.")] = False,
     config: ConfigOpt = None,
