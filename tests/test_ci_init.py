@@ -178,6 +178,7 @@ def test_security_choices(cli, github_parent):
     assert deliver["concurrency"] == {"group": "ddl-cascade-deliver", "cancel-in-progress": False}
     job = deliver["jobs"]["deliver"]
     assert job["permissions"] == {"contents": "write"}
+    assert job["environment"] == "ddl-cascade"
     token = job["steps"][0]["with"]
     assert token["owner"] == "acme" and token["repositories"].split() == ["flyway-1", "flyway-2"]
     assert token["client-id"] == "${{ vars.DDL_CASCADE_APP_ID }}"
@@ -299,7 +300,8 @@ def test_gitlab_jobs_and_rules(github_parent):
         {"if": '$CI_PIPELINE_SOURCE == "merge_request_event" && $CI_MERGE_REQUEST_TARGET_BRANCH_NAME == "main"'}]
     assert jobs["ddl-cascade-deliver"]["rules"][0] == {
         "if": '$CI_PIPELINE_SOURCE == "push" && $CI_COMMIT_BRANCH == "main"'}
-    assert jobs["ddl-cascade-deliver"]["script"] == ["ddl-cascade full --push"]
+    assert jobs["ddl-cascade-deliver"]["script"] == ['git remote set-url origin "${CI_SERVER_URL}/${CI_PROJECT_PATH}.git"',
+                                                     "ddl-cascade full --push"]
     assert jobs["ddl-cascade-deliver"]["resource_group"] == "ddl-cascade-deliver"
     assert jobs["ddl-cascade-deliver"]["cache"]["paths"] == [".git/ddl-cascade/"]
     assert jobs["ddl-cascade-drift"]["rules"] == [{"if": '$CI_PIPELINE_SOURCE == "schedule"'}]

@@ -164,6 +164,8 @@ def gitlab(config: Config) -> list[CiFile]:
     token_env = config.forge.token_env or "GITLAB_TOKEN"
     helper_lines = [
         'host="${CI_SERVER_URL}"',
+        'git config --global --add "url.${host}/.insteadOf" "git@${CI_SERVER_HOST}:"',
+        'git config --global --add "url.${host}/.insteadOf" "ssh://git@${CI_SERVER_HOST}/"',
         f"git config --global \"credential.${{host}}/${{CI_PROJECT_PATH}}.git.helper\" "
         f"{_helper('oauth2', PARENT_TOKEN_ENV)}",
         f"git config --global \"credential.${{host}}/${{CI_PROJECT_PATH}}.helper\" "
