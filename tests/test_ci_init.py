@@ -498,3 +498,52 @@ def test_wheel_and_sdist_build_clean_with_complete_metadata(tmp_path):
         members = {m.name.split("/", 1)[1] for m in tar.getmembers() if "/" in m.name}
     assert {"LICENSE", "README.md", "pyproject.toml", "action.yml", "PKG-INFO"} <= members
     assert not any(m.startswith(("tests/", "bench/")) for m in members)
+
+
+def test_deliver_credentials_reach_parent_and_children_over_http(tmp_path, local_forge, github_parent):
+    """The deliver job's credential step against a forge that checks tokens: the parent (owner `platform`) accepts
+    only the workflow's token, the children (owner `acme`) only the App's installation token. A token sent to the
+    wrong repository is refused, so `full --push` succeeds only if git gets the right one for each URL."""
+    generate(github_parent)
+    deliver = yaml_load((github_parent.path / PARENT_FILES[1]).read_text())["jobs"]["deliver"]
+    # The workflow names github.com; the forge serves the same paths on 127.0.0.1.
+    for step in deliver["steps"]:
+        if "run" in step:
+            step["run"] = step["run"].replace("https://github.com", local_forge.base_url)
+
+    children = {"c1": "flyway-1", "c2": "flyway-2"}
+    for repo in children.values():
+        local_forge.create_repo("acme", repo)
+    local_forge.create_repo("platform", "shared-flyway-ddl")
+    local_forge.add_installation_token("app-token", "acme", set(children.values()))
+    local_forge.add_installation_token("parent-token", "platform", {"shared-flyway-ddl"})
+
+    world = make_world(tmp_path / "world", children={})
+    world.parent.git("remote", "add", "origin", local_forge.git_url("platform", "shared-flyway-ddl"))
+    text = '[source]\npath = "read-write-flyway-files"\nremote = "origin"\n'
+    for name, repo in children.items():
+        text += f'\n[[children]]\nname = "{name}"\nurl = "{local_forge.git_url("acme", repo)}"\n'
+    world.config_path.write_text(text)
+    world.parent.commit({"cascade.toml": text}, "cascade.toml")
+
+    (tmp_path / "runner").mkdir()
+    actions = Actions(tmp_path / "runner", world.parent.path, {"ref": "refs/heads/main"})
+    actions.env["GITHUB_REPOSITORY"] = "platform/shared-flyway-ddl"
+    steps = actions.run(deliver)
+    assert [(name, code) for name, code, _ in steps] == [("Git credentials from the environment", 0),
+                                                         ("Deliver", 0)], steps
+    tip = world.parent.git("rev-parse", "ro-shared-ddl")
+    origin = local_forge.root / "platform" / "shared-flyway-ddl.git"
+    assert subprocess.run(["git", "--git-dir", str(origin), "rev-parse", "ro-shared-ddl"], capture_output=True,
+                          text=True).stdout.strip() == tip
+    tree = world.parent.git("rev-parse", f"{tip}^{{tree}}")
+    for repo in children.values():
+        bare = local_forge.root / "acme" / f"{repo}.git"
+        assert subprocess.run(["git", "--git-dir", str(bare), "rev-parse", f"main:{PREFIX}"], capture_output=True,
+                              text=True).stdout.strip() == tree
+
+    # Swapped tokens: the children refuse the workflow's token, and nothing reaches them.
+    world.parent.commit({"read-write-flyway-files/sql/V3__new.sql": "create table t3 (id int);\n"}, "V3")
+    actions.expressions |= {"github.token": "app-token", "steps.app-token.outputs.token": "parent-token"}
+    steps = actions.run(deliver)
+    assert steps[-1][0] == "Deliver" and steps[-1][1] != 0, steps
