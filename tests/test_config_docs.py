@@ -87,6 +87,7 @@ UNKNOWN_KEY = {
     "validate": (MINIMAL + "[validate]\ncolour = 1\n", "validate.colour"),
     "environments": (MINIMAL + "[environments.prod]\nurl = 'x'\ncolour = 1\n", "environments.prod.colour"),
     "forge": (MINIMAL + "[forge]\ncolour = 1\n", "forge.colour"),
+    "ci": (MINIMAL + "[ci]\ncolour = 1\n", "ci.colour"),
 }
 
 

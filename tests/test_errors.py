@@ -231,7 +231,7 @@ def test_usage_errors_are_one_line(parent, cli, args, expected):
 
 
 COMMANDS = [(), ("publish",), ("validate",), ("status",), ("sync",), ("full",), ("reset",), ("demo",), ("db",),
-            ("db", "verify"), ("db", "migrate"), ("db", "status")]
+            ("db", "verify"), ("db", "migrate"), ("db", "status"), ("ci",), ("ci", "init")]
 
 
 @pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c) or "root")

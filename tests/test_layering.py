@@ -4,6 +4,7 @@
 - `db` does not import `validate` or the CLI (migration locations belong to the Flyway layer);
 - `validate`, `cascade` and the renderers do not import the CLI;
 - the forges (`ddl_cascade.forge`) know only the shared ground: pull-request delivery in `cascade` uses them;
+- the CI files (`ddl_cascade.ci`) know only the shared ground: a workflow is text made from the config;
 - the shared ground (`git`, `config`, `errors`, `redact`, `lock`) imports none of the layers above it, and neither
   does the child guard (`guard.py`);
 - no module anywhere reaches into another module's `_private` names, by import or by attribute;
@@ -19,7 +20,7 @@ import pytest
 
 SRC = Path(__file__).resolve().parent.parent / "src"
 PACKAGE = SRC / "ddl_cascade"
-LAYERS = ("ddl_cascade.flyway", "ddl_cascade.forge", "ddl_cascade.validate", "ddl_cascade.db",
+LAYERS = ("ddl_cascade.flyway", "ddl_cascade.forge", "ddl_cascade.ci", "ddl_cascade.validate", "ddl_cascade.db",
           "ddl_cascade.cascade", "ddl_cascade.render", "ddl_cascade.cli")
 FORBIDDEN = {
     "flyway": ("ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade", "ddl_cascade.cli"),
@@ -29,6 +30,8 @@ FORBIDDEN = {
     "render": ("ddl_cascade.cli",),
     "forge": ("ddl_cascade.flyway", "ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade",
               "ddl_cascade.render", "ddl_cascade.cli"),
+    "ci": ("ddl_cascade.flyway", "ddl_cascade.forge", "ddl_cascade.validate", "ddl_cascade.db", "ddl_cascade.cascade",
+           "ddl_cascade.render", "ddl_cascade.cli"),
     **{f"{m}.py": LAYERS for m in ("git", "config", "errors", "redact", "lock")},
     "guard.py": LAYERS,  # the child guard stands on the shared ground alone
 }

@@ -471,6 +471,24 @@ class ValidateSettings:
                                 "severity per rule id, e.g. `\"lint/drop-table\" = \"error\"`")
 
 
+def _install(value: Any, at: _At) -> str:
+    value = _string(value, at)
+    if "${{" in value:
+        raise at.fail(f"'{at.dotted}' must be a shell command without GitHub expressions (${{{{ … }}}}), "
+                      f"not {value!r}.")
+    return value
+
+
+INSTALL = Type("shell command", _install)
+
+
+@dataclass(frozen=True)
+class CiSettings:
+    install: str | None = key(INSTALL, None, "the command CI jobs install ddl-cascade with (default: `python -m pip "
+                              "install \"ddl-cascade==<the version that wrote the workflow>\"`), e.g. a pip install "
+                              "of a git URL at a commit, or from an internal index")
+
+
 @dataclass(frozen=True)
 class Environment:
     name: str  # the NAME of [environments.NAME]
@@ -518,6 +536,7 @@ class Config:
     flyway: FlywaySettings = table(FlywaySettings, "How Flyway reads the source folder.")
     validate: ValidateSettings = table(ValidateSettings, "What `validate` reports.")
     environments: dict[str, Environment] = table(Environment, "One table per database.", named=True)
+    ci: CiSettings = table(CiSettings, "How the files `ci init` writes run ddl-cascade (docs/ci.md).")
 
     @property
     def author(self) -> Author:
