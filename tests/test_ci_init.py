@@ -430,7 +430,7 @@ def test_drift_commands_summary_artifact_and_failure(tmp_path, cli, ci_world):
     steps = clean.run(job)
     assert [(n, c) for n, c, _ in steps] == [("Git credentials from the environment", 0), ("Status", 0)], steps
     assert clean.outputs()["exit-code"] == "0"
-    assert "every child is in sync" in clean.summary.read_text()
+    assert "all 2 children in sync" in clean.summary.read_text()
     assert json.loads((world.parent.path / "ddl-cascade-status.json").read_text())["ok"] is True
 
     drifted = world.clone("c1")
@@ -443,7 +443,7 @@ def test_drift_commands_summary_artifact_and_failure(tmp_path, cli, ci_world):
                                              ("Fail when a child is not in sync", 1)], steps
     assert run.outputs()["exit-code"] == "1"
     summary = run.summary.read_text()
-    assert "| c1 | drifted |" in summary and "V2__more.sql" in summary, summary
+    assert "| `c1` | drifted |" in summary and "V2__more.sql" in summary, summary
     doc = json.loads((world.parent.path / "ddl-cascade-status.json").read_text())
     assert [c["state"] for c in doc["children"] if c["name"] == "c1"] == ["drifted"]
 

@@ -174,7 +174,9 @@ def status_summary(report: StatusReport) -> str:
     if bad:
         lines += ["| child not in sync | state | detail |", "|---|---|---|"]
         for child in bad:
-            detail, _ = _status_detail(child)
+            detail, more = _status_detail(child)
+            if more:  # a drifted child's changed paths
+                detail += ": " + ", ".join(f"`{line}`" for line in more)
             detail = " ".join(detail.split()).replace("|", "\\|").replace("<", "&lt;")
             lines.append(f"| `{child.name}` | {child.state.value} | {detail} |")
         lines.append("")
