@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 from ruamel.yaml import YAML
 
-from cascade_world import PREFIX, make_world
+from cascade_world import PREFIX, SOURCE, make_world
 
 ROOT = Path(__file__).resolve().parent.parent
 SRC = ROOT / "src"
@@ -320,7 +320,7 @@ class Actions:
     step's `env:` with the expressions these workflows use, `if:` for `always()` and a step output's comparison."""
 
     def __init__(self, tmp: Path, workspace: Path, event: dict) -> None:
-        self.workspace = workspace
+        self.workspace, self.event = workspace, event
         self.summary, self.output = tmp / "summary.md", tmp / "output.txt"
         self.summary.write_text(""), self.output.write_text("")
         (tmp / "event.json").write_text(json.dumps(event))
@@ -333,6 +333,7 @@ class Actions:
         self.env = dict(os.environ, CI="true", GITHUB_ACTIONS="true", GITHUB_STEP_SUMMARY=str(self.summary),
                         GITHUB_OUTPUT=str(self.output), GITHUB_EVENT_PATH=str(tmp / "event.json"),
                         GITHUB_REPOSITORY="acme/shared-flyway-ddl", GITHUB_WORKSPACE=str(workspace),
+                        GITHUB_SERVER_URL="https://github.com", GITHUB_API_URL="https://api.github.com",
                         PYTHONPATH=str(SRC), PATH=f"{shims}:{os.environ['PATH']}", NO_COLOR="1")
         self.expressions = {"github.token": "parent-token", "steps.app-token.outputs.token": "app-token",
                             "secrets.PGPASSWORD": "secret"}
@@ -340,13 +341,28 @@ class Actions:
     def outputs(self) -> dict[str, str]:
         return dict(line.split("=", 1) for line in self.output.read_text().splitlines() if "=" in line)
 
+    def lookup(self, name: str) -> str:
+        if name.startswith("steps.status.outputs."):
+            return self.outputs().get(name.rsplit(".", 1)[1], "")
+        if name == "github.repository":
+            return self.env["GITHUB_REPOSITORY"]
+        if name.startswith("github.event."):  # the event's payload, as GITHUB_EVENT_PATH holds it
+            found = self.event
+            for key in name.split(".")[2:]:
+                found = found[key]  # a path the event does not have fails here
+            return str(found)
+        return self.expressions[name]  # an unknown expression fails here, on purpose
+
     def value(self, text: str) -> str:
-        def one(m: re.Match[str]) -> str:
-            name = m[1].strip()
-            if name.startswith("steps.status.outputs."):
-                return self.outputs().get(name.rsplit(".", 1)[1], "")
-            return self.expressions[name]  # an unknown expression fails here, on purpose
-        return re.sub(r"\$\{\{(.*?)\}\}", one, str(text))
+        return re.sub(r"\$\{\{(.*?)\}\}", lambda m: self.lookup(m[1].strip()), str(text))
+
+    def job_wanted(self, job: dict) -> bool:
+        """A job's `if:`: the runner knows a comparison of two expressions with `==`."""
+        if "if" not in job:
+            return True
+        m = re.fullmatch(r"([\w.-]+) == ([\w.-]+)", job["if"])
+        assert m, f"the runner does not know the job condition {job['if']!r}"
+        return self.lookup(m[1]) == self.lookup(m[2])
 
     def wanted(self, condition: str | None, failed: bool) -> bool:
         if condition is None:
@@ -359,7 +375,10 @@ class Actions:
 
     def run(self, job: dict) -> list[tuple[str, int, str]]:
         done, failed = [], False
+        assert self.job_wanted(job), "the job does not run for this event"
         for step in job["steps"]:
+            # `uses:` steps (checkout, setup-python, upload-sarif, cache, the App token) are not run here; the tests
+            # stand in for what they leave behind (a clone, the interpreter, the token as an expression's value).
             if "run" not in step or step.get("name") == "Install ddl-cascade":  # installs from PyPI: not here
                 continue
             if not self.wanted(step.get("if"), failed):
@@ -446,6 +465,151 @@ def test_drift_commands_summary_artifact_and_failure(tmp_path, cli, ci_world):
     assert "| `c1` | drifted |" in summary and "V2__more.sql" in summary, summary
     doc = json.loads((world.parent.path / "ddl-cascade-status.json").read_text())
     assert [c["state"] for c in doc["children"] if c["name"] == "c1"] == ["drifted"]
+
+
+def _checkout_pull_request(job: dict, bare: Path, where: Path, base: str, head: str) -> Path:
+    """What the job's actions/checkout step leaves for a `pull_request` event with fetch-depth 0: a clone with every
+    branch as a remote-tracking ref, at GitHub's test merge of the head into the base (refs/pull/N/merge: two
+    parents), or at the step's `ref:` (which the runner here knows only as the pull request's head)."""
+    (step,) = [s for s in job["steps"] if s.get("uses", "").startswith("actions/checkout@")]
+    assert step["with"]["fetch-depth"] == 0
+    subprocess.run(["git", "clone", "-q", str(bare), str(where)], check=True)
+    if "ref" in step["with"]:
+        assert step["with"]["ref"] == "${{ github.event.pull_request.head.sha }}", step
+        steps = [["checkout", "-q", "--detach", head]]
+    else:
+        steps = [["checkout", "-q", "--detach", base], ["merge", "-q", "--no-ff", "-m", f"Merge {head} into {base}",
+                                                        head]]
+    for args in steps:
+        subprocess.run(["git", *args], cwd=where, check=True, capture_output=True)
+    return where
+
+
+def _api(forge, method: str, path: str, token: str, body: dict | None = None) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(forge.api_url + path, method=method,
+                                     data=json.dumps(body).encode() if body is not None else None,
+                                     headers={"Authorization": f"Bearer {token}", "User-Agent": "test",
+                                              "Accept": "application/vnd.github+json"})
+    with urllib.request.urlopen(request) as resp:
+        return json.loads(resp.read())
+
+
+def test_validate_jobs_annotations_sarif_and_one_comment(tmp_path, ci_world, local_forge):
+    """The validate workflow's three jobs on a pull request that adds a DROP TABLE migration and edits a delivered
+    one, checked out as actions/checkout does, with the event's payload the local GitHub's own pull-request JSON."""
+    world, _, flows = ci_world
+    jobs = flows["validate"]["jobs"]
+    token = "ghs_workflowToken0123456789"
+    local_forge.add_token(token, "github-actions[bot]")
+    bare = local_forge.create_repo("acme", "shared-flyway-ddl")
+    base = world.parent.head("main")
+    world.parent.git("checkout", "-q", "-b", "feature")
+    head = world.parent.commit({f"{SOURCE}/sql/V3__drop.sql": "DROP TABLE t2;\n",
+                                f"{SOURCE}/sql/V1__init.sql": "create table t1 (id bigint);\n"}, "drop t2")
+    world.parent.git("push", "-q", "--force", str(bare), "main", "feature", "ro-shared-ddl")
+    number = _api(local_forge, "POST", "/repos/acme/shared-flyway-ddl/pulls", token,
+                  {"title": "drop t2", "head": "feature", "base": "main"})["number"]
+    pull = _api(local_forge, "GET", f"/repos/acme/shared-flyway-ddl/pulls/{number}", token)
+    assert (pull["base"]["sha"], pull["head"]["sha"]) == (base, head)
+    event = {"action": "opened", "number": number, "pull_request": pull}
+    for job in jobs.values():  # the three check out the same commit
+        assert job["steps"][0] == jobs["annotations"]["steps"][0]
+    workspace = _checkout_pull_request(jobs["annotations"], bare, tmp_path / "workspace", base, head)
+
+    def runner(name: str, payload: dict = event) -> Actions:
+        (tmp_path / name).mkdir()
+        actions = Actions(tmp_path / name, workspace, payload)
+        actions.env |= {"GITHUB_SERVER_URL": local_forge.base_url, "GITHUB_API_URL": local_forge.api_url}
+        actions.expressions["github.token"] = token
+        return actions
+
+    # annotations: GitHub's workflow commands on stdout; the edited delivered migration is an error, so the job fails
+    actions = runner("annotations")
+    ((name, code, out),) = actions.run(jobs["annotations"])
+    assert (name, code) == ("Validate", 1), out
+    assert f"::error file={SOURCE}/sql/V1__init.sql,line=" in out and "title=history/modified::" in out, out
+    assert f"::warning file={SOURCE}/sql/V3__drop.sql,line=1,col=1,title=lint/drop-table::" in out, out
+    assert "::notice" not in out  # the delivery branch came with the checkout: the history checks ran
+    assert "ddl-cascade validate failed" in actions.summary.read_text()
+
+    # code scanning: findings are the SARIF's content, not the step's failure
+    actions = runner("code-scanning")
+    ((name, code, out),) = actions.run(jobs["code-scanning"])
+    assert (name, code) == ("Validate (SARIF)", 0), out
+    log = json.loads((workspace / "ddl-cascade.sarif").read_text())
+    assert log["version"] == "2.1.0" and "sarif-2.1.0" in log["$schema"]
+    (run,) = log["runs"]
+    found = {(r["ruleId"], r["level"], r["locations"][0]["physicalLocation"]["artifactLocation"]["uri"])
+             for r in run["results"]}
+    assert {("lint/drop-table", "warning", f"{SOURCE}/sql/V3__drop.sql"),
+            ("history/modified", "error", f"{SOURCE}/sql/V1__init.sql")} <= found, found
+    upload = [s["with"] for s in jobs["code-scanning"]["steps"] if "upload-sarif" in s.get("uses", "")]
+    assert upload == [{"sarif_file": "ddl-cascade.sarif", "category": "ddl-cascade"}]
+
+    # comment: one comment with the marker, created on the first run and left alone on the second
+    from ddl_cascade.render.validate import MARKER
+
+    for what, writes in (("created", 1), ("unchanged", 0)):
+        before = local_forge.count("rest", write=True)
+        actions = runner(f"comment-{what}")
+        ((name, code, out),) = actions.run(jobs["comment"])
+        assert (name, code) == ("Comment and job summary", 1), out
+        assert f"pull request #{number}: comment {what}" in out, out
+        assert local_forge.count("rest", write=True) - before == writes
+        assert "ddl-cascade validate failed" in actions.summary.read_text()
+    (ours,) = [c for c in local_forge.comments("acme", "shared-flyway-ddl", number) if c["body"].startswith(MARKER)]
+    assert "V3__drop.sql" in ours["body"] and "lint/drop-table" in ours["body"]
+    assert f"{local_forge.base_url}/acme/shared-flyway-ddl/blob/{head}/" in ours["body"]
+    assert token not in ours["body"]
+
+    # A fork's pull request: the jobs that need a writing token do not run.
+    fork = runner("fork", {**event, "pull_request": {
+        **pull, "head": {**pull["head"], "repo": {**pull["head"]["repo"], "full_name": "someone/fork"}}}})
+    assert fork.job_wanted(jobs["annotations"])
+    assert not fork.job_wanted(jobs["code-scanning"]) and not fork.job_wanted(jobs["comment"])
+
+
+def test_guard_job_refuses_edits_of_the_read_only_folder(tmp_path, github_parent):
+    """The child's guard workflow on three pull requests, each checked out as GitHub's test merge: an edit of the
+    read-only folder fails the step and names the path; a change elsewhere and a delivery by ddl-cascade pass."""
+    from ddl_cascade.cascade.commands import sync
+
+    generate(github_parent, child=True)
+    job = yaml_load((github_parent.path / GUARD).read_text())["jobs"]["guard"]
+    world = make_world(tmp_path / "world", {"c1": "squash"})
+    assert sync(world.config(), ["c1"]).ok
+    bare = world.children["c1"].path
+
+    def pull_request(name: str, base: str, head: str) -> tuple[int, str]:
+        workspace = _checkout_pull_request(job, bare, tmp_path / f"{name}-ws", base, head)
+        (tmp_path / name).mkdir()
+        event = {"pull_request": {"number": 1, "base": {"sha": base}, "head": {"sha": head}}}
+        ((step, code, out),) = Actions(tmp_path / name, workspace, event).run(job)
+        assert step == "Guard the read-only folder"
+        return code, out
+
+    clone = world.clone("c1")
+    base = clone.head()
+    clone.git("checkout", "-q", "-b", "edit")
+    clone.commit({"db/V101__own.sql": "select 2;\n"}, "own work")
+    clone.commit({f"{PREFIX}/sql/V2__more.sql": "create table t2 (id bigint);\n"}, "edit the read-only folder")
+    clone.git("checkout", "-q", "-b", "own", base)
+    clone.commit({"db/V101__own.sql": "select 2;\n", "README.md": "changed\n"}, "own work only")
+    clone.git("push", "-q", "origin", "edit", "own")
+
+    code, out = pull_request("edit", base, clone.head("edit"))
+    assert code == 1 and f"{PREFIX}/sql/V2__more.sql" in out, out
+    # only the branch's own commit is named (GitHub's test merge, not on the branch, would be a second one)
+    assert re.findall(r"commit ([0-9a-f]{12})", out) == [clone.head("edit")[:12]], out
+    code, out = pull_request("own", base, clone.head("own"))
+    assert code == 0, out
+
+    world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")
+    assert sync(world.config(), ["c1"]).ok
+    code, out = pull_request("delivery", base, world.children["c1"].head("main"))
+    assert code == 0, out
 
 
 # ---------------------------------------------------------------------------------------------------------------------
