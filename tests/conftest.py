@@ -137,7 +137,9 @@ def real_flyway():
         install()
     except FlywayUnavailable as exc:
         raise RuntimeError(str(exc)) from None
-    return RealFlyway()
+    flyway = RealFlyway()
+    yield flyway
+    flyway.close()
 
 
 # --- the local forge (tests/localforge.py): a GitHub on 127.0.0.1 that holds every request to GitHub's contract -----

@@ -244,11 +244,9 @@ public class FlywayRunner {
         }
     }
 
-    public static void main(String[] args) throws Exception {
-        PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, "UTF-8");
-        System.setOut(System.err);  // whatever Flyway prints must not spoil the JSON
+    static String batch(String text) throws IOException {
         Properties p = new Properties();
-        p.load(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        p.load(new StringReader(text));
         int n = Integer.parseInt(p.getProperty("cases", "0"));
         StringBuilder b = new StringBuilder("{\"flyway\": " + quote(Flyway.class.getPackage().getImplementationVersion())
                 + ", \"results\": [");
@@ -264,8 +262,30 @@ public class FlywayRunner {
             }
             for (java.sql.Connection c : OPEN) try { c.close(); } catch (Exception e) { }
             OPEN.clear();
-            b.append(i == 0 ? "" : ",\n").append(result);
+            b.append(i == 0 ? "" : ", ").append(result);
         }
-        out.println(b.append("]}"));
+        return b.append("]}").toString();
+    }
+
+    // Batches arrive on stdin one after another, each ended by a line "@@end"; each answer is one line of JSON followed
+    // by a line "@@done". So one JVM (started once per test process) answers every batch, warm; a batch sent without
+    // "@@end" is answered when stdin closes.
+    public static void main(String[] args) throws Exception {
+        PrintStream out = new PrintStream(new FileOutputStream(FileDescriptor.out), true, "UTF-8");
+        System.setOut(System.err);  // whatever Flyway prints must not spoil the JSON
+        BufferedReader in = new BufferedReader(new InputStreamReader(System.in, StandardCharsets.UTF_8));
+        StringBuilder chunk = new StringBuilder();
+        String line;
+        while ((line = in.readLine()) != null) {
+            if (line.equals("@@end")) {
+                out.println(batch(chunk.toString()));
+                out.println("@@done");
+                out.flush();
+                chunk.setLength(0);
+            } else {
+                chunk.append(line).append('\n');
+            }
+        }
+        if (!chunk.toString().isBlank()) out.println(batch(chunk.toString()));
     }
 }
