@@ -62,7 +62,8 @@ def cli():
         full_env.pop("FORCE_COLOR", None)
         full_env["NO_COLOR"] = "1"
         full_env["COLUMNS"] = "200"
-        for name in ("GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH", "GITHUB_TOKEN"):  # the tests' own CI job, if any
+        for name in ("GITHUB_STEP_SUMMARY", "GITHUB_EVENT_PATH", "GITHUB_TOKEN",  # the tests' own CI job, if any
+                     "CI_MERGE_REQUEST_IID"):
             full_env.pop(name, None)
         if env:
             full_env.update(env)

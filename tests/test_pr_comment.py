@@ -238,3 +238,76 @@ def test_upsert_comment_on_gitlab_and_gitea(kind, request, tmp_path, monkeypatch
     assert what == "updated" and forge.count("rest", write=True) - writes == 2
     bodies = {c["id"]: c["body"] for c in forge.comments("acme", "app", number)}
     assert bodies == {other: "Looks good to me", kept.id: MARKER + "\ntwo\n"}
+
+
+# --- --comment in a simulated GitLab CI merge-request pipeline, against the local GitLab ----------------------------
+
+GITLAB_TOKEN = "glpat-localSecretToken0123"
+
+
+def _gitlab_env(forge, iid: int | None, sha: str = "e" * 40) -> dict[str, str]:
+    """The predefined variables of a GitLab CI job (a merge-request pipeline's when `iid` is given), and the token."""
+    env = {"GITLAB_CI": "true", "CI": "true", "CI_SERVER_URL": forge.base_url, "CI_API_V4_URL": forge.api_url,
+           "CI_PROJECT_PATH": "acme/app", "CI_PROJECT_URL": f"{forge.base_url}/acme/app", "CI_COMMIT_SHA": sha,
+           "CI_JOB_TOKEN": "job-token-cannot-write-notes", "GITLAB_TOKEN": GITLAB_TOKEN}
+    if iid is not None:
+        env |= {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_IID": str(iid),
+                "CI_MERGE_REQUEST_PROJECT_PATH": "acme/app",
+                "CI_MERGE_REQUEST_PROJECT_URL": f"{forge.base_url}/acme/app"}
+    else:
+        env["CI_PIPELINE_SOURCE"] = "push"
+    return env
+
+
+def test_gitlab_note_created_then_left_then_edited(make_repo, cli, local_gitlab):
+    local_gitlab.add_token(GITLAB_TOKEN, "project_7_bot")
+    _branch_with_a_commit(local_gitlab.create_repo("acme", "app"))
+    iid = _post(f"{local_gitlab.api_url}/projects/acme%2Fapp/merge_requests",
+                {"source_branch": "feature", "target_branch": "main", "title": "feature"},
+                {"PRIVATE-TOKEN": GITLAB_TOKEN})["iid"]
+    other = local_gitlab.add_comment("acme", "app", iid, "Looks good to me")
+    repo = make_parent(make_repo, {**CLEAN, "sql/V3__bad.sql": "CREATE TABLE t (id int,);\n",
+                                   f"sql/V5__{GITLAB_TOKEN}.sql": "CREATE TABLE x (id int,);\n"})
+    env = _gitlab_env(local_gitlab, iid)
+
+    def run():
+        writes = local_gitlab.count("rest", write=True)
+        result = cli("validate", "--format", "markdown", "--comment", cwd=repo.path, env=env)
+        assert result.code == 1 and "Traceback" not in result.stderr, result
+        assert GITLAB_TOKEN not in result.stdout + result.stderr
+        return result, local_gitlab.count("rest", write=True) - writes
+
+    def ours() -> list[dict]:
+        return [c for c in local_gitlab.comments("acme", "app", iid) if c["body"].startswith(MARKER)]
+
+    result, writes = run()
+    assert writes == 1, result
+    assert f"merge request !{iid}: note created: {local_gitlab.base_url}/acme/app/-/merge_requests/{iid}#note_" \
+        in result.stderr, result
+    assert result.stdout.startswith(MARKER + "\n### ❌")
+    (first,) = ours()
+    assert first["body"].rstrip() == result.stdout.rstrip()
+    assert f"]({local_gitlab.base_url}/acme/app/-/blob/{'e' * 40}/{SOURCE}/sql/V3__bad.sql#L1)" in first["body"]
+    assert GITLAB_TOKEN not in first["body"] and "V5__***.sql" in first["body"]
+
+    result, writes = run()  # the same findings: nothing is written
+    assert writes == 0 and "note unchanged" in result.stderr
+
+    repo.write({f"{SOURCE}/sql/V4__worse.sql": "CREATE TABLE u (id int,);\n"})
+    result, writes = run()
+    assert writes == 1 and "note updated" in result.stderr
+    (edited,) = ours()
+    assert edited["id"] == first["id"] and "V4__worse.sql" in edited["body"] and "3 errors" in edited["body"]
+    assert {c["id"]: c["body"] for c in local_gitlab.comments("acme", "app", iid)}[other] == "Looks good to me"
+
+
+def test_gitlab_comment_outside_a_merge_request_or_without_a_token_is_refused(make_repo, cli, local_gitlab):
+    repo = make_parent(make_repo, CLEAN)
+    result = cli("validate", "--comment", cwd=repo.path, env=_gitlab_env(local_gitlab, None))
+    assert result.code == 2 and "Traceback" not in result.stderr, result
+    assert "CI_MERGE_REQUEST_IID" in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    no_token = {**_gitlab_env(local_gitlab, 1), "GITLAB_TOKEN": ""}
+    result = cli("validate", "--comment", cwd=repo.path, env=no_token)
+    assert result.code == 2 and "GITLAB_TOKEN" in result.stderr and "api scope" in result.stderr, result
+    assert "job-token" not in result.stderr and len(result.stderr.strip().splitlines()) == 1
+    assert local_gitlab.count("rest") == 0

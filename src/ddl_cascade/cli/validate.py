@@ -31,8 +31,10 @@ def validate(
                                       "or markdown (the pull-request comment); any case.", show_default=False),
     ] = None,
     comment: Annotated[
-        bool, typer.Option("--comment", help="In a GitHub Actions pull-request workflow: post the Markdown comment, or "
-                                             "edit the one already there (GITHUB_TOKEN, GITHUB_EVENT_PATH).")
+        bool, typer.Option("--comment", help="In a GitHub Actions pull-request workflow (GITHUB_TOKEN, "
+                                             "GITHUB_EVENT_PATH) or a GitLab CI merge-request pipeline (GITLAB_TOKEN "
+                                             "or [forge] token_env): post the Markdown comment, or edit the one "
+                                             "already there.")
     ] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
@@ -51,23 +53,15 @@ def validate(
     if jobs is not None and jobs < 1:
         raise CascadeError(f"--jobs must be at least 1, not {jobs}.")
     cfg = load_config(config)
-    from ddl_cascade.forge.actions import append_step_summary, pull_request_run
+    from ddl_cascade.forge.actions import append_step_summary
 
     try:
-        run = pull_request_run()
+        run = _review_run()
     except CascadeError:
         if comment:
             raise
         run = None  # only the comment's line links need it
-    if comment:
-        import os
-
-        if run is None:
-            raise CascadeError("--comment needs a GitHub Actions pull_request workflow (GITHUB_EVENT_PATH naming an "
-                               "event with pull_request.number), and this run has none.")
-        if not os.environ.get("GITHUB_TOKEN"):
-            raise CascadeError("--comment needs the workflow's token in the environment variable GITHUB_TOKEN "
-                               "(env: GITHUB_TOKEN: ${{ github.token }}, with pull-requests: write).")
+    token = _comment_token(cfg, run) if comment else None
     report = run_validate(cfg, base=base, children=children, jobs=jobs)
 
     from ddl_cascade.redact import redact, redact_data
@@ -83,8 +77,9 @@ def validate(
                                       links=links, notes=report.notes, **options))
         import os
 
-        if os.environ.get("GITHUB_TOKEN"):  # never in the comment, whatever a finding quoted
-            body = body.replace(os.environ["GITHUB_TOKEN"], "***")
+        for secret in {token, os.environ.get("GITHUB_TOKEN"), os.environ.get(cfg.forge.token_env or "GITLAB_TOKEN")}:
+            if secret:  # never in the comment, whatever a finding quoted
+                body = body.replace(secret, "***")
     append_step_summary(render.step_summary(report.findings, report.files, **options))
 
     if format == "json":
@@ -106,18 +101,56 @@ def validate(
         sys.stdout.write(redact(render.text(report.findings, report.files, colour=colour())))
     sys.stdout.flush()
     if comment:
-        _post(cfg, run, body)
+        _post(cfg, run, body, token)
     raise typer.Exit(report.exit_code)
 
 
-def _post(cfg, run, body: str) -> None:
-    """Create or edit the pull request's one validate comment; say which on stderr."""
+def _review_run():
+    """The pull request this CI run is for: GitHub Actions' first, then GitLab CI's merge request; None for neither."""
+    from ddl_cascade.forge.actions import pull_request_run
+    from ddl_cascade.forge.gitlab_ci import merge_request_run
+
+    return pull_request_run() or merge_request_run()
+
+
+def _comment_token(cfg, run) -> str:
+    """The token `--comment` writes with; one sentence when there is no pull request or no token."""
     import os
 
+    if run is None:
+        raise CascadeError("--comment needs a GitHub Actions pull_request workflow (GITHUB_EVENT_PATH naming an event "
+                           "with pull_request.number) or a GitLab CI merge-request pipeline (CI_MERGE_REQUEST_IID), "
+                           "and this run has neither.")
+    if run.kind == "gitlab":
+        name = cfg.forge.token_env or "GITLAB_TOKEN"
+        if not os.environ.get(name):
+            raise CascadeError(f"--comment in a GitLab merge-request pipeline needs a token that may write notes in "
+                               f"the environment variable {name} ([forge] token_env): a project access token with "
+                               "the api scope, as a masked CI/CD variable (CI_JOB_TOKEN cannot write notes).")
+        return os.environ[name]
+    if not os.environ.get("GITHUB_TOKEN"):
+        raise CascadeError("--comment needs the workflow's token in the environment variable GITHUB_TOKEN "
+                           "(env: GITHUB_TOKEN: ${{ github.token }}, with pull-requests: write).")
+    return os.environ["GITHUB_TOKEN"]
+
+
+def _post(cfg, run, body: str, token: str) -> None:
+    """Create or edit the pull request's one validate comment (a GitLab merge request's one note); say which on
+    stderr."""
     from ddl_cascade.forge import WriteBudget, upsert_comment
-    from ddl_cascade.forge.github import GitHub
     from ddl_cascade.render.validate import MARKER
 
-    forge = GitHub(cfg, run.api_url, WriteBudget(cfg.forge.writes_per_second), token=os.environ["GITHUB_TOKEN"])
+    budget = WriteBudget(cfg.forge.writes_per_second)
+    if run.kind == "gitlab":
+        from ddl_cascade.forge.gitlab import GitLab
+
+        forge = GitLab(cfg, run.api_url, budget, token=token)
+        where = f"merge request !{run.number}: note"
+    else:
+        from ddl_cascade.forge.github import GitHub
+
+        forge = GitHub(cfg, run.api_url, budget, token=token)
+        where = f"pull request #{run.number}: comment"
     what, kept = upsert_comment(forge, run.repository, run.number, MARKER, body)
-    print(f"ddl-cascade: pull request #{run.number}: comment {what}: {kept.url}", file=sys.stderr)
+    url = kept.url or f"{run.merge_request_url}#note_{kept.id}"  # GitLab's notes carry no URL of their own
+    print(f"ddl-cascade: {where} {what}: {url}", file=sys.stderr)

@@ -28,6 +28,7 @@ class PullRequestRun:
     head_sha: str | None
     server_url: str
     api_url: str
+    kind: str = "github"
 
     @property
     def blob_url(self) -> str | None:

@@ -69,12 +69,14 @@ class GitLab:
                 cls._shared[key] = cls(config, url, budget)
             return cls._shared[key]
 
-    def __init__(self, config: Config, url: str, budget: WriteBudget) -> None:
+    def __init__(self, config: Config, url: str, budget: WriteBudget, token: str | None = None) -> None:
+        """`token`: use it (`validate --comment` in a merge-request pipeline) instead of reading [forge]'s."""
         import gitlab
 
         self.url = url
         self.budget = budget
-        self._token = token_from_environment(config.forge, "gitlab", str(config.file))
+        self._token = token if token is not None else token_from_environment(config.forge, "gitlab",
+                                                                               str(config.file))
         # python-gitlab appends /api/v4 to the instance's URL itself.
         base = url[: -len("/api/v4")] if url.endswith("/api/v4") else url
         self._client = gitlab.Gitlab(base, private_token=self._token, retry_transient_errors=True,
