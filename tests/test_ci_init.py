@@ -711,3 +711,74 @@ def test_deliver_credentials_reach_parent_and_children_over_http(tmp_path, local
     actions.expressions |= {"github.token": "app-token", "steps.app-token.outputs.token": "parent-token"}
     steps = actions.run(deliver)
     assert steps[-1][0] == "Deliver" and steps[-1][1] != 0, steps
+
+
+def test_gitlab_validate_job_keeps_one_merge_request_note(tmp_path, ci_world, local_gitlab):
+    """The `.gitlab-ci.yml` validate job's lines (before_script but the install, then script) run by bash as a GitLab
+    runner would, in one shell that stops at the first failure, with a merge-request pipeline's predefined variables,
+    on a checkout of the merge request's head, against the local GitLab: one note, created, then left alone."""
+    from ddl_cascade import config
+    from ddl_cascade.ci import render
+    from ddl_cascade.render.validate import MARKER
+
+    world, _, _ = ci_world
+    cfg = config.load(world.config_path)
+    (ci_file,) = render.gitlab(cfg)
+    ci = yaml_load(ci_file.text)
+    template, job = ci[".ddl-cascade"], ci["ddl-cascade-validate"]
+    assert job["extends"] == ".ddl-cascade" and template["before_script"][0] == render.install_command(cfg)
+    assert job["script"][-1] == "ddl-cascade validate --format markdown --comment"
+    variables = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}
+    (rule,) = job["rules"]
+    assert all(f'${k} == "{v}"' in rule["if"] for k, v in variables.items()) and rule["if"].count("==") == 2
+
+    token = "glpat-projectAccessToken0123"
+    local_gitlab.add_token(token, "project_1_bot")
+    bare = local_gitlab.create_repo("acme", "shared-flyway-ddl")
+    world.parent.git("checkout", "-q", "-b", "feature")
+    head = world.parent.commit({f"{SOURCE}/sql/V3__drop.sql": "DROP TABLE t2;\n",
+                                f"{SOURCE}/sql/V1__init.sql": "create table t1 (id bigint);\n"}, "drop t2")
+    world.parent.git("push", "-q", "--force", str(bare), "main", "feature", "ro-shared-ddl")
+    iid = _gitlab_api(local_gitlab, "/projects/acme%2Fshared-flyway-ddl/merge_requests", token,
+                      {"source_branch": "feature", "target_branch": "main", "title": "drop t2"})["iid"]
+    workspace = tmp_path / "builds"
+    subprocess.run(["git", "clone", "-q", str(bare), str(workspace)], check=True)
+    subprocess.run(["git", "checkout", "-q", "--detach", head], cwd=workspace, check=True)
+    shims = tmp_path / "shims"
+    shims.mkdir()
+    (shims / "ddl-cascade").write_text(f"#!/bin/sh\nexec {sys.executable} -m ddl_cascade \"$@\"\n")
+    (shims / "ddl-cascade").chmod(0o755)
+    project = f"{local_gitlab.base_url}/acme/shared-flyway-ddl"
+    env = dict(os.environ, CI="true", GITLAB_CI="true", CI_SERVER_URL=local_gitlab.base_url,
+               CI_SERVER_HOST=f"127.0.0.1:{local_gitlab.port}", CI_API_V4_URL=local_gitlab.api_url,
+               CI_PROJECT_PATH="acme/shared-flyway-ddl", CI_PROJECT_URL=project, CI_COMMIT_SHA=head,
+               CI_MERGE_REQUEST_IID=str(iid), CI_MERGE_REQUEST_PROJECT_PATH="acme/shared-flyway-ddl",
+               CI_MERGE_REQUEST_PROJECT_URL=project, CI_JOB_TOKEN="job-token", GITLAB_TOKEN=token,
+               DDL_CASCADE_PARENT_TOKEN="parent-token", PYTHONPATH=str(SRC), PATH=f"{shims}:{os.environ['PATH']}",
+               NO_COLOR="1", **variables)
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_TOKEN"):
+        env.pop(name, None)
+    script = "\n".join(template["before_script"][1:] + job["script"])
+    for what, writes in (("created", 1), ("unchanged", 0)):
+        before = local_gitlab.count("rest", write=True)
+        proc = subprocess.run(["bash", "-e", "-o", "pipefail", "-c", script], cwd=workspace, env=env,
+                              capture_output=True, text=True)
+        assert proc.returncode == 1, proc.stdout + proc.stderr  # the edited delivered migration fails the job
+        assert f"merge request !{iid}: note {what}: {project}/-/merge_requests/{iid}#note_" in proc.stderr, proc.stderr
+        assert proc.stdout.startswith(MARKER + "\n### ❌ **ddl-cascade validate failed**"), proc.stdout
+        assert local_gitlab.count("rest", write=True) - before == writes
+        assert token not in proc.stdout + proc.stderr
+    (ours,) = [n for n in local_gitlab.comments("acme", "shared-flyway-ddl", iid) if n["body"].startswith(MARKER)]
+    assert "lint/drop-table" in ours["body"] and "history/modified" in ours["body"]
+    assert f"]({project}/-/blob/{head}/{SOURCE}/sql/V3__drop.sql#L1)" in ours["body"]
+    assert ours["author"]["username"] == "project_1_bot"
+
+
+def _gitlab_api(forge, path: str, token: str, body: dict) -> dict:
+    import urllib.request
+
+    request = urllib.request.Request(forge.api_url + path, method="POST", data=json.dumps(body).encode(),
+                                     headers={"PRIVATE-TOKEN": token, "Content-Type": "application/json",
+                                              "User-Agent": "test"})
+    with urllib.request.urlopen(request) as resp:
+        return json.loads(resp.read())
