@@ -1,7 +1,6 @@
 """`ddl-cascade validate`: the pull-request gate. Parses options, runs `validate.engine`, renders the report; with
-`--comment`, keeps the pull request's one comment (a GitLab merge request's one note) current (`forge.upsert_comment`); in
-GitHub Actions, appends the
-verdict to the job summary."""
+`--comment`, keeps the pull request's one comment (a GitLab merge request's one note) current
+(`forge.upsert_comment`); in GitHub Actions, appends the verdict to the job summary."""
 
 from __future__ import annotations
 
