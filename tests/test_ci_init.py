@@ -727,7 +727,7 @@ def test_gitlab_validate_job_keeps_one_merge_request_note(tmp_path, ci_world, lo
     ci = yaml_load(ci_file.text)
     template, job = ci[".ddl-cascade"], ci["ddl-cascade-validate"]
     assert job["extends"] == ".ddl-cascade" and template["before_script"][0] == render.install_command(cfg)
-    assert job["script"][-1] == "ddl-cascade validate --format markdown --comment"
+    assert job["script"][-1] == 'GITLAB_TOKEN="$DDL_CASCADE_NOTE_TOKEN" ddl-cascade validate --format markdown --comment'
     variables = {"CI_PIPELINE_SOURCE": "merge_request_event", "CI_MERGE_REQUEST_TARGET_BRANCH_NAME": "main"}
     (rule,) = job["rules"]
     assert all(f'${k} == "{v}"' in rule["if"] for k, v in variables.items()) and rule["if"].count("==") == 2
@@ -753,11 +753,11 @@ def test_gitlab_validate_job_keeps_one_merge_request_note(tmp_path, ci_world, lo
                CI_SERVER_HOST=f"127.0.0.1:{local_gitlab.port}", CI_API_V4_URL=local_gitlab.api_url,
                CI_PROJECT_PATH="acme/shared-flyway-ddl", CI_PROJECT_URL=project, CI_COMMIT_SHA=head,
                CI_MERGE_REQUEST_IID=str(iid), CI_MERGE_REQUEST_PROJECT_PATH="acme/shared-flyway-ddl",
-               CI_MERGE_REQUEST_PROJECT_URL=project, CI_JOB_TOKEN="job-token", GITLAB_TOKEN=token,
+               CI_MERGE_REQUEST_PROJECT_URL=project, CI_JOB_TOKEN="job-token", DDL_CASCADE_NOTE_TOKEN=token,
                DDL_CASCADE_PARENT_TOKEN="parent-token", PYTHONPATH=str(SRC), PATH=f"{shims}:{os.environ['PATH']}",
                NO_COLOR="1", **variables)
-    for name in ("GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_TOKEN"):
-        env.pop(name, None)
+    for name in ("GITHUB_EVENT_PATH", "GITHUB_STEP_SUMMARY", "GITHUB_TOKEN", "GITLAB_TOKEN"):
+        env.pop(name, None)  # the children's token is protected: a merge-request pipeline never sees it
     script = "\n".join(template["before_script"][1:] + job["script"])
     for what, writes in (("created", 1), ("unchanged", 0)):
         before = local_gitlab.count("rest", write=True)
