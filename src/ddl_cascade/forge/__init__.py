@@ -203,3 +203,17 @@ class WriteBudget:
             self.writes += 1
         if start > now:
             time.sleep(start - now)
+
+
+_clients: dict[tuple[type, str, int], Any] = {}
+_clients_lock = threading.Lock()
+
+
+def shared_client(cls: type, config: Config, url: str, budget: WriteBudget) -> Any:
+    """The one client of kind `cls` for the API at `url` in this run (its write budget): every child of the run that
+    lives on that forge shares it, with its connections and tokens."""
+    with _clients_lock:
+        key = (cls, url, id(budget))
+        if key not in _clients:
+            _clients[key] = cls(config, url, budget)
+        return _clients[key]

@@ -30,8 +30,8 @@ from typing import Any
 from urllib.parse import quote
 
 from ddl_cascade.config import Config
-from ddl_cascade.forge import CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
-    token_from_environment
+from ddl_cascade.forge import (CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget,
+                               shared_client, token_from_environment)
 from ddl_cascade.redact import redact
 
 _PAGE = 50              # Gitea's default MAX_RESPONSE_ITEMS: a larger `limit` is cut to it
@@ -57,17 +57,10 @@ class Gitea:
     """One Gitea API (URL and token), shared by every child of the run that lives there."""
 
     kind = "gitea"
-    _shared: dict[tuple[str, int], "Gitea"] = {}
-    _shared_lock = threading.Lock()
 
     @classmethod
     def shared(cls, config: Config, repo: Repository, budget: WriteBudget) -> "Gitea":
-        url = api_url(config, repo)
-        with cls._shared_lock:
-            key = (url, id(budget))
-            if key not in cls._shared:
-                cls._shared[key] = cls(config, url, budget)
-            return cls._shared[key]
+        return shared_client(cls, config, api_url(config, repo), budget)
 
     def __init__(self, config: Config, url: str, budget: WriteBudget) -> None:
         self.url = url

@@ -21,8 +21,8 @@ from typing import Any, Callable, TypeVar
 
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
-from ddl_cascade.forge import CLOSED, MERGED, OPEN, Access, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
-    token_from_environment
+from ddl_cascade.forge import (CLOSED, MERGED, OPEN, Access, Comment, ForgeError, PullRequest, Repository,
+                               WriteBudget, shared_client, token_from_environment)
 from ddl_cascade.redact import redact
 
 T = TypeVar("T")
@@ -42,17 +42,10 @@ class GitHub:
     """One GitHub API (URL and credentials), shared by every child of the run that lives there."""
 
     kind = "github"
-    _shared: dict[tuple[str, int], "GitHub"] = {}
-    _shared_lock = threading.Lock()
 
     @classmethod
     def shared(cls, config: Config, repo: Repository, budget: WriteBudget) -> "GitHub":
-        url = api_url(config, repo)
-        with cls._shared_lock:
-            key = (url, id(budget))
-            if key not in cls._shared:
-                cls._shared[key] = cls(config, url, budget)
-            return cls._shared[key]
+        return shared_client(cls, config, api_url(config, repo), budget)
 
     def __init__(self, config: Config, url: str, budget: WriteBudget, token: str | None = None) -> None:
         """`token`: use it (GitHub Actions' GITHUB_TOKEN for the workflow's own repository) instead of [forge]'s."""

@@ -31,8 +31,8 @@ from typing import Any, Callable, TypeVar
 from urllib.parse import quote
 
 from ddl_cascade.config import Config
-from ddl_cascade.forge import CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget, \
-    token_from_environment
+from ddl_cascade.forge import (CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget,
+                               shared_client, token_from_environment)
 from ddl_cascade.redact import redact
 
 T = TypeVar("T")
@@ -57,17 +57,10 @@ class GitLab:
     """One GitLab API (URL and token), shared by every child of the run that lives there."""
 
     kind = "gitlab"
-    _shared: dict[tuple[str, int], "GitLab"] = {}
-    _shared_lock = threading.Lock()
 
     @classmethod
     def shared(cls, config: Config, repo: Repository, budget: WriteBudget) -> "GitLab":
-        url = api_url(config, repo)
-        with cls._shared_lock:
-            key = (url, id(budget))
-            if key not in cls._shared:
-                cls._shared[key] = cls(config, url, budget)
-            return cls._shared[key]
+        return shared_client(cls, config, api_url(config, repo), budget)
 
     def __init__(self, config: Config, url: str, budget: WriteBudget, token: str | None = None) -> None:
         """`token`: use it (`validate --comment` in a merge-request pipeline) instead of reading [forge]'s."""
