@@ -85,6 +85,8 @@ class ChildStatus:
     prefix: str = ""
     branch: str = ""
     target: str | None = None  # the delivered commit the child is judged against
+    channel: str | None = None  # the child's channel ([channels]); None without channels
+    pinned: bool = False  # the target is the child's pin, not its channel's commit
     database: DatabaseState | None = None  # `status --db`, for a child with an environment
     pull_request: PullRequestInfo | None = None  # a child delivered by pull request: its pull request, if any
 
