@@ -52,15 +52,18 @@ def read_positions(config: Config) -> dict[str, str | None]:
     return out
 
 
-def positions(config: Config, history: DeliveryHistory) -> dict[str, str]:
+def positions(config: Config, history: DeliveryHistory, missing_ok: bool = False) -> dict[str, str]:
     """Each channel's commit, checked against the delivery branch. The first channel is at the delivery tip when its
-    branch does not exist yet; a further channel without a branch, or a branch off the delivery branch, is an error."""
+    branch does not exist yet; a further channel without a branch (left out with `missing_ok`), or a branch off the
+    delivery branch, is an error."""
     out: dict[str, str] = {}
     for i, (channel, commit) in enumerate(read_positions(config).items()):
         name = branch(config, channel)
         if commit is None:
             if i == 0:
                 commit = history.tip
+            elif missing_ok:
+                continue
             else:
                 raise CascadeError(f"channel '{channel}' has no branch '{name}' in the parent yet; run "
                                    f"`ddl-cascade publish` (which creates missing channel branches) or "

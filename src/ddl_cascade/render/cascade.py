@@ -181,3 +181,20 @@ def status_summary(report: StatusReport) -> str:
             lines.append(f"| `{child.name}` | {child.state.value} | {detail} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def promotion(result) -> None:
+    """`promote`: old..new, the migrations it brings, the children the next sync updates, and the gate's reasons
+    (a refusal's, or those `--force` skipped)."""
+    lines = [result.summary()]
+    if result.old != result.new:
+        lines.append(f"{plural(len(result.migrations), 'migration')} the promotion brings"
+                     + (":" if result.migrations else "."))
+        lines += [f"  {path}" for path in result.migrations]
+        if result.moved:
+            lines.append(f"the next sync updates {plural(len(result.children), 'child', 'children')}"
+                         + (": " + ", ".join(result.children) if result.children else "."))
+    if result.gate.reasons:
+        lines.append("gate skipped (--force):" if result.moved else "gate closed:")
+        lines += [f"  {reason}" for reason in result.gate.reasons]
+    write(lines)
