@@ -259,3 +259,28 @@ def test_without_channels_nothing_changes(tmp_path, cli):
         assert (child.state, child.channel, child.pinned) == (State.IN_SYNC, None, False)
     bad = cli("promote", "prod", "--config", str(world.config_path))
     assert bad.code == 2 and bad.stderr.count("\n") == 1 and "needs a [channels] table" in bad.stderr
+
+
+def test_status_text_groups_children_by_channel(gated, cli):
+    world, _, ids = gated
+    world.add_child("held")
+    channel_config(world, {"d": {"channel": "dev"}, "s": {"channel": "staging"},
+                           "held": {"channel": "prod", "pin": ids["v1"]}})
+    out = cli("status", "--config", str(world.config_path))
+    assert out.code == 1
+    lines = out.stdout.splitlines()
+    heads = [line for line in lines if line.startswith("channel ")]
+    assert heads == [f"channel dev (ro-shared-ddl-dev) at {ids['v3'][:12]}",
+                     f"channel staging (ro-shared-ddl-staging) at {ids['v2'][:12]}, 1 delivery commit behind dev",
+                     f"channel prod (ro-shared-ddl-prod) at {ids['v2'][:12]}, 1 delivery commit behind dev"]
+    order = [line.split()[0] for line in lines[lines.index(heads[0]):]]
+    assert order[:6] == ["channel", "d", "channel", "s", "channel", "held"]
+    assert f"pinned at {ids['v1'][:12]}; no read-only folder yet" in out.stdout
+
+
+def test_a_channel_without_its_branch_is_one_sentence(tmp_path, cli):
+    world = make_world(tmp_path, {"p": "squash"})
+    channel_config(world, {"p": {"channel": "prod"}})
+    out = cli("status", "--config", str(world.config_path))
+    assert out.code == 2 and out.stderr.count("\n") == 1
+    assert "channel 'prod' (of child 'p') has no branch 'ro-shared-ddl-prod'" in out.stderr

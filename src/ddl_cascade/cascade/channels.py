@@ -93,20 +93,36 @@ def targets(config: Config, history: DeliveryHistory) -> dict[str, Target]:
     """The target of every child that has a channel or a pin (none when the parent uses neither)."""
     if not config.channels.order and not any(c.pin for c in config.children):
         return {}
-    at = positions(config, history) if config.channels.order else {}
+    at = positions(config, history, missing_ok=True) if config.channels.order else {}
     out: dict[str, Target] = {}
     for child in config.children:
         channel = channel_of(config, child)
         if child.pin is not None:
             out[child.name] = Target(resolve_pin(config, child, history), channel, True)
         elif channel is not None:
+            if channel not in at:
+                raise CascadeError(f"channel '{channel}' (of child '{child.name}') has no branch "
+                                   f"'{branch(config, channel)}' in the parent yet; run `ddl-cascade publish` (which "
+                                   f"creates missing channel branches) or `ddl-cascade promote {channel}`.")
             out[child.name] = Target(at[channel], channel, False)
     return out
 
 
-def behind_first(history: DeliveryHistory, at: dict[str, str]) -> dict[str, int]:
-    """How many delivery commits each channel lacks that the first channel has."""
-    if not at:
-        return {}
-    first = at[next(iter(at))]
-    return {channel: len(history.ancestors(first) - history.ancestors(commit)) for channel, commit in at.items()}
+@dataclass
+class ChannelPosition:
+    """Where one channel is (`status --json` channels[])."""
+
+    name: str
+    branch: str  # the parent branch `<delivery_branch>-<channel>`
+    commit: str
+    behind_first: int  # delivery commits the first channel has that this one lacks
+
+
+def report(config: Config, history: DeliveryHistory) -> list[ChannelPosition]:
+    """Every channel's commit and how far it is behind the first (none without [channels])."""
+    if not config.channels.order:
+        return []
+    at = positions(config, history)
+    first = history.ancestors(at[config.channels.order[0]])
+    return [ChannelPosition(name, branch(config, name), commit, len(first - history.ancestors(commit)))
+            for name, commit in at.items()]

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from ddl_cascade.cascade.channels import ChannelPosition
 from ddl_cascade.cascade.commits import NewCommit
 from ddl_cascade.cascade.plan import Action, ChildPlan
 from ddl_cascade.cascade.publish import PublishResult
@@ -77,13 +78,14 @@ class CascadeReport:
 
 @dataclass
 class StatusReport:
-    """`status --json`: every selected child's state against its target."""
+    """`status --json`: every selected child's state against its target, and where each channel is."""
 
     delivery_branch: str
     delivery_tip: str
     delivered_tree: str
     ok: bool = True
     children: list[ChildStatus] = field(default_factory=list)
+    channels: list[ChannelPosition] = field(default_factory=list)  # empty without [channels]
 
     @property
     def in_sync(self) -> bool:
