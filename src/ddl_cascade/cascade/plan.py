@@ -1,8 +1,8 @@
 """Plan: read every selected child and decide what it needs, without changing anything but the cache of children.
 
 `plan(config, selection)` fetches each child into the cache (see cache.py), classifies it against its **target**
-(the delivered commit it should hold: today the delivery tip; a channel or a pin in later issues), and decides one
-action per child:
+(the delivered commit it should hold: its pin, else its channel's commit, else the delivery tip; channels.py), and
+decides one action per child:
 
     state \\ run   sync                          reset
     in_sync       none                          none
@@ -147,7 +147,8 @@ class Readers:
 class Planner:
     """Everything planning shares across worker threads: the delivery history, the cache, the commit builder.
 
-    `targets` maps a child name to its target delivered commit (default: the delivery tip). `reset` plans resets
+    `targets` maps a child name to its target delivered commit, over the one its channel or pin gives (channels.py;
+    without either, the delivery tip). `reset` plans resets
     instead of syncs; `build=False` classifies only (status needs no commits).
     """
 
