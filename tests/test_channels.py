@@ -284,3 +284,48 @@ def test_a_channel_without_its_branch_is_one_sentence(tmp_path, cli):
     out = cli("status", "--config", str(world.config_path))
     assert out.code == 2 and out.stderr.count("\n") == 1
     assert "channel 'prod' (of child 'p') has no branch 'ro-shared-ddl-prod'" in out.stderr
+
+
+def test_gate_reads_real_databases(gated, cli, pg_server, monkeypatch):
+    """The dev child's database must have applied the promoted migrations before staging gets them."""
+    from ddl_cascade.db.report import promotion_problem
+
+    world, _, ids = gated
+    name = f"t_channels_{id(world) % 100000}"
+    pg_server.create_database(name)
+    monkeypatch.setenv("DDLC_PW", pg_server.password)
+    cfg = channel_config(world, {"d": {"channel": "dev", "environment": "dev", "local_paths": ["db"]},
+                                 "s": {"channel": "staging"}},
+                         extra=f'\n[environments.dev]\nurl = "postgresql://postgres:${{DDLC_PW}}@127.0.0.1:'
+                               f'{pg_server.port}/{name}"\n')
+    assert sync(cfg).ok
+    refused = promote(cfg, "staging", database=promotion_problem)
+    assert refused.gate.reasons == ["child 'd' of channel 'dev': database 'dev' has 4 pending migration(s)"]
+    migrated = cli("db", "migrate", "--env", "dev", "--child", "d", "--config", str(world.config_path),
+                   env={"DDLC_PW": pg_server.password})
+    assert migrated.code == 0, migrated.stderr
+    passed = promote(cfg, "staging", database=promotion_problem)
+    assert passed.moved and passed.gate.passed and passed.gate.reasons == []
+    assert world.parent.head("ro-shared-ddl-staging") == ids["v3"]
+
+
+def test_publish_and_promote_push_the_channel_branches(gated, cli):
+    from gitrepo import Repo
+
+    world, _, ids = gated
+    remote = Repo.init(world.root / "parent-remote.git", bare=True)
+    cfg = channel_config(world, {"d": {"channel": "dev"}, "s": {"channel": "staging"}},
+                         extra="")
+    text = world.config_path.read_text().replace("[channels]", f'remote = "{remote.path}"\n\n[channels]', 1)
+    world.config_path.write_text(text)
+    pushed = cli("publish", "--push", "--config", str(world.config_path))
+    assert pushed.code == 0, pushed.stderr
+    heads = lambda: dict(line.split()[::-1] for line in  # noqa: E731
+                         remote.git("for-each-ref", "--format=%(objectname) %(refname)").splitlines())
+    assert heads() == {"refs/heads/ro-shared-ddl": ids["v3"], "refs/heads/ro-shared-ddl-dev": ids["v3"],
+                       "refs/heads/ro-shared-ddl-staging": ids["v2"], "refs/heads/ro-shared-ddl-prod": ids["v2"]}
+    assert sync(cfg).ok
+    promoted = cli("promote", "staging", "--push", "--json", "--config", str(world.config_path))
+    assert promoted.code == 0, promoted.stderr
+    assert json.loads(promoted.stdout)["pushed_to"] == str(remote.path)
+    assert heads()["refs/heads/ro-shared-ddl-staging"] == ids["v3"]
