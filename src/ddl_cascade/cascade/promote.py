@@ -142,9 +142,13 @@ def _gate(config: Config, previous: str, new: str, database: DatabaseCheck | Non
     gate = Gate()
     if not followers:
         return gate
+    from ddl_cascade.cascade.commands import by_child
+
+    selection = Selection(tuple(c.name for c in followers))
     planner = Planner(config, build=False, targets={c.name: new for c in followers})
+    planner.cache.git_env = by_child(config, selection).git_env  # the credentials each child's fetch needs
     try:
-        decided = plan(config, Selection(tuple(c.name for c in followers)), jobs=jobs, planner=planner)
+        decided = plan(config, selection, jobs=jobs, planner=planner)
     finally:
         planner.close()
     for p in decided.children:

@@ -99,6 +99,8 @@ def _move_channels(config, old: str | None, new: str) -> list[str]:
     """The first channel follows the delivery branch; a channel branch that does not exist yet starts where the
     delivery branch was before this publish (so adding `[channels]` holds every child where it is). Returns the
     channel branches' refs, for the push."""
+    if not config.channels.order:
+        return []
     from ddl_cascade.cascade import channels
 
     refs = []
