@@ -88,6 +88,7 @@ UNKNOWN_KEY = {
     "environments": (MINIMAL + "[environments.prod]\nurl = 'x'\ncolour = 1\n", "environments.prod.colour"),
     "forge": (MINIMAL + "[forge]\ncolour = 1\n", "forge.colour"),
     "ci": (MINIMAL + "[ci]\ncolour = 1\n", "ci.colour"),
+    "channels": (MINIMAL + "[channels]\ncolour = 1\n", "channels.colour"),
 }
 
 

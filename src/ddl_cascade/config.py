@@ -432,6 +432,17 @@ class Child:
     pull_request: PullRequestSettings = key(subtable(PullRequestSettings), {},
                                             "the pull request's settings, taken key by key "
                                             "over `[defaults.pull_request]`", inherit=True)
+    channel: str | None = key(STRING, None, "the `[channels]` channel whose commit the child follows (default: the "
+                              "first channel)")
+    pin: str | None = key(STRING, None, "hold the child at this delivered commit (a commit id, or a tag on the "
+                          "delivery branch) whatever its channel's commit")
+
+
+@dataclass(frozen=True)
+class Channels:
+    order: tuple[str, ...] = key(array_of(STRING), [], "the channels, in promotion order, e.g. `[\"dev\", "
+                                 "\"staging\", \"prod\"]`; the first receives every publish, each is the parent "
+                                 "branch `<delivery_branch>-<channel>` (docs/channels.md)")
 
 
 @dataclass(frozen=True)
@@ -531,6 +542,8 @@ class Config:
     root: Path
     source: Source = table(Source, "Where the source of truth lives and where its split history goes.", required=True)
     children: tuple[Child, ...] = table(Child, "One entry per child repository.", array=True, defaults="defaults")
+    channels: Channels = table(Channels, "The channels (dev → staging → prod) the delivered commits travel through, "
+                               "each moved by `promote` (docs/channels.md).")
     sync: SyncSettings = table(SyncSettings, "How `sync` writes to children.")
     forge: ForgeSettings = table(ForgeSettings, "The forge that pull-request delivery talks to.")
     flyway: FlywaySettings = table(FlywaySettings, "How Flyway reads the source folder.")
@@ -685,6 +698,7 @@ def _check_references(config: Config) -> None:
             f"{config.file}: source.delivery_branch '{delivery}' and source.branch '{branch}' cannot both exist: "
             "git cannot hold a branch and another branch inside it."
         )
+    _check_channels(config)
     seen: set[str] = set()
     for i, child in enumerate(config.children):
         if child.name in seen:
@@ -699,11 +713,29 @@ def _check_references(config: Config) -> None:
                 f"a branch git accepts apart from '{child.branch}'"
                 + (f" ({problem})." if problem else ".")
             )
+        if child.channel is not None and child.channel not in config.channels.order:
+            known = (f"[channels] order lists {_alternatives(config.channels.order)}" if config.channels.order
+                     else "no [channels] table declares channels")
+            raise ConfigError(f"{config.file}: 'children[{i}] ('{child.name}').channel' names channel "
+                              f"'{child.channel}', but {known}.")
         if child.environment is not None and child.environment not in config.environments:
             raise ConfigError(
                 f"{config.file}: child '{child.name}' names environment '{child.environment}', "
                 "which no [environments.*] table defines."
             )
+
+
+def _check_channels(config: Config) -> None:
+    """Channel names are unique and give branch names git accepts (`<delivery_branch>-<channel>`)."""
+    order = config.channels.order
+    delivery = config.source.delivery_branch
+    for i, name in enumerate(order):
+        if name in order[:i]:
+            raise ConfigError(f"{config.file}: 'channels.order[{i}]' repeats the channel '{name}'.")
+        problem = branch_problem(f"{delivery}-{name}") or ("it contains '/'" if "/" in name else None)
+        if problem is not None:
+            raise ConfigError(f"{config.file}: 'channels.order[{i}]' {name!r} does not give a branch name git "
+                              f"accepts for '{delivery}-{name}' ({problem}).")
 
 
 # ---------------------------------------------------------------------------------------------------------------------

@@ -109,8 +109,8 @@ def apply(plan: CascadePlan, delivery: Delivery, *, jobs: int | None = None,
         try:
             result = apply_child(planner, p, delivery, before_push)
         except Exception as exc:  # one child's failure never stops the others
-            result = ChildResult(p.name, Result.FAILED, State.UNREACHABLE, p.action, p.target, None,
-                                 error=str(exc) or repr(exc))
+            result = ChildResult(p.name, Result.FAILED, State.UNREACHABLE, p.action, p.target, p.channel,
+                                 p.pinned, None, error=str(exc) or repr(exc))
         if on_child:
             on_child(result)
         return result

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from typing import Callable, Mapping
 
+from ddl_cascade.cascade import channels
 from ddl_cascade.cascade.apply import apply, dry_run_report
 from ddl_cascade.cascade.cache import Stopped
 from ddl_cascade.cascade.deliveries import ChildDelivery, Delivery, PushDelivery, ResetDelivery
@@ -63,7 +64,8 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
             planner.close()
         planner.cache.maintain()
     report = StatusReport(decided.delivery_branch, decided.delivery_tip, decided.delivered_tree,
-                          children=[one(p) for p in decided.children])
+                          children=[one(p) for p in decided.children],
+                          channels=channels.report(config, planner.history))
     report.ok = report.in_sync
     return report
 

@@ -1,8 +1,8 @@
 """Plan: read every selected child and decide what it needs, without changing anything but the cache of children.
 
 `plan(config, selection)` fetches each child into the cache (see cache.py), classifies it against its **target**
-(the delivered commit it should hold: today the delivery tip; a channel or a pin in later issues), and decides one
-action per child:
+(the delivered commit it should hold: its pin, else its channel's commit, else the delivery tip; channels.py), and
+decides one action per child:
 
     state \\ run   sync                          reset
     in_sync       none                          none
@@ -37,6 +37,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Mapping
 
 from ddl_cascade import git
+from ddl_cascade.cascade import channels
 from ddl_cascade.cascade.cache import ChildCache, Fetched, in_parallel
 from ddl_cascade.cascade.commits import Builder, NewCommit
 from ddl_cascade.cascade.state import (ChildStatus, DeliveryHistory, State, classify, judge_with_upstream,
@@ -88,6 +89,8 @@ class ChildPlan:
     error: str | None = None
     backup: str | None = None  # reset: the branch that keeps the old tip
     target_tree: str | None = None  # the target's tree: what the child's prefix folder should hold
+    channel: str | None = None  # the child's channel ([channels]); None without channels
+    pinned: bool = False  # the target is the child's pin
     # Not part of any document:
     child: Child | None = field(default=None, repr=False, compare=False)
     objects: list[tuple[str, bytes]] = field(default_factory=list, repr=False, compare=False)
@@ -97,7 +100,8 @@ class ChildPlan:
         assert self.child is not None
         return ChildStatus(self.name, self.state, tip=self.old, tree=self.tree, behind_by=self.behind_by,
                            changed_paths=self.changed_paths, error=self.error, prefix=self.child.prefix,
-                           branch=self.child.branch, target=self.target)
+                           branch=self.child.branch, target=self.target, channel=self.channel,
+                           pinned=self.pinned)
 
 
 def decide(state: State, reset: bool) -> Action:
@@ -143,7 +147,8 @@ class Readers:
 class Planner:
     """Everything planning shares across worker threads: the delivery history, the cache, the commit builder.
 
-    `targets` maps a child name to its target delivered commit (default: the delivery tip). `reset` plans resets
+    `targets` maps a child name to its target delivered commit, over the one its channel or pin gives (channels.py;
+    without either, the delivery tip). `reset` plans resets
     instead of syncs; `build=False` classifies only (status needs no commits).
     """
 
@@ -154,7 +159,10 @@ class Planner:
         self.build = build
         self.assume_cached = assume_cached
         self.history = DeliveryHistory.load(config)
-        self.targets = dict(targets or {})
+        # Each child's channel and pin (channels.py); targets given by the caller win over them.
+        self.assigned = channels.targets(config, self.history)
+        self.targets = {name: t.commit for name, t in self.assigned.items()}
+        self.targets.update(targets or {})
         for name, target in self.targets.items():
             if not self.history.is_delivered_commit(target):
                 raise CascadeError(f"child '{name}': target {target} is not a commit of the delivery branch "
@@ -179,12 +187,22 @@ class Planner:
     def target_of(self, child: Child) -> str:
         return self.targets.get(child.name, self.history.tip)
 
+    def label(self, plan: "ChildPlan") -> "ChildPlan":
+        """Note on the plan the child's channel and whether its target is a pin."""
+        assigned = self.assigned.get(plan.name)
+        if assigned is not None:
+            plan.channel, plan.pinned = assigned.channel, assigned.pinned
+        return plan
+
     def plan_child(self, child: Child, fresh: bool = False, damaged: str | None = None) -> ChildPlan:
         """Read one child (from the cache, or from the child when `fresh` or unsure) and decide what it needs.
 
         When the cache's copy of the child turns out damaged (an object missing or corrupt: `damaged` says so, or
         planning fails that way), the child is fetched afresh and planned again, once.
         """
+        return self.label(self._plan_child(child, fresh, damaged))
+
+    def _plan_child(self, child: Child, fresh: bool, damaged: str | None) -> ChildPlan:
         reader = self.readers.get()
         if damaged is not None:
             return self._decide(reader, child, self.cache.refetch(child, damaged), confirmed=True)
@@ -263,6 +281,7 @@ def plan(config: Config, selection: Selection = Selection(), *, reset: bool = Fa
         except Exception as exc:  # one child's failure never stops the others
             result = ChildPlan(child.name, State.UNREACHABLE, Action.NONE, planner.target_of(child), None,
                                error=str(exc) or repr(exc), child=child)
+            planner.label(result)
         if on_child:
             on_child(result)
         return result

@@ -84,12 +84,34 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     added = _added(repo, old, new, force, source.delivery_branch, outcome.created_parents)
     if local != new:
         git.update_ref(repo, ref, new, local or "", message="ddl-cascade publish")
+    moved = _move_channels(config, old, new)
     if push:
-        try:
-            git.push_ref(repo, source.remote, ref, force, timeout=config.sync.timeout)
-        except git.GitError as exc:
-            raise CascadeError(f"pushing {source.delivery_branch} to '{source.remote}' failed: {exc}") from None
+        for name in [ref, *moved]:
+            try:
+                git.push_ref(repo, source.remote, name, force, timeout=config.sync.timeout)
+            except git.GitError as exc:
+                branch = name.removeprefix("refs/heads/")
+                raise CascadeError(f"pushing {branch} to '{source.remote}' failed: {exc}") from None
     return PublishResult(source.delivery_branch, old, new, added, pushed_to=source.remote if push else None)
+
+
+def _move_channels(config, old: str | None, new: str) -> list[str]:
+    """The first channel follows the delivery branch; a channel branch that does not exist yet starts where the
+    delivery branch was before this publish (so adding `[channels]` holds every child where it is). Returns the
+    channel branches' refs, for the push."""
+    if not config.channels.order:
+        return []
+    from ddl_cascade.cascade import channels
+
+    refs = []
+    for i, (channel, commit) in enumerate(channels.read_positions(config).items()):
+        ref = f"refs/heads/{channels.branch(config, channel)}"
+        wanted = new if i == 0 else (commit or old or new)
+        local = git.rev_parse(config.root, ref)
+        if local != wanted:
+            git.update_ref(config.root, ref, wanted, local or "", message="ddl-cascade publish")
+        refs.append(ref)
+    return refs
 
 
 def _deleted(config, repo: Path) -> None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
+from ddl_cascade.cascade.channels import ChannelPosition
 from ddl_cascade.cascade.commits import NewCommit
 from ddl_cascade.cascade.plan import Action, ChildPlan
 from ddl_cascade.cascade.publish import PublishResult
@@ -35,6 +36,8 @@ class ChildResult:
     state: State  # the state the child was in before this run
     action: Action  # what the plan decided
     target: str | None  # the delivered commit the child should hold
+    channel: str | None  # the child's channel ([channels]); None without channels
+    pinned: bool  # the target is the child's pin
     commit: str | None  # the child's tip after the run (its current tip when nothing was pushed)
     old: str | None = None  # the tip before the run
     planned: str | None = None  # with --dry-run: the tip a real run would push
@@ -50,7 +53,7 @@ class ChildResult:
     def of(cls, plan: ChildPlan, result: Result, commit: str | None, attempts: int, error: str | None = None,
            planned: str | None = None, backup: str | None = None,
            pull_request: PullRequestInfo | None = None) -> "ChildResult":
-        return cls(plan.name, result, plan.state, plan.action, plan.target, commit, old=plan.old, planned=planned,
+        return cls(plan.name, result, plan.state, plan.action, plan.target, plan.channel, plan.pinned, commit, old=plan.old, planned=planned,
                    commits=plan.commits, behind_by=plan.behind_by, changed_paths=plan.changed_paths,
                    error=error if error is not None else plan.error, attempts=attempts, backup=backup,
                    pull_request=pull_request)
@@ -75,13 +78,14 @@ class CascadeReport:
 
 @dataclass
 class StatusReport:
-    """`status --json`: every selected child's state against its target."""
+    """`status --json`: every selected child's state against its target, and where each channel is."""
 
     delivery_branch: str
     delivery_tip: str
     delivered_tree: str
     ok: bool = True
     children: list[ChildStatus] = field(default_factory=list)
+    channels: list[ChannelPosition] = field(default_factory=list)  # empty without [channels]
 
     @property
     def in_sync(self) -> bool:

@@ -2,7 +2,7 @@
 
 A child's state is read from the tree id of its prefix folder, compared with the delivered trees: the trees of the
 delivery branch's commits, read with one `git log` in the parent. The target is the delivered commit the child
-should hold (today the delivery tip; later its channel's commit or its pin). No state file and no commit trailer is
+should hold (its pin, else its channel's commit, else the delivery tip: channels.py). No state file and no commit trailer is
 consulted, so a child updated by `git subtree`, by ddl-cascade, or by a squash-merged pull request that lost every
 trailer reads the same way:
 
@@ -85,6 +85,8 @@ class ChildStatus:
     prefix: str = ""
     branch: str = ""
     target: str | None = None  # the delivered commit the child is judged against
+    channel: str | None = None  # the child's channel ([channels]); None without channels
+    pinned: bool = False  # the target is the child's pin, not its channel's commit
     database: DatabaseState | None = None  # `status --db`, for a child with an environment
     pull_request: PullRequestInfo | None = None  # a child delivered by pull request: its pull request, if any
 

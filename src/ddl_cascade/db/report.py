@@ -63,3 +63,18 @@ def attach(cfg: Config, report) -> bool:
         child_status.database = db
         ok = ok and db.ok
     return ok
+
+
+def promotion_problem(cfg: Config, child, child_status) -> str | None:
+    """Why a child's database does not vouch for a promotion (`promote`'s gate): unreadable, a failed row, a checksum
+    mismatch, or a migration of the child's tip not applied yet; None when it applied them all."""
+    db = database_state(cfg, child.name, child.environment, child_status.tip)
+    if db.error:
+        return f"database '{child.environment}' could not be read: {db.error}"
+    if db.failed:
+        return f"database '{child.environment}' has {db.failed} failed migration row(s)"
+    if db.mismatches:
+        return f"database '{child.environment}' has {db.mismatches} checksum mismatch(es)"
+    if db.pending:
+        return f"database '{child.environment}' has {db.pending} pending migration(s)"
+    return None

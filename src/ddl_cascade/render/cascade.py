@@ -85,14 +85,10 @@ def status(report: StatusReport) -> None:
         write(lines + ["No children configured: nothing to check."])
         return
     rows: list[list[Cell | str]] = [[Cell(h, "dim") for h in ("child", "state", "tree", "detail")]]
-    for child in problems_first(report.children, status_rank):
-        detail, more = _status_detail(child)
-        rows.append([child.name, _mark(child.state), short(child.tree), detail])
-        rows += [["", "", "", f"  {line}"] for line in more]
-        pr = child.pull_request
-        if pr is not None:
-            rows.append(["", "", "", f"  pull request #{pr.number} ({pr.state}, {plural(pr.age_days, 'day')} old) "
-                                     f"{pr.url}"])
+    for group, children in _by_channel(report):
+        if group is not None:
+            rows.append([Cell(group, "bold")])
+        rows += _status_rows(children)
     lines += columns(rows, on)
     total = len(report.children)
     states = [c.state.value for c in report.children]
@@ -103,6 +99,35 @@ def status(report: StatusReport) -> None:
         lines.append(f"{plural(total, 'child', 'children')}: {counts(states, [s.value for s in State])}; "
                      f"{bad} not in sync.")
     write(lines)
+
+
+def _by_channel(report: StatusReport) -> list[tuple[str | None, list[ChildStatus]]]:
+    """The children grouped by channel, in [channels] order, each group headed by the channel's commit and how far
+    it is behind the first channel; one unheaded group without channels."""
+    if not report.channels:
+        return [(None, report.children)]
+    groups = []
+    for channel in report.channels:
+        behind = "" if channel.behind_first == 0 else \
+            f", {plural(channel.behind_first, 'delivery commit')} behind {report.channels[0].name}"
+        children = [c for c in report.children if c.channel == channel.name]
+        groups.append((f"channel {channel.name} ({channel.branch}) at {short(channel.commit)}{behind}", children))
+    return groups
+
+
+def _status_rows(children: list[ChildStatus]) -> list[list[Cell | str]]:
+    rows: list[list[Cell | str]] = []
+    for child in problems_first(children, status_rank):
+        detail, more = _status_detail(child)
+        if child.pinned:
+            detail = f"pinned at {short(child.target)}" + (f"; {detail}" if detail else "")
+        rows.append([child.name, _mark(child.state), short(child.tree), detail])
+        rows += [["", "", "", f"  {line}"] for line in more]
+        pr = child.pull_request
+        if pr is not None:
+            rows.append(["", "", "", f"  pull request #{pr.number} ({pr.state}, {plural(pr.age_days, 'day')} old) "
+                                     f"{pr.url}"])
+    return rows
 
 
 def _what(child: ChildResult, dry_run: bool) -> str:
@@ -181,3 +206,20 @@ def status_summary(report: StatusReport) -> str:
             lines.append(f"| `{child.name}` | {child.state.value} | {detail} |")
         lines.append("")
     return "\n".join(lines) + "\n"
+
+
+def promotion(result) -> None:
+    """`promote`: old..new, the migrations it brings, the children the next sync updates, and the gate's reasons
+    (a refusal's, or those `--force` skipped)."""
+    lines = [result.summary()]
+    if result.old != result.new:
+        lines.append(f"{plural(len(result.migrations), 'migration')} the promotion brings"
+                     + (":" if result.migrations else "."))
+        lines += [f"  {path}" for path in result.migrations]
+        if result.moved:
+            lines.append(f"the next sync updates {plural(len(result.children), 'child', 'children')}"
+                         + (": " + ", ".join(result.children) if result.children else "."))
+    if result.gate.reasons:
+        lines.append("gate skipped (--force):" if result.moved else "gate closed:")
+        lines += [f"  {reason}" for reason in result.gate.reasons]
+    write(lines)

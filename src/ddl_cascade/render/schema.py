@@ -34,6 +34,7 @@ DOCUMENTS: dict[str, str] = {
     "demo": "ddl_cascade.demo:DemoReport",
     "guard": "ddl_cascade.guard:GuardReport",
     "doctor": "ddl_cascade.cascade.doctor:DoctorReport",
+    "promote": "ddl_cascade.cascade.promote:PromoteResult",
 }
 
 
