@@ -109,6 +109,32 @@ def test_config_errors_name_the_key(three, children, order, message):
     assert message in str(err.value)
 
 
+DEFAULTS_CHANNEL_ERRORS = [
+    ('[defaults]\nchannel = "qa"\n', ORDER, "'defaults.channel' names channel 'qa', but [channels] order lists"),
+    ('[defaults]\nchannel = "dev"\n', (), "'defaults.channel' names channel 'dev', but no [channels] table declares"),
+    ('[defaults]\nchannel = 3\n', ORDER, "'defaults.channel' must be a non-empty string"),
+]
+
+
+@pytest.mark.parametrize("defaults, order, message", DEFAULTS_CHANNEL_ERRORS)
+def test_a_bad_defaults_channel_names_the_defaults_key(three, defaults, order, message):
+    world, _ = three
+    with pytest.raises(ConfigError) as err:
+        channel_config(world, {"c": {}, "d": {"channel": "dev"}}, order=order, extra="\n" + defaults)
+    assert message in str(err.value)
+
+
+def test_children_take_the_channel_of_defaults_unless_they_name_their_own(three):
+    world, ids = three
+    for name in ORDER:
+        put(world, name, ids["v1"])
+    put(world, "dev", ids["v3"])
+    cfg = channel_config(world, {"c": {}, "d": {"channel": "dev"}}, extra='\n[defaults]\nchannel = "prod"\n')
+    assert [child.channel for child in cfg.children] == ["prod", "dev"]
+    got = channels.targets(cfg, DeliveryHistory.load(cfg))
+    assert got == {"c": channels.Target(ids["v1"], "prod", False), "d": channels.Target(ids["v3"], "dev", False)}
+
+
 @pytest.mark.parametrize("pin, why", [("nope", "names no commit in the parent"),
                                       ("main", "which is not a commit of the delivery branch")])
 def test_a_pin_that_is_not_a_delivered_commit_is_one_sentence(three, pin, why):

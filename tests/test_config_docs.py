@@ -207,6 +207,11 @@ INHERITED = {
     "create_branch": (True, False),
     "delivery": ("pull-request", "push"),
     "pull_request": ({"draft": True}, {"draft": False}),
+    "channel": ("prod", "dev"),
+}
+# What a key's case needs besides `[defaults]` and the children: a channel must be one `[channels]` declares.
+INHERITED_CONTEXT = {
+    "channel": '[channels]\norder = ["dev", "prod"]\n',
 }
 
 
@@ -221,7 +226,7 @@ def test_children_inherit_each_defaults_key_unless_they_set_it(name):
         return "{" + ", ".join(f"{k} = {json.dumps(v)}" for k, v in value.items()) + "}" if isinstance(value, dict) \
             else json.dumps(value)
 
-    text = MINIMAL + f"[defaults]\n{name} = {toml(default)}\n" + CHILD
+    text = MINIMAL + INHERITED_CONTEXT.get(name, "") + f"[defaults]\n{name} = {toml(default)}\n" + CHILD
     text += f'[[children]]\nname = "b"\nurl = "y"\n{name} = {toml(own)}\n'
     first, second = config.parse(tomllib.loads(text), FILE).children
 

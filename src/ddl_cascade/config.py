@@ -433,7 +433,7 @@ class Child:
                                             "the pull request's settings, taken key by key "
                                             "over `[defaults.pull_request]`", inherit=True)
     channel: str | None = key(STRING, None, "the `[channels]` channel whose commit the child follows (default: the "
-                              "first channel)")
+                              "first channel)", inherit=True)
     pin: str | None = key(STRING, None, "hold the child at this delivered commit (a commit id, or a tag on the "
                           "delivery branch) whatever its channel's commit")
 
@@ -611,6 +611,7 @@ def parse(data: dict[str, Any], file: Path) -> Config:
     declared = tables()
     _check_keys(data, [n for name, spec in declared for n in (name, spec.defaults) if n], top)
     values: dict[str, Any] = {}
+    defaults: dict[str, dict[str, Any]] = {}  # an array's name -> the values its table of defaults gives
     for name, spec in declared:
         at = top.key(name)
         if spec.array:
@@ -618,6 +619,7 @@ def parse(data: dict[str, Any], file: Path) -> Config:
             if spec.defaults:
                 raw_defaults = _table_data(data, spec.defaults, top, required=False)
                 inherited = _parse_keys(inherited_keys(spec.cls), raw_defaults, top.key(spec.defaults))
+                defaults[name] = inherited
                 subtables = {k for k, key_spec in inherited_keys(spec.cls) if key_spec.type.table is not None}
             else:
                 raw_defaults, subtables = {}, set()
@@ -644,7 +646,7 @@ def parse(data: dict[str, Any], file: Path) -> Config:
         elif name in data or spec.required:
             values[name] = spec.cls(**_parse_keys(keys(spec.cls), _table_data(data, name, top, spec.required), at))
     config = Config(file=file, root=file.parent, **values)
-    _check_references(config)
+    _check_references(config, defaults.get("children", {}))
     return config
 
 
@@ -683,9 +685,10 @@ def _check_keys(raw: dict[str, Any], allowed: list[str], at: _At) -> None:
             raise at.fail(f"unknown key '{at.key(name).dotted}'.")
 
 
-def _check_references(config: Config) -> None:
+def _check_references(config: Config, defaults: dict[str, Any] | None = None) -> None:
     """What one table's declaration cannot say: the delivery branch is not the source branch, child names are
-    unique, a child's environment exists."""
+    unique, a child's channel and environment exist. `defaults` holds the values `[defaults]` gives, so that a
+    channel a child inherits is reported as `defaults.channel`."""
     source = config.source
     branch, delivery = source.branch, source.delivery_branch
     if delivery == branch:
@@ -699,6 +702,10 @@ def _check_references(config: Config) -> None:
             "git cannot hold a branch and another branch inside it."
         )
     _check_channels(config)
+    default_channel = (defaults or {}).get("channel")
+    if default_channel is not None and default_channel not in config.channels.order:
+        raise ConfigError(f"{config.file}: 'defaults.channel' names channel '{default_channel}', but "
+                          f"{_known_channels(config)}.")
     seen: set[str] = set()
     for i, child in enumerate(config.children):
         if child.name in seen:
@@ -714,15 +721,18 @@ def _check_references(config: Config) -> None:
                 + (f" ({problem})." if problem else ".")
             )
         if child.channel is not None and child.channel not in config.channels.order:
-            known = (f"[channels] order lists {_alternatives(config.channels.order)}" if config.channels.order
-                     else "no [channels] table declares channels")
             raise ConfigError(f"{config.file}: 'children[{i}] ('{child.name}').channel' names channel "
-                              f"'{child.channel}', but {known}.")
+                              f"'{child.channel}', but {_known_channels(config)}.")
         if child.environment is not None and child.environment not in config.environments:
             raise ConfigError(
                 f"{config.file}: child '{child.name}' names environment '{child.environment}', "
                 "which no [environments.*] table defines."
             )
+
+
+def _known_channels(config: Config) -> str:
+    order = config.channels.order
+    return f"[channels] order lists {_alternatives(order)}" if order else "no [channels] table declares channels"
 
 
 def _check_channels(config: Config) -> None:
