@@ -1,4 +1,4 @@
-"""`ddl-cascade demo`: the seed's playground, built for real and cascaded twice, every step printed.
+"""`ddl-cascade demo`: the seed's playground, built for real and cascaded through two channels, every step printed.
 
 It builds, in one folder:
     shared-flyway-ddl/                     the parent (a work tree), with cascade.toml
@@ -6,10 +6,13 @@ It builds, in one folder:
         read-write-flyway-files/callbacks/ 16 Flyway SQL callbacks (valid event names)
         read-write-flyway-files/yaml/      the shared Flyway configuration
     remotes/<child>.git                    four bare children, as on a code host: flyway-1-pipeline,
-                                           flyway-1-grants, flyway-2-pipeline, flyway-2-grants; each has a README,
-                                           a flyway.toml and local migrations of its own (V1001+)
+                                           flyway-1-grants (channel dev), flyway-2-pipeline, flyway-2-grants
+                                           (channel prod); each has a README, a flyway.toml and local migrations of
+                                           its own (V1001+)
 Then it runs, as a user would (the same CLI, in the parent): validate, full, status; adds V5 (a reviewed change
-merged to main) and runs full and status again. All SQL is valid PostgreSQL, so `db verify` can replay it.
+merged to main) and runs validate, full and status again: the dev children get V5, the prod children stay in sync
+with prod's commit. Then `promote prod` passes its gate (every dev child took V5), and sync and status bring and show
+V5 in the prod children too. All SQL is valid PostgreSQL, so `db verify` can replay it.
 """
 
 from __future__ import annotations
@@ -32,6 +35,14 @@ CHILDREN = {
     "flyway-1-grants": ("env-1", "grants"),
     "flyway-2-pipeline": ("env-2", "pipeline"),
     "flyway-2-grants": ("env-2", "grants"),
+}
+# Each child's channel (`[channels] order = ["dev", "prod"]`): env-1 is development, env-2 production.
+CHANNELS = ("dev", "prod")
+CHANNEL = {
+    "flyway-1-pipeline": "dev",
+    "flyway-1-grants": "dev",
+    "flyway-2-pipeline": "prod",
+    "flyway-2-grants": "prod",
 }
 IDENTITY = {"GIT_AUTHOR_NAME": "Demo Author", "GIT_AUTHOR_EMAIL": "author@example.com",
             "GIT_COMMITTER_NAME": "Demo Author", "GIT_COMMITTER_EMAIL": "author@example.com"}
@@ -168,11 +179,13 @@ def _cascade_toml() -> str:
         "[source]", f'path = "{SOURCE}"', 'branch = "main"', 'delivery_branch = "ro-shared-ddl"', "",
         "[defaults]", f'prefix = "{PREFIX}"', 'branch = "main"', 'mode = "squash"',
         'local_paths = ["local-flyway-files/sql"]', "",
-        "[sync]", 'author = "ddl-cascade demo <ddl-cascade@example.com>"',
+        "[sync]", 'author = "ddl-cascade demo <ddl-cascade@example.com>"', "",
+        "# Every publish reaches the dev children; the prod children get it after `ddl-cascade promote prod`.",
+        "[channels]", "order = [" + ", ".join(f'"{c}"' for c in CHANNELS) + "]",
     ]
     for name, tags in CHILDREN.items():
         lines += ["", "[[children]]", f'name = "{name}"', f'url = "../remotes/{name}.git"',
-                  "tags = [" + ", ".join(f'"{t}"' for t in tags) + "]"]
+                  "tags = [" + ", ".join(f'"{t}"' for t in tags) + "]", f'channel = "{CHANNEL[name]}"']
     return "\n".join(lines) + "\n"
 
 
@@ -245,7 +258,8 @@ def _run_cli(parent: Path, args: list[str], say: Callable[[str], None]) -> int:
 
 
 def run(directory: Path | None, say: Callable[[str], None] = print) -> DemoResult:
-    """Build the playground in `directory` (a new temporary folder when None) and cascade V1-V4, then V5."""
+    """Build the playground in `directory` (a new temporary folder when None) and cascade V1-V4, then V5 to the dev
+    children, then, promoted, to the prod children."""
     if directory is None:
         root = Path(tempfile.mkdtemp(prefix="ddl-cascade-demo-"))
     else:
@@ -263,16 +277,24 @@ def run(directory: Path | None, say: Callable[[str], None] = print) -> DemoResul
 
     say("\nStep 1: validate the parent's migrations (what CI runs on every pull request).")
     result.steps.append(("validate", _run_cli(parent, ["validate"], say)))
-    say("\nStep 2: publish the delivery branch and cascade it to the four children.")
+    say("\nStep 2: publish the delivery branch and cascade it to the four children (two dev, two prod).")
     result.steps.append(("full", _run_cli(parent, ["full"], say)))
-    say("\nStep 3: check every child by tree id.")
+    say("\nStep 3: check every child by tree id, against its channel's commit.")
     result.steps.append(("status", _run_cli(parent, ["status"], say)))
 
     say(f"\nStep 4: a second reviewed change lands on main: {V5[0]}.")
     _write(parent, {f"{SOURCE}/sql/{V5[0]}": V5[1]})
     _commit(parent, "Merge pull request #5: V5 add orders shipped_at")
     result.steps.append(("validate", _run_cli(parent, ["validate"], say)))
+    say("\nStep 5: publish and sync: V5 reaches the dev children; prod's commit has not moved, so the prod children "
+        "stay where they are (in sync with prod).")
     result.steps.append(("full", _run_cli(parent, ["full"], say)))
+    result.steps.append(("status", _run_cli(parent, ["status"], say)))
+
+    say("\nStep 6: promote prod: its gate checks that every dev child took V5, then moves prod to dev's commit.")
+    result.steps.append(("promote prod", _run_cli(parent, ["promote", "prod"], say)))
+    say("\nStep 7: the next sync brings V5 to the prod children.")
+    result.steps.append(("sync", _run_cli(parent, ["sync"], say)))
     result.steps.append(("status", _run_cli(parent, ["status"], say)))
 
     say("\n" + ("Demo complete." if result.ok else "Demo finished with failures (see the exit codes above)."))

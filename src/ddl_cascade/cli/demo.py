@@ -1,4 +1,5 @@
-"""`ddl-cascade demo [DIR]`: build the seed's playground and cascade it twice (logic in ddl_cascade.demo)."""
+"""`ddl-cascade demo [DIR]`: build the seed's playground and cascade it through two channels (logic in
+ddl_cascade.demo)."""
 
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ def demo(
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Build a playground (a parent, four bare children, V1-V4), run validate, full and status, then cascade a V5."""
+    """Build a playground (a parent, four bare children on channels dev and prod, V1-V4), run validate, full and
+    status, then cascade a V5 to the dev children, promote prod and sync it to the prod children."""
     import sys
 
     from ddl_cascade.demo import run
