@@ -398,3 +398,21 @@ def test_status_db_compares_with_the_childs_target(gated, cli, pg_server, monkey
         "V1__init.sql", "V2__more.sql", "V3__third.sql", "V100__d.sql"]
     db = database()
     assert (db["pending"], db["applied"], db["ok"], db["mismatches"]) == (0, 4, True, 0)
+
+
+def test_the_delivered_tree_is_read_in_the_parent_when_the_reader_cannot_see_it(tmp_path):
+    """The cache borrows the parent's objects; a reader that cannot see them (here: the child's own repository) falls
+    back to the parent for the delivered tree, and still reads the child's own files from itself."""
+    from ddl_cascade import git
+    from ddl_cascade.db import migrations as migration_sets
+
+    world = make_world(tmp_path, {"c": "squash"})
+    cfg = world.config()
+    tip = world.parent.head("ro-shared-ddl")
+    delivered = migration_sets.Delivered("read-only-flyway-files", tip, "the delivery tip")
+    with git.ObjectReader(world.children["c"].path) as reader:
+        assert reader.read(tip) is None
+        tree = reader.read("main^{tree}")[0]
+        files = migration_sets._with_delivered(cfg, reader, tree, ["db", "read-only-flyway-files/sql"], delivered)
+    assert sorted(files) == ["db/V100__c.sql", "read-only-flyway-files/sql/V1__init.sql",
+                             "read-only-flyway-files/sql/V2__more.sql"]
