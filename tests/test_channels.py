@@ -355,3 +355,90 @@ def test_publish_and_promote_push_the_channel_branches(gated, cli):
     assert promoted.code == 0, promoted.stderr
     assert json.loads(promoted.stdout)["pushed_to"] == str(remote.path)
     assert heads()["refs/heads/ro-shared-ddl-staging"] == ids["v3"]
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# `db … --child` and `status --db` read the read-only folder at the child's target (issue 13)
+
+def verified(cli, world, child, pg_server) -> list[str]:
+    out = cli("db", "verify", "--child", child, "--url", pg_server.url("postgres"), "--json",
+              "--config", str(world.config_path))
+    assert out.code == 0, out.stderr
+    return [m["script"] for m in json.loads(out.stdout)["migrations"]]
+
+
+def test_db_child_reads_the_read_only_folder_at_the_childs_target(gated, cli, pg_server):
+    """dev is at V3 (d holds V2), prod at V2: the prod child gets V2's migrations, not dev's V3; the dev child gets
+    V3 before its sync; a pinned child its pin, even behind what it holds."""
+    world, _, ids = gated
+    world.add_child("p")  # never synced: its read-only folder does not exist yet
+    channel_config(world, {"d": {"channel": "dev", "local_paths": ["db"]},
+                           "s": {"channel": "staging", "local_paths": ["db"], "pin": ids["v1"]},
+                           "p": {"channel": "prod", "local_paths": ["db"]}})
+    assert verified(cli, world, "p", pg_server) == ["V1__init.sql", "V2__more.sql", "V100__p.sql"]
+    assert verified(cli, world, "d", pg_server) == ["V1__init.sql", "V2__more.sql", "V3__third.sql", "V100__d.sql"]
+    assert verified(cli, world, "s", pg_server) == ["V1__init.sql", "V100__s.sql"]  # s holds V2; pinned at V1
+
+    text = cli("db", "verify", "--child", "p", "--url", pg_server.url("postgres"), "--config", str(world.config_path))
+    assert text.code == 0, text.stderr
+    assert (f"read-only folder read-only-flyway-files/ from delivered commit {ids['v2'][:12]} (its channel 'prod')"
+            in text.stdout.splitlines())
+    pinned = cli("db", "verify", "--child", "s", "--url", pg_server.url("postgres"), "--config", str(world.config_path))
+    assert f"from delivered commit {ids['v1'][:12]} (its pin '{ids['v1']}')" in pinned.stdout
+
+
+def test_db_child_without_channels_reads_the_delivery_tip(tmp_path, cli, pg_server):
+    world = make_world(tmp_path, {"c": "squash", "fresh": "squash"})
+    text = world.write_config().read_text().replace('mode = "squash"', 'mode = "squash"\nlocal_paths = ["db"]')
+    world.config_path.write_text(text)
+    cfg = config_module.load(world.config_path)
+    assert sync(cfg, ["c"]).ok
+    tip = world.deliver({"sql/V3__third.sql": "create table t3 (id int);\n"}, "V3")  # published, not synced
+    assert verified(cli, world, "c", pg_server) == ["V1__init.sql", "V2__more.sql", "V3__third.sql", "V100__c.sql"]
+    assert verified(cli, world, "fresh", pg_server) == [
+        "V1__init.sql", "V2__more.sql", "V3__third.sql", "V100__fresh.sql"]
+    out = cli("db", "verify", "--child", "c", "--url", pg_server.url("postgres"), "--config", str(world.config_path))
+    assert f"from delivered commit {tip[:12]} (the delivery tip)" in out.stdout
+
+
+def test_status_db_compares_with_the_childs_target(gated, cli, pg_server, monkeypatch):
+    """d holds V2 but its channel (dev) is at V3: its database should have applied V3 too."""
+    world, _, ids = gated
+    name = f"t_target_{id(world) % 100000}"
+    pg_server.create_database(name)
+    env = {"DDLC_PW": pg_server.password}
+    channel_config(world, {"d": {"channel": "dev", "environment": "dev", "local_paths": ["db"]},
+                           "s": {"channel": "staging"}},
+                   extra=f'\n[environments.dev]\nurl = "postgresql://postgres:${{DDLC_PW}}@127.0.0.1:'
+                         f'{pg_server.port}/{name}"\n')
+    run = lambda *args: cli(*args, "--config", str(world.config_path), env=env)  # noqa: E731
+
+    def database() -> dict:
+        doc = json.loads(run("status", "--db", "--json").stdout)
+        return next(c for c in doc["children"] if c["name"] == "d")["database"]
+
+    assert database()["pending"] == 4  # V1, V2, V3 (dev's target) and V100
+    migrated = run("db", "migrate", "--env", "dev", "--child", "d", "--json")
+    assert migrated.code == 0, migrated.stderr
+    assert [m["script"] for m in json.loads(migrated.stdout)["migrations"]] == [
+        "V1__init.sql", "V2__more.sql", "V3__third.sql", "V100__d.sql"]
+    db = database()
+    assert (db["pending"], db["applied"], db["ok"], db["mismatches"]) == (0, 4, True, 0)
+
+
+def test_the_delivered_tree_is_read_in_the_parent_when_the_reader_cannot_see_it(tmp_path):
+    """The cache borrows the parent's objects; a reader that cannot see them (here: the child's own repository) falls
+    back to the parent for the delivered tree, and still reads the child's own files from itself."""
+    from ddl_cascade import git
+    from ddl_cascade.db import migrations as migration_sets
+
+    world = make_world(tmp_path, {"c": "squash"})
+    cfg = world.config()
+    tip = world.parent.head("ro-shared-ddl")
+    delivered = migration_sets.Delivered("read-only-flyway-files", tip, "the delivery tip")
+    with git.ObjectReader(world.children["c"].path) as reader:
+        assert reader.read(tip) is None
+        tree = reader.read("main^{tree}")[0]
+        files = migration_sets._with_delivered(cfg, reader, tree, ["db", "read-only-flyway-files/sql"], delivered)
+    assert sorted(files) == ["db/V100__c.sql", "read-only-flyway-files/sql/V1__init.sql",
+                             "read-only-flyway-files/sql/V2__more.sql"]

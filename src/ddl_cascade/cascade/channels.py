@@ -96,16 +96,31 @@ def targets(config: Config, history: DeliveryHistory) -> dict[str, Target]:
     at = positions(config, history, missing_ok=True) if config.channels.order else {}
     out: dict[str, Target] = {}
     for child in config.children:
-        channel = channel_of(config, child)
-        if child.pin is not None:
-            out[child.name] = Target(resolve_pin(config, child, history), channel, True)
-        elif channel is not None:
-            if channel not in at:
-                raise CascadeError(f"channel '{channel}' (of child '{child.name}') has no branch "
-                                   f"'{branch(config, channel)}' in the parent yet; run `ddl-cascade publish` (which "
-                                   f"creates missing channel branches) or `ddl-cascade promote {channel}`.")
-            out[child.name] = Target(at[channel], channel, False)
+        target = _target(config, history, child, at)
+        if target is not None:
+            out[child.name] = target
     return out
+
+
+def target_of(config: Config, history: DeliveryHistory, child: Child) -> Target | None:
+    """One child's target (None when it has neither a channel nor a pin: it follows the delivery tip); only that
+    child's pin and channel are read."""
+    channel = channel_of(config, child)
+    at = positions(config, history, missing_ok=True) if channel is not None and child.pin is None else {}
+    return _target(config, history, child, at)
+
+
+def _target(config: Config, history: DeliveryHistory, child: Child, at: dict[str, str]) -> Target | None:
+    channel = channel_of(config, child)
+    if child.pin is not None:
+        return Target(resolve_pin(config, child, history), channel, True)
+    if channel is None:
+        return None
+    if channel not in at:
+        raise CascadeError(f"channel '{channel}' (of child '{child.name}') has no branch "
+                           f"'{branch(config, channel)}' in the parent yet; run `ddl-cascade publish` (which "
+                           f"creates missing channel branches) or `ddl-cascade promote {channel}`.")
+    return Target(at[channel], channel, False)
 
 
 @dataclass

@@ -48,6 +48,12 @@ def _report_run(result, json: bool, what: str) -> None:
         raise typer.Exit(1)
 
 
+def _say_delivered(migration_set) -> None:
+    """For `--child`: which delivered commit the child's read-only folder was taken from (its target)."""
+    if migration_set.delivered is not None:
+        typer.echo(migration_set.delivered.describe())
+
+
 @db_app.command()
 def verify(
     child: ChildOpt = None,
@@ -68,6 +74,7 @@ def verify(
     if not json:
         where = tgt.display if tgt else "a throwaway PostgreSQL server"
         typer.echo(f"Verifying {len(migration_set.migrations)} migrations of the {migration_set.origin} on {where}")
+        _say_delivered(migration_set)
     with targets.database_errors(tgt):
         result = run_verify(migration_set, target=tgt, keep=keep,
                             on_applied=None if json else lambda a: typer.echo(render.applied_line(a)))
@@ -115,6 +122,7 @@ def migrate(
     with connection as conn:
         if not json:
             typer.echo(f"Migrating {tgt.display} with the migrations of the {migration_set.origin}")
+            _say_delivered(migration_set)
         result = engine.migrate(conn, migration_set, on_applied=None if json else lambda a: typer.echo(render.applied_line(a)),
                                 environment=tgt.environment)
     if not json and result.ok:
@@ -148,6 +156,7 @@ def status(
 
         emit_json(HistoryStatus(tgt.display, tgt.environment, info.migrations, info.problems, ok))
     else:
+        _say_delivered(migration_set)
         render.history(tgt.display, info)
     if not ok:
         raise typer.Exit(1)
@@ -174,6 +183,7 @@ def repair(
                                result.aligned))
     else:
         typer.echo(f"Repairing {tgt.display} with the migrations of the {migration_set.origin}")
+        _say_delivered(migration_set)
         for line in render.repair_lines(result):
             typer.echo(line)
 
@@ -202,5 +212,6 @@ def clean(
                               result.warnings))
     else:
         typer.echo(f"Cleaned {tgt.display}")
+        _say_delivered(migration_set)
         for line in render.clean_lines(result):
             typer.echo(line)

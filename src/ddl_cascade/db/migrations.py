@@ -4,12 +4,17 @@ resolves them.
 
 - Without a child, the parent's working tree under `source.path`: `flyway.sql_paths` are the migration locations and
   `flyway.callback_paths` the callback locations (Flyway's `callbackLocations`: callbacks are read only there).
-- With `--child NAME`, the child's branch as the cache of children (`ddl_cascade.cascade.cache`) fetched it, read through the
-  child's own Flyway configuration exactly as `validate --children` reads it: the `filesystem:` locations of its
-  `flyway.toml` or `flyway.conf` when it has one, else `local_paths` plus the delivered folder
-  (`<prefix>/<sql_paths>`, `<prefix>/<callback_paths>`). Callbacks are read from `callbackLocations` when set, else
-  from the locations themselves. The child's `[flyway.placeholders]` (or `flyway.placeholders.*`) add to
-  cascade.toml's placeholders.
+- With `--child NAME`, what the child will hold after its next sync: its own files at its branch tip as the cache of
+  children (`ddl_cascade.cascade.cache`) fetched it, with its read-only folder (`prefix`) replaced by the tree its
+  **target** delivers (issue 13: its pin, else its channel's commit, else the delivery tip; `ddl_cascade.cascade.
+  channels`). The delivery branch holds the split, so the target commit's root tree is the read-only folder's
+  content. So `db verify --child` proves the migrations the child's next sync brings, and `status --db` compares a
+  database with what the child's channel should have applied. Before the first publish (no delivery branch) the
+  folder is read as the child holds it. The files are read through the child's own Flyway configuration exactly as
+  `validate --children` reads it: the `filesystem:` locations of its `flyway.toml` or `flyway.conf` when it has one,
+  else `local_paths` plus the delivered folder (`<prefix>/<sql_paths>`, `<prefix>/<callback_paths>`). Callbacks are
+  read from `callbackLocations` when set, else from the locations themselves. The child's `[flyway.placeholders]`
+  (or `flyway.placeholders.*`) add to cascade.toml's placeholders.
 
 Names are resolved and ordered by `ddl_cascade.flyway.resolve` (B, then V by version, then R by description); a
 duplicate version or description is an error, as it is for Flyway.
@@ -17,6 +22,7 @@ duplicate version or description is an error, as it is for Flyway.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 
 from ddl_cascade import flyway
@@ -65,6 +71,20 @@ class Script:
 
 
 @dataclass(frozen=True)
+class Delivered:
+    """Where a child's read-only folder was read from: the delivered commit (its target) and why that one."""
+
+    prefix: str  # the child's read-only folder
+    commit: str | None  # None: no delivery branch yet, the folder as the child holds it
+    reason: str  # "its channel 'prod'", "its pin 'v1'", "the delivery tip", or why there is no commit
+
+    def describe(self) -> str:
+        if self.commit is None:
+            return f"read-only folder {self.prefix}/ as the child holds it ({self.reason})"
+        return f"read-only folder {self.prefix}/ from delivered commit {self.commit[:12]} ({self.reason})"
+
+
+@dataclass(frozen=True)
 class MigrationSet:
     """Everything one Flyway run resolves: migrations in Flyway's order, callbacks by event then description."""
 
@@ -73,6 +93,7 @@ class MigrationSet:
     placeholders: dict[str, str] = field(default_factory=dict)
     origin: str = "parent"  # "parent" or "child <name>", for messages
     settings: Settings = Settings()  # the run's Flyway settings (history table, schemas, outOfOrder, target…)
+    delivered: Delivered | None = None  # a child's set: where its read-only folder was read from
 
     def callbacks_for(self, event: str) -> list[Script]:
         return [c for c in self.callbacks if c.event == event]
@@ -165,16 +186,40 @@ def _with_environment(settings: Settings, cfg: Config, environment: str | None) 
 # -- a child ----------------------------------------------------------------------------------------------------------
 
 
-def for_child(cfg: Config, name: str, tip: str | None = None, environment: str | None = None) -> MigrationSet:
-    """The migrations the child's own Flyway runs: its branch as the cache of children fetched it (or at `tip`, a commit
-    the cache already holds, e.g. from the fetch `status` just made). Its locations are decided exactly as for
-    `validate --children` (`ddl_cascade.flyway.locations.child_locations`), and its Flyway settings are its own
-    flyway.toml's (for `environment` when that file defines it) or flyway.conf's, under cascade.toml's
-    `[environments.<environment>]` keys."""
+def child_target(cfg: Config, name: str) -> Delivered:
+    """Where the child's read-only folder comes from: its target (its pin, else its channel's commit, else the
+    delivery tip); no commit before the parent's first publish."""
+    from ddl_cascade.cascade import channels
+    from ddl_cascade.cascade.state import DeliveryHistory, find_delivery_tip
+
+    child = cfg.child(name)
+    prefix = child.prefix.strip("/")
+    found = find_delivery_tip(cfg)
+    if found.tip is None:
+        return Delivered(prefix, None, f"the parent has no delivery branch '{cfg.source.delivery_branch}' yet")
+    history = DeliveryHistory.load(cfg)
+    target = channels.target_of(cfg, history, child)
+    if target is None:
+        return Delivered(prefix, history.tip, "the delivery tip")
+    if target.pinned:
+        return Delivered(prefix, target.commit, f"its pin {child.pin!r}")
+    return Delivered(prefix, target.commit, f"its channel '{target.channel}'")
+
+
+def for_child(cfg: Config, name: str, tip: str | None = None, environment: str | None = None,
+              delivered: Delivered | None = None) -> MigrationSet:
+    """The migrations the child's own Flyway will run after its next sync: its branch as the cache of children
+    fetched it (or at `tip`, a commit the cache already holds, e.g. from the fetch `status` just made), its read-only
+    folder replaced by the tree of `delivered` (default: the child's target, `child_target`). Its locations are
+    decided exactly as for `validate --children` (`ddl_cascade.flyway.locations.child_locations`), and its Flyway
+    settings are its own flyway.toml's (for `environment` when that file defines it) or flyway.conf's, under
+    cascade.toml's `[environments.<environment>]` keys."""
     from ddl_cascade import git
     from ddl_cascade.cascade.cache import ChildCache
 
     child = cfg.child(name)
+    if delivered is None:
+        delivered = child_target(cfg, name)
     cache = ChildCache(cfg)
     if tip is None:
         fetched = cache.fetch_one(child)
@@ -194,8 +239,45 @@ def for_child(cfg: Config, name: str, tip: str | None = None, environment: str |
             raise CascadeError(f"child '{name}': {exc}") from None
         found = locations.child_locations(own, child, cfg)
         migration_folders, callback_folders = _folders(found)
-        everything = locations.read_tree(reader, root[0], sorted(set(migration_folders + callback_folders)))
-    return for_locations(found, everything, cfg, origin=f"child '{name}'", environment=environment)
+        wanted = sorted(set(migration_folders + callback_folders))
+        if delivered.commit is None:
+            everything = locations.read_tree(reader, root[0], wanted)
+        else:
+            everything = _with_delivered(cfg, reader, root[0], wanted, delivered)
+    return for_locations(found, everything, cfg, origin=f"child '{name}'", environment=environment,
+                         delivered=delivered)
+
+
+def _with_delivered(cfg: Config, reader, tree: str, wanted: list[str], delivered: Delivered) -> Files:
+    """The child's files under the `wanted` folders, those of its read-only folder taken from the delivered commit's
+    tree instead of its own (read through the cache, which borrows the parent's objects; else from the parent)."""
+    from ddl_cascade import git
+
+    prefix = delivered.prefix
+    own = {p: oid for p, oid in locations.tree_paths(reader, tree).items() if not locations.inside(p, prefix)}
+    # tree_paths skips hidden folders; a hidden read-only folder is skipped the same way.
+    hidden = any(part.startswith(".") for part in prefix.split("/"))
+
+    def read(source) -> tuple[dict[str, str], list] | None:
+        answer = source.read(f"{delivered.commit}^{{tree}}")
+        if answer is None:
+            return None
+        paths = {} if hidden else {f"{prefix}/{p}": oid for p, oid in locations.tree_paths(source, answer[0]).items()}
+        paths = {p: oid for p, oid in paths.items() if any(locations.inside(p, w) for w in wanted)}
+        names = sorted(paths)
+        return paths, list(zip(names, source.read_many([paths[n] for n in names])))
+
+    got = read(reader)
+    if got is None:  # the cache cannot see the parent's objects: read the delivered tree in the parent itself
+        with git.ObjectReader(cfg.root) as parent:
+            got = read(parent)
+        if got is None:
+            raise CascadeError(f"delivered commit {delivered.commit} cannot be read in the parent {cfg.root}.")
+    own = {p: oid for p, oid in own.items() if any(locations.inside(p, w) for w in wanted)}
+    names = sorted(own)
+    out = {n: answer[2] for n, answer in zip(names, reader.read_many([own[n] for n in names])) if answer is not None}
+    out.update({n: answer[2] for n, answer in got[1] if answer is not None})
+    return out
 
 
 def _folders(found: locations.Locations) -> tuple[list[str], list[str]]:
@@ -208,7 +290,7 @@ def _folders(found: locations.Locations) -> tuple[list[str], list[str]]:
 
 
 def for_locations(found: locations.Locations, everything: Files, cfg: Config, *, origin: str,
-                  environment: str | None = None) -> MigrationSet:
+                  environment: str | None = None, delivered: Delivered | None = None) -> MigrationSet:
     """The MigrationSet of a child's files (`everything`: path relative to the child's root -> contents) under its
     locations, run with its own settings: its placeholders added to cascade.toml's, its encoding else cascade.toml's,
     cascade.toml's `[environments.<environment>]` keys on top."""
@@ -224,7 +306,7 @@ def for_locations(found: locations.Locations, everything: Files, cfg: Config, *,
     placeholders = {**cfg.flyway.placeholders, **own.placeholders}
     run_settings = _with_environment(own.replace(placeholders=placeholders,
                                                  encoding=own.encoding or cfg.flyway.encoding), cfg, environment)
-    return build(
+    built = build(
         {f: under(f) for f in migration_folders},
         {f: under(f) for f in callback_folders},
         encoding=run_settings.encoding or cfg.flyway.encoding,
@@ -232,6 +314,7 @@ def for_locations(found: locations.Locations, everything: Files, cfg: Config, *,
         origin=origin,
         settings=run_settings,
     )
+    return dataclasses.replace(built, delivered=delivered) if delivered is not None else built
 
 
 def for_target(cfg: Config, child: str | None, environment: str | None = None) -> MigrationSet:

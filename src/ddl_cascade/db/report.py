@@ -1,8 +1,10 @@
 """`status --db`: each child's database state, next to its repository state.
 
 For every child that names an environment (`environment = "<name>"` in its `[[children]]` entry), the child's
-migrations (the delivered folder plus its own, at the tip `status` just fetched) are compared with that
-environment's `flyway_schema_history`, exactly as `db status --env <name> --child <child>` does. One child's
+migrations (its own files at the tip `status` just fetched, its read-only folder as its **target** delivers it: what
+its channel or pin says it should have applied) are compared with that environment's `flyway_schema_history`,
+exactly as `db status --env <name> --child <child>` does. The promote gate reads the same way with the promoted
+commit as the target, so a database vouches for every migration of that commit. One child's
 database being unreachable never stops the report: its `error` says why (password redacted) and it counts as not ok.
 """
 
@@ -13,7 +15,10 @@ from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
 
 
-def database_state(cfg: Config, child_name: str, environment: str, tip: str | None) -> DatabaseState:
+def database_state(cfg: Config, child_name: str, environment: str, tip: str | None,
+                   delivered_commit: str | None = None) -> DatabaseState:
+    """The database of `environment` against the child's files at `tip` with its read-only folder from the delivered
+    commit `delivered_commit` (default: the child's target, as `db status --child` reads it)."""
     from ddl_cascade.db import engine, target
     from ddl_cascade.db import migrations as migration_sets
     from ddl_cascade.db.info import BASELINE_STATE, OUT_OF_ORDER, SUCCESS
@@ -24,7 +29,9 @@ def database_state(cfg: Config, child_name: str, environment: str, tip: str | No
     state = DatabaseState(environment, redact(env.url))
     try:
         tgt = target.from_environment(cfg, env)
-        migrations = migration_sets.for_child(cfg, child_name, tip, environment)
+        delivered = None if delivered_commit is None else migration_sets.Delivered(
+            cfg.child(child_name).prefix.strip("/"), delivered_commit, "its target")
+        migrations = migration_sets.for_child(cfg, child_name, tip, environment, delivered)
         with target.connect(tgt) as conn:
             info = engine.status(conn, migrations, environment)
     except CascadeError as exc:
@@ -59,7 +66,7 @@ def attach(cfg: Config, report) -> bool:
             db = DatabaseState(child.environment, redact(cfg.environments[child.environment].url),
                                error=child_status.error or "the child has no branch to read")
         else:
-            db = database_state(cfg, child.name, child.environment, child_status.tip)
+            db = database_state(cfg, child.name, child.environment, child_status.tip, child_status.target)
         child_status.database = db
         ok = ok and db.ok
     return ok
@@ -67,8 +74,9 @@ def attach(cfg: Config, report) -> bool:
 
 def promotion_problem(cfg: Config, child, child_status) -> str | None:
     """Why a child's database does not vouch for a promotion (`promote`'s gate): unreadable, a failed row, a checksum
-    mismatch, or a migration of the child's tip not applied yet; None when it applied them all."""
-    db = database_state(cfg, child.name, child.environment, child_status.tip)
+    mismatch, or a migration of the promoted commit (the child's target in the gate's plan) not applied yet, with the
+    child's own; None when it applied them all."""
+    db = database_state(cfg, child.name, child.environment, child_status.tip, child_status.target)
     if db.error:
         return f"database '{child.environment}' could not be read: {db.error}"
     if db.failed:
