@@ -237,8 +237,8 @@ def test_backwards_with_force(gated):
 def test_a_migration_travels_dev_staging_prod(tmp_path, cli):
     world = make_world(tmp_path, {"d": "squash", "s": "merge", "p": "squash", "pinned": "squash"})
     v1, v2 = delivered(world)
-    cfg = channel_config(world, {"d": {}, "s": {"channel": "staging"}, "p": {"channel": "prod"},
-                                 "pinned": {"channel": "prod", "pin": v1}})
+    channel_config(world, {"d": {}, "s": {"channel": "staging"}, "p": {"channel": "prod"},
+                   "pinned": {"channel": "prod", "pin": v1}})
     run = lambda *args: cli(*args, "--config", str(world.config_path))  # noqa: E731
     assert run("publish").code == 0  # creates the channel branches where the delivery branch is
     assert {c: world.parent.head(f"ro-shared-ddl-{c}") for c in ORDER} == dict.fromkeys(ORDER, v2)

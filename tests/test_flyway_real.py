@@ -26,7 +26,7 @@ from hypothesis import strategies as st
 from ddl_cascade import flyway
 from ddl_cascade.db import engine
 from ddl_cascade.db.migrations import build
-from flyway_real import Case, RealFlyway, jdbc
+from flyway_real import Case, jdbc
 
 FIXTURES = Path(__file__).parent / "fixtures" / "flyway"
 PROJECTS = ["shop", "ledger", "platform", "crm", "checksum_vectors"]

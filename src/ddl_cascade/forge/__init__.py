@@ -23,7 +23,7 @@ from datetime import datetime, timezone
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from ddl_cascade.config import Child, Config, ForgeSettings
+from ddl_cascade.config import Config, ForgeSettings
 from ddl_cascade.errors import CascadeError
 
 OPEN, CLOSED, MERGED = "open", "closed", "merged"
@@ -133,6 +133,20 @@ class Access:
     scopes: tuple[str, ...] | None
     contents: str | None
     pull_requests: str | None
+
+
+def pull_request_changes(pr: PullRequest, title: str, body: str, *, body_key: str = "body",
+                         reopen: tuple[str, str] | None = None) -> dict[str, Any]:
+    """The fields of an update that differ from `pr`: the title and the body only when they changed, and the forge's
+    (field, value) that reopens it when given. Empty: no write at all."""
+    changes: dict[str, Any] = {}
+    if title != pr.title:
+        changes["title"] = title
+    if body != pr.body:
+        changes[body_key] = body
+    if reopen is not None:
+        changes[reopen[0]] = reopen[1]
+    return changes
 
 
 class Forge(Protocol):

@@ -31,7 +31,7 @@ from urllib.parse import quote
 
 from ddl_cascade.config import Config
 from ddl_cascade.forge import (CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget,
-                               shared_client, token_from_environment)
+                               pull_request_changes, shared_client, token_from_environment)
 from ddl_cascade.redact import redact
 
 _PAGE = 50              # Gitea's default MAX_RESPONSE_ITEMS: a larger `limit` is cut to it
@@ -157,13 +157,7 @@ class Gitea:
         wip = next((p for p in _WIP if pr.title.startswith(p)), None)
         if wip and not title.startswith(wip):
             title = f"{wip} {title}"
-        changes: dict[str, Any] = {}
-        if title != pr.title:
-            changes["title"] = title
-        if body != pr.body:
-            changes["body"] = body
-        if reopen:
-            changes["state"] = "open"
+        changes = pull_request_changes(pr, title, body, reopen=("state", "open") if reopen else None)
         if not changes:
             return pr
         resp = self._request(repo, f"update pull request #{pr.number}", "PATCH",

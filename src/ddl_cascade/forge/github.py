@@ -22,7 +22,7 @@ from typing import Any, Callable, TypeVar
 from ddl_cascade.config import Config
 from ddl_cascade.errors import CascadeError
 from ddl_cascade.forge import (CLOSED, MERGED, OPEN, Access, Comment, ForgeError, PullRequest, Repository,
-                               WriteBudget, shared_client, token_from_environment)
+                               WriteBudget, pull_request_changes, shared_client, token_from_environment)
 from ddl_cascade.redact import redact
 
 T = TypeVar("T")
@@ -193,13 +193,7 @@ class GitHub:
 
     def update(self, repo: Repository, pr: PullRequest, *, title: str, body: str, reopen: bool = False
                ) -> PullRequest:
-        changes: dict[str, Any] = {}
-        if title != pr.title:
-            changes["title"] = title
-        if body != pr.body:
-            changes["body"] = body
-        if reopen:
-            changes["state"] = "open"
+        changes = pull_request_changes(pr, title, body, reopen=("state", "open") if reopen else None)
         if not changes:
             return pr
 

@@ -32,7 +32,7 @@ from urllib.parse import quote
 
 from ddl_cascade.config import Config
 from ddl_cascade.forge import (CLOSED, MERGED, OPEN, Comment, ForgeError, PullRequest, Repository, WriteBudget,
-                               shared_client, token_from_environment)
+                               pull_request_changes, shared_client, token_from_environment)
 from ddl_cascade.redact import redact
 
 T = TypeVar("T")
@@ -130,13 +130,8 @@ class GitLab:
                ) -> PullRequest:
         if pr.title.startswith(DRAFT):
             title = DRAFT + title
-        changes: dict[str, Any] = {}
-        if title != pr.title:
-            changes["title"] = title
-        if body != pr.body:
-            changes["description"] = body
-        if reopen:
-            changes["state_event"] = "reopen"
+        changes = pull_request_changes(pr, title, body, body_key="description",
+                                       reopen=("state_event", "reopen") if reopen else None)
         if not changes:
             return pr
         return self._call(repo, f"update merge request !{pr.number}",
