@@ -10,3 +10,4 @@ from ddl_cascade.cli import guard  # noqa: F401
 from ddl_cascade.cli import doctor  # noqa: F401
 from ddl_cascade.cli import ci  # noqa: F401
 from ddl_cascade.cli import promote  # noqa: F401
+from ddl_cascade.cli import report  # noqa: F401

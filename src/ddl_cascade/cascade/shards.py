@@ -1,0 +1,65 @@
+"""Shards: which children one CI job of a matrix acts on (`--shard K/N`).
+
+A child's shard is chosen by rendezvous (highest random weight) hashing of its name: each of the N shards scores
+the name with a keyed hash and the child goes to the highest score. So a child's shard depends only on its own name
+and N, never on its position in cascade.toml: adding or removing a child moves no other child, and going from N to
+N+1 shards moves about 1/(N+1) of them (those the new shard now wins). Every child lands in exactly one shard, and
+`1/1` is the whole selection.
+
+The hash is BLAKE2b (stable across Python versions and processes, unlike `hash()`), so every runner of the matrix
+computes the same partition without talking to the others.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+from dataclasses import dataclass
+from typing import Iterable, TypeVar
+
+from ddl_cascade.errors import UsageError
+
+T = TypeVar("T")
+
+_SPEC = re.compile(r"^\s*(\d+)\s*/\s*(\d+)\s*$")
+
+
+@dataclass(frozen=True)
+class Shard:
+    """Shard `index` (1-based) of `count`; serialised in a `--json` document as `"shard": {"index", "count"}`."""
+
+    index: int
+    count: int
+
+    @classmethod
+    def parse(cls, text: str) -> "Shard":
+        """`K/N` with 1 <= K <= N; anything else is a usage error (exit 2) naming the option."""
+        match = _SPEC.match(text or "")
+        if not match:
+            raise UsageError(f"--shard '{text}' is not K/N (for example 2/16).")
+        index, count = int(match.group(1)), int(match.group(2))
+        if count < 1 or not 1 <= index <= count:
+            raise UsageError(f"--shard '{text}': K must be between 1 and N, and N at least 1.")
+        return cls(index, count)
+
+    def holds(self, name: str) -> bool:
+        return shard_of(name, self.count) == self.index
+
+    def select(self, items: Iterable[T], name=lambda item: item.name) -> list[T]:
+        """The items (children, usually) of this shard, in their given order."""
+        return [item for item in items if self.holds(name(item))]
+
+    def __str__(self) -> str:
+        return f"{self.index}/{self.count}"
+
+
+def _score(shard: int, name: str) -> int:
+    digest = hashlib.blake2b(name.encode("utf-8"), digest_size=8, key=b"ddl-cascade-shard", salt=shard.to_bytes(16, "big"))
+    return int.from_bytes(digest.digest(), "big")
+
+
+def shard_of(name: str, count: int) -> int:
+    """The 1-based shard that holds the child `name` among `count` shards (rendezvous hashing)."""
+    if count == 1:
+        return 1
+    return max(range(1, count + 1), key=lambda k: (_score(k, name), -k))
