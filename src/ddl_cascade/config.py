@@ -492,12 +492,27 @@ def _install(value: Any, at: _At) -> str:
 
 INSTALL = Type("shell command", _install)
 
+MAX_SHARDS = 256  # GitHub Actions runs at most 256 jobs of one matrix
+
+
+def _shards(value: Any, at: _At) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= MAX_SHARDS:
+        raise at.fail(f"'{at.dotted}' must be a whole number from 1 to {MAX_SHARDS} (GitHub Actions runs at most "
+                      f"{MAX_SHARDS} jobs of a matrix), not {value!r}.")
+    return value
+
+
+SHARDS = Type(f"whole number, 1 to {MAX_SHARDS}", _shards)
+
 
 @dataclass(frozen=True)
 class CiSettings:
     install: str | None = key(INSTALL, None, "the command CI jobs install ddl-cascade with (default: `python -m pip "
                               "install \"ddl-cascade==<the version that wrote the workflow>\"`), e.g. a pip install "
                               "of a git URL at a commit, or from an internal index")
+    shards: int = key(SHARDS, 1, "how many CI jobs the deliver and drift runs are split into: more than 1 writes a "
+                      "publish job (deliver), a matrix of that many jobs each running `--shard K/N`, and a job that "
+                      "joins their documents with `report merge` (docs/ci.md)")
 
 
 @dataclass(frozen=True)

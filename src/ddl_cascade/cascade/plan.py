@@ -40,6 +40,7 @@ from ddl_cascade import git
 from ddl_cascade.cascade import channels
 from ddl_cascade.cascade.cache import ChildCache, Fetched, in_parallel
 from ddl_cascade.cascade.commits import Builder, NewCommit
+from ddl_cascade.cascade.shards import Shard, ShardPart
 from ddl_cascade.cascade.state import (ChildStatus, DeliveryHistory, State, classify, judge_with_upstream,
                                        upstream_history)
 from ddl_cascade.config import Child, Config
@@ -57,19 +58,30 @@ class Action(str, enum.Enum):
 
 @dataclass(frozen=True)
 class Selection:
-    """Which children a run acts on: the named ones (all when none are), narrowed to those carrying `tag`."""
+    """Which children a run acts on: the named ones (all when none are), narrowed to those carrying `tag`, then to
+    those of `shard` (`--shard K/N`, shards.py)."""
 
     names: tuple[str, ...] = ()
     tag: str | None = None
+    shard: Shard | None = None
 
     def children(self, config: Config) -> list[Child]:
-        """The selected children, each once. A name no child has, or a tag no selected child carries, is a usage
-        error (exit 2): a run over nothing would report "all 0 children in sync" for a typo."""
+        """The selected children, each once, in cascade.toml's order. A name no child has, or a tag no selected child
+        carries, is a usage error (exit 2): a run over nothing would report "all 0 children in sync" for a typo. A
+        shard that holds none of them is no error: with more shards than children, some are empty."""
+        whole = self.unsharded(config)
+        return self.shard.select(whole) if self.shard else whole
+
+    def unsharded(self, config: Config) -> list[Child]:
         chosen = list({c.name: c for c in config.select(list(self.names), self.tag)}.values())
         if not chosen and self.tag is not None:
             named = "of the named children " if self.names else ""
             raise CascadeError(f"{config.file}: no child {named}carries the tag '{self.tag}'.")
         return chosen
+
+    def part(self, config: Config, command: str) -> ShardPart | None:
+        """The `"shard"` of the run's document: None without a shard."""
+        return self.shard.part(self.unsharded(config), command) if self.shard else None
 
 
 @dataclass

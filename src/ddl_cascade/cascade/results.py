@@ -3,6 +3,9 @@
 `status` → StatusReport; `sync`, `reset` and a dry run of either → CascadeReport (one ChildResult per child, the one
 per-child result type); `full` → FullReport; `publish` → PublishResult (publish.py). Their JSON Schemas are generated
 from these classes (render/schema.py), so a field added here is a field documented there.
+
+A run with `--shard K/N` fills `shard` (shards.py `ShardPart`); `report merge` joins such documents into the one an
+unsharded run prints, with `shard` null and `shards` listing the parts (merge.py). Both are null otherwise.
 """
 
 from __future__ import annotations
@@ -14,6 +17,7 @@ from ddl_cascade.cascade.channels import ChannelPosition
 from ddl_cascade.cascade.commits import NewCommit
 from ddl_cascade.cascade.plan import Action, ChildPlan
 from ddl_cascade.cascade.publish import PublishResult
+from ddl_cascade.cascade.shards import ShardPart, ShardRun
 from ddl_cascade.cascade.state import ChildStatus, PullRequestInfo, State
 
 
@@ -69,6 +73,8 @@ class CascadeReport:
     dry_run: bool
     ok: bool = True
     children: list[ChildResult] = field(default_factory=list)
+    shard: ShardPart | None = None  # --shard K/N: which part of the run this is
+    shards: list[ShardRun] | None = None  # `report merge`: the parts this document joins
 
     def finish(self) -> "CascadeReport":
         self.ok = all(c.result in (Result.UPDATED, Result.UNCHANGED, Result.PR_OPENED, Result.PR_UPDATED)
@@ -86,6 +92,8 @@ class StatusReport:
     ok: bool = True
     children: list[ChildStatus] = field(default_factory=list)
     channels: list[ChannelPosition] = field(default_factory=list)  # empty without [channels]
+    shard: ShardPart | None = None  # --shard K/N: which part of the run this is
+    shards: list[ShardRun] | None = None  # `report merge`: the parts this document joins
 
     @property
     def in_sync(self) -> bool:
@@ -94,7 +102,10 @@ class StatusReport:
 
 @dataclass
 class FullReport:
-    """`full --json`: what publish did, then the sync."""
+    """`full --json`: what publish did, then the sync. With --shard, publish only checked the delivery branch the
+    job before the matrix pushed (nothing pushed); `shard` is also the sync's."""
 
     publish: PublishResult
     sync: CascadeReport
+    shard: ShardPart | None = None  # --shard K/N: which part of the run this is
+    shards: list[ShardRun] | None = None  # `report merge`: the parts this document joins

@@ -6,6 +6,10 @@ Why not Jinja2: GitHub's own expressions are `${{ … }}`, which Jinja2 reads as
 Values are computed here, in Python, where they are tested: the children's owner and repositories from their URLs,
 the install command, the environment variables `status --db` needs.
 
+With `[ci] shards` above 1, the deliver and drift workflows (and the GitLab pipeline) come from the `-sharded`
+templates: a publish job, a matrix of N jobs each running `--shard K/N`, and a job that joins their `--json`
+documents with `report merge`. With 1 (the default), the unsharded templates are written exactly as before.
+
 No value from outside the repository's own files is ever put into a `run:` script: the event's data reaches
 scripts only through `env:` (zizmor's template-injection audit, run by the tests, holds the files to that).
 """
@@ -26,6 +30,7 @@ GITHUB_PARENT = {"validate": "ddl-cascade-validate.yml", "deliver": "ddl-cascade
                  "drift": "ddl-cascade-drift.yml"}
 GITHUB_CHILD = {"guard": "ddl-cascade-guard.yml"}
 GITLAB = ".gitlab-ci.yml"
+GITLAB_MAX_PARALLEL = 200  # GitLab runs at most 200 copies of a `parallel` job
 PARENT_TOKEN_ENV = "DDL_CASCADE_PARENT_TOKEN"
 
 _PLACEHOLDER = re.compile(r"<<([A-Z_]+|PIN:[a-z-]+)>>")
@@ -149,10 +154,17 @@ def github_parent(config: Config) -> list[CiFile]:
         "CREDENTIALS": _indent(github_credentials(host, _common(config)["TOKEN_ENV"]), 10),
         "DB_ENV": _db_env(config),
     }
+    shards = config.ci.shards
+    if shards > 1:
+        values |= {"SHARDS": str(shards), "SHARD_LIST": ", ".join(str(k) for k in range(1, shards + 1))}
     out = []
     for kind, name in GITHUB_PARENT.items():
-        out.append(CiFile(f"{WORKFLOWS}/{name}", fill(f"github-{kind}.yml", values)))
+        template = f"github-{kind}-sharded.yml" if shards > 1 and kind in SHARDED else f"github-{kind}.yml"
+        out.append(CiFile(f"{WORKFLOWS}/{name}", fill(template, values)))
     return out
+
+
+SHARDED = ("deliver", "drift")  # the workflows that `[ci] shards` splits into a matrix
 
 
 def github_child(config: Config | None) -> list[CiFile]:
@@ -173,4 +185,10 @@ def gitlab(config: Config) -> list[CiFile]:
         f"git config --global \"credential.${{host}}.helper\" {_helper('oauth2', token_env)}",
     ]
     values = _common(config) | {"TOKEN_ENV": token_env, "CREDENTIALS": _indent(helper_lines, 6)}
+    shards = config.ci.shards
+    if shards > GITLAB_MAX_PARALLEL:
+        raise ConfigError(f"{config.file}: ci.shards = {shards}, but GitLab runs at most {GITLAB_MAX_PARALLEL} "
+                          "copies of a parallel job; set it to 200 or fewer for `ci init gitlab`.")
+    if shards > 1:
+        return [CiFile(GITLAB, fill("gitlab-ci-sharded.yml", values | {"SHARDS": str(shards)}))]
     return [CiFile(GITLAB, fill("gitlab-ci.yml", values))]

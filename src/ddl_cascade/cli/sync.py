@@ -15,6 +15,18 @@ NamesArg = Annotated[Optional[list[str]], typer.Argument(help="Children to act o
 TagOpt = Annotated[Optional[str], typer.Option("--tag", help="Only children carrying this tag.")]
 JobsOpt = Annotated[Optional[int], typer.Option("--jobs", min=1, help="Children processed at once (default: min(8, children)).")]
 DryRunOpt = Annotated[bool, typer.Option("--dry-run", help="Print the plan; push nothing and move no ref in the parent or any child.")]
+ShardOpt = Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Only shard K of N (1-based) of the "
+                                                 "selected children, by a hash of each child's name (a CI matrix "
+                                                 "job); `report merge` joins the shards' --json documents.")]
+
+
+def _shard(text: str | None):
+    """The parsed `--shard`, or None; a malformed one is a usage error (exit 2) before any work."""
+    if text is None:
+        return None
+    from ddl_cascade.cascade.shards import Shard
+
+    return Shard.parse(text)
 
 
 @contextmanager
@@ -33,12 +45,12 @@ def _progress(total: int, label: str, enabled: bool) -> Iterator:
         yield lambda _item: progress.advance(task)
 
 
-def _count(cfg, names, tag) -> int:
+def _count(cfg, names, tag, shard=None) -> int:
     """How many children the run selects; checks the selection before any work (a name or tag matching nothing
     is a usage error)."""
     from ddl_cascade.cascade.plan import Selection
 
-    return len(Selection(tuple(names or ()), tag).children(cfg))
+    return len(Selection(tuple(names or ()), tag, shard).children(cfg))
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -51,6 +63,7 @@ def status(
     tag: TagOpt = None,
     jobs: JobsOpt = None,
     db: Annotated[bool, typer.Option("--db", help="Also each child's database state (children with an environment).")] = False,
+    shard: ShardOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -58,9 +71,10 @@ def status(
     from ddl_cascade.cascade.commands import status as run_status
     from ddl_cascade.render import cascade as render
 
+    part = _shard(shard)
     cfg = load_config(config)
-    with _progress(_count(cfg, names, tag), "status", not json) as tick:
-        report = run_status(cfg, names or [], tag, jobs=jobs, on_child=tick)
+    with _progress(_count(cfg, names, tag, part), "status", not json) as tick:
+        report = run_status(cfg, names or [], tag, jobs=jobs, on_child=tick, shard=part)
     if db:  # issue 5: each child's flyway_schema_history compared with its migrations
         from ddl_cascade.db.report import attach
 
@@ -84,11 +98,11 @@ def status(
 # sync / full
 
 
-def _run_sync(cfg, names, tag, dry_run, jobs, json, reopen=False):
+def _run_sync(cfg, names, tag, dry_run, jobs, json, reopen=False, shard=None):
     from ddl_cascade.cascade.commands import sync as run_sync
 
-    with _progress(_count(cfg, names, tag), "sync", not json) as tick:
-        return run_sync(cfg, names or [], tag, dry_run=dry_run, jobs=jobs, on_child=tick, reopen=reopen)
+    with _progress(_count(cfg, names, tag, shard), "sync", not json) as tick:
+        return run_sync(cfg, names or [], tag, dry_run=dry_run, jobs=jobs, on_child=tick, reopen=reopen, shard=shard)
 
 
 ReopenOpt = Annotated[bool, typer.Option("--reopen", help="Reopen a pull request that was closed without merging "
@@ -102,6 +116,7 @@ def sync(
     dry_run: DryRunOpt = False,
     jobs: JobsOpt = None,
     reopen: ReopenOpt = False,
+    shard: ShardOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -109,8 +124,9 @@ def sync(
     children are refused."""
     from ddl_cascade.render import cascade as render
 
+    part = _shard(shard)
     cfg = load_config(config)
-    report = _run_sync(cfg, names, tag, dry_run, jobs, json, reopen)
+    report = _run_sync(cfg, names, tag, dry_run, jobs, json, reopen, part)
     if json:
         emit_json(report)
     else:
@@ -124,6 +140,9 @@ def full(
     tag: TagOpt = None,
     jobs: JobsOpt = None,
     push: Annotated[bool, typer.Option("--push", help="Also push the delivery branch to source.remote, before syncing.")] = False,
+    shard: Annotated[Optional[str], typer.Option("--shard", metavar="K/N", help="Only shard K of N of the children; "
+                                                 "publish only checks that the delivery branch on source.remote is "
+                                                 "this clone's split, and pushes nothing.")] = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -131,10 +150,18 @@ def full(
     from ddl_cascade.cascade.commands import full as run_full
     from ddl_cascade.render import cascade as render
 
+    part = _shard(shard)
+
+    def published_line(published) -> None:
+        line = published.summary()
+        if part is not None:
+            line += f"; the same commit as {cfg.source.remote}'s (checked, not pushed)"
+        typer.echo(line)
+
     cfg = load_config(config)
-    with _progress(_count(cfg, names, tag), "sync", not json) as tick:
-        report = run_full(cfg, names or [], tag, jobs=jobs, on_child=tick, push=push,
-                          on_published=None if json else lambda published: typer.echo(published.summary()))
+    with _progress(_count(cfg, names, tag, part), "sync", not json) as tick:
+        report = run_full(cfg, names or [], tag, jobs=jobs, on_child=tick, push=push, shard=part,
+                          on_published=None if json else published_line)
     if json:
         emit_json(report)
     else:
@@ -152,10 +179,12 @@ def reset(
     all_: Annotated[bool, typer.Option("--all", help="Reset every child.")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Really push (without it: print the plan only).")] = False,
     jobs: JobsOpt = None,
+    shard: ShardOpt = None,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """Nuclear: set a child's read-only folder to the delivered tree, after pushing a backup branch of its tip."""
+    """Nuclear: set a child's read-only folder to the delivered tree, after pushing a backup branch of its tip.
+    `--all --shard K/N` resets the children of shard K among all children."""
     from ddl_cascade.cascade.commands import reset as run_reset
     from ddl_cascade.errors import CascadeError
     from ddl_cascade.render import cascade as render
@@ -164,9 +193,10 @@ def reset(
         raise CascadeError("name the children to reset, or pass --all.")
     if names and all_:
         raise CascadeError("give child names or --all, not both.")
+    part = _shard(shard)
     cfg = load_config(config)
-    with _progress(_count(cfg, names, None), "reset", not json) as tick:
-        report = run_reset(cfg, names or [], apply=yes, jobs=jobs, on_child=tick)
+    with _progress(_count(cfg, names, None, part), "reset", not json) as tick:
+        report = run_reset(cfg, names or [], apply=yes, jobs=jobs, on_child=tick, shard=part)
     if json:
         emit_json(report)
     else:

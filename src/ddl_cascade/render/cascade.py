@@ -76,13 +76,31 @@ def _status_detail(child: ChildStatus) -> tuple[str, list[str]]:
     return "", []
 
 
+def parts(report) -> list[str]:
+    """The line that says which shard ran (`--shard K/N`), or which shards a merged document joins (any document
+    with `shard` and `shards`)."""
+    if report.shard is not None:
+        return [f"Shard {report.shard}: {len(report.shard.positions)} of "
+                f"{plural(report.shard.selected, 'child', 'children')}."]
+    if report.shards is not None:
+        failed = [f"{s.index}/{s.count}" for s in report.shards if not s.ok]
+        return [f"Merged from {plural(len(report.shards), 'shard')}" +
+                (f"; not ok: {', '.join(failed)}." if failed else ", each ok.")]
+    return []
+
+
+def _nothing(report: StatusReport | CascadeReport, verb: str) -> str:
+    return f"No child falls in this shard: nothing to {verb}." if report.shard is not None else \
+        f"No children configured: nothing to {verb}."
+
+
 def status(report: StatusReport) -> None:
     on = colour()
     lines = [paint("STATUS CHECK", "bold", on),
              f"Delivery branch {report.delivery_branch} at {short(report.delivery_tip)}, "
-             f"delivered tree {report.delivered_tree}"]
+             f"delivered tree {report.delivered_tree}", *parts(report)]
     if not report.children:
-        write(lines + ["No children configured: nothing to check."])
+        write(lines + [_nothing(report, "check")])
         return
     rows: list[list[Cell | str]] = [[Cell(h, "dim") for h in ("child", "state", "tree", "detail")]]
     for group, children in _by_channel(report):
@@ -153,9 +171,9 @@ def cascade(report: CascadeReport, verb: str = "sync") -> None:
     on = colour()
     head = "PLAN (dry run: nothing pushed)" if report.dry_run else verb.upper()
     lines = [f"{paint(head, 'bold', on)}: delivery branch {report.delivery_branch} at {short(report.delivery_tip)}, "
-             f"delivered tree {short(report.delivered_tree)}"]
+             f"delivered tree {short(report.delivered_tree)}", *parts(report)]
     if not report.children:
-        write(lines + [f"No children configured: nothing to {verb}."])
+        write(lines + [_nothing(report, verb)])
         return
     styles = {Result.UPDATED: "green", Result.PR_OPENED: "green", Result.PR_UPDATED: "green", Result.UNCHANGED: None,
               Result.REFUSED: "red", Result.FAILED: "red"}
@@ -186,13 +204,14 @@ def status_summary(report: StatusReport) -> str:
     states = [c.state.value for c in report.children]
     bad = [c for c in problems_first(report.children, status_rank) if c.state is not State.IN_SYNC]
     if not report.children:
-        head = "ddl-cascade status: no children configured"
+        head = "ddl-cascade status: no child in this shard" if report.shard else "ddl-cascade status: no children configured"
     elif not bad:
         head = f"✅ ddl-cascade status: all {plural(total, 'child', 'children')} in sync"
     else:
         head = f"❌ ddl-cascade status: {len(bad)} of {plural(total, 'child', 'children')} not in sync"
     lines = [f"### {head}", "",
              f"Delivery branch `{report.delivery_branch}` at `{short(report.delivery_tip)}`.", ""]
+    lines += [*parts(report), ""] if parts(report) else []
     if report.children:
         lines += ["| state | children |", "|---|--:|"]
         lines += [f"| {s.value} | {states.count(s.value)} |" for s in State if s.value in states] + [""]
@@ -204,6 +223,31 @@ def status_summary(report: StatusReport) -> str:
                 detail += ": " + ", ".join(f"`{line}`" for line in more)
             detail = " ".join(detail.split()).replace("|", "\\|").replace("<", "&lt;")
             lines.append(f"| `{child.name}` | {child.state.value} | {detail} |")
+        lines.append("")
+    return "\n".join(lines) + "\n"
+
+
+def cascade_summary(report: CascadeReport, verb: str = "sync", whole=None) -> str:
+    """Markdown for a CI job summary of a sync, reset or full: the counts per result, then each child that was
+    refused or failed (what `report merge` writes for a sharded delivery). `whole`: the document that says which
+    shards it joins, when that is not `report` (full's)."""
+    total = plural(len(report.children), "child", "children")
+    bad = [c for c in problems_first(report.children, result_rank) if c.result in (Result.REFUSED, Result.FAILED)]
+    plan = " (dry run)" if report.dry_run else ""
+    head = f"✅ ddl-cascade {verb}{plan}: {total}, none refused or failed" if not bad else \
+        f"❌ ddl-cascade {verb}{plan}: {len(bad)} of {total} refused or failed"
+    lines = [f"### {head}", "", f"Delivery branch `{report.delivery_branch}` at `{short(report.delivery_tip)}`.", ""]
+    shard_lines = parts(whole if whole is not None else report)
+    lines += [*shard_lines, ""] if shard_lines else []
+    results = [c.result.value for c in report.children]
+    if results:
+        lines += ["| result | children |", "|---|--:|"]
+        lines += [f"| {r.value} | {results.count(r.value)} |" for r in Result if r.value in results] + [""]
+    if bad:
+        lines += ["| child | result | detail |", "|---|---|---|"]
+        for child in bad:
+            detail = " ".join((child.error or "").split()).replace("|", "\\|").replace("<", "&lt;")
+            lines.append(f"| `{child.name}` | {child.result.value} | {detail} |")
         lines.append("")
     return "\n".join(lines) + "\n"
 
