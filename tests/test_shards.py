@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 
 from cascade_world import PREFIX, SOURCE, make_world
+from conftest import hold_to_schema
 from gitrepo import Repo
 
 from ddl_cascade import config as config_module
@@ -100,10 +101,14 @@ def without_shards(doc: dict) -> dict:
 
 
 def document(report) -> dict:
-    """The --json document of a run made in-process (the unsharded runs the merges are compared with)."""
-    from ddl_cascade.render.json import document as make
+    """The --json document of a run made in-process, held to its command's schema as the CLI's are (conftest)."""
+    from ddl_cascade.cascade.results import FullReport, StatusReport
+    from ddl_cascade.render.json import dumps
 
-    return json.loads(json.dumps(make(report)))
+    text = dumps(report)
+    hold_to_schema(["full" if isinstance(report, FullReport) else "status" if isinstance(report, StatusReport)
+                    else "sync", "--json"], text)
+    return json.loads(text)
 
 
 def test_four_shards_in_four_clones_merge_into_the_unsharded_run(tmp_path, cli):
@@ -218,6 +223,13 @@ def test_report_merge_refuses_missing_duplicated_and_mismatched_shards(tmp_path,
     # N=1: one shard is the whole run
     one = merge([doc("status-1of1", commands.status(cfg, shard=Shard(1, 1)))], 1)
     assert without_shards(document(one.report)) == without_shards(document(commands.status(cfg)))
+
+    # reset --all --shard K/N: shard K of all children; the merge of a reset is a reset
+    resets = [doc(f"reset-{k}", commands.reset(cfg, shard=Shard(k, 3))) for k in (1, 2, 3)]
+    assert [c["name"] for c in json.loads(resets[1].read_text())["children"]] == ["e"]
+    joined = merge(resets, 1)
+    assert joined.command == "reset" and [c.name for c in joined.report.children] == names
+    assert joined.report.dry_run is True and f"{resets[0]} is a reset document" in refused(resets[0], s2, s3)
 
     # a failed shard fails the merge (exit 1); the text says which
     done = [doc(f"sync-{k}", commands.sync(cfg, shard=Shard(k, 3))) for k in (1, 2, 3)]
