@@ -108,7 +108,8 @@ def sync(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | Non
          targets: Mapping[str, str] | None = None, reopen: bool = False, shard: Shard | None = None,
          command: str = "sync") -> CascadeReport:
     """Bring the selected children to their targets (each by its own delivery: a push or a pull request); drifted
-    children are refused. `reopen`: a pull request closed without merging is reopened instead of reported."""
+    children are refused. `reopen`: a pull request closed without merging is reopened instead of reported.
+    `command`: whose document this is, in its `shard` (`full` passes "full")."""
     selection = _selection(names, tag, shard)
     return _run(config, selection, by_child(config, selection, dry_run=dry_run, reopen=reopen), reset=False,
                 dry_run=dry_run, targets=targets, jobs=jobs, on_child=on_child, before_push=before_push,
