@@ -11,6 +11,7 @@ typed document (results.py).
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 from ddl_cascade.cascade import channels
@@ -18,7 +19,7 @@ from ddl_cascade.cascade.apply import apply, dry_run_report
 from ddl_cascade.cascade.cache import Stopped
 from ddl_cascade.cascade.deliveries import ChildDelivery, Delivery, PushDelivery, ResetDelivery
 from ddl_cascade.cascade.plan import ChildPlan, Planner, Selection, plan
-from ddl_cascade.cascade.results import CascadeReport, ChildResult, FullReport, StatusReport
+from ddl_cascade.cascade.results import DELIVERY_COMMITS, CascadeReport, ChildResult, FullReport, StatusReport
 from ddl_cascade.cascade.state import ChildStatus
 from ddl_cascade.config import Child, Config
 from ddl_cascade.errors import CascadeError, Interrupted
@@ -63,9 +64,18 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
         finally:
             planner.close()
         planner.cache.maintain()
+    history = planner.history
+    children = []
+    for p in decided.children:
+        child = one(p)
+        child.tags = list(p.child.tags) if p.child is not None else []
+        # the newest delivery commit with the folder's tree (commits_with_tree keeps `git log` order, newest first)
+        child.delivered = history.commits_with_tree.get(child.tree or "", [None])[0]
+        children.append(child)
     report = StatusReport(decided.delivery_branch, decided.delivery_tip, decided.delivered_tree,
-                          children=[one(p) for p in decided.children],
-                          channels=channels.report(config, planner.history))
+                          children=children, channels=channels.report(config, history),
+                          delivery_commits=history.order[:DELIVERY_COMMITS],
+                          generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
     report.ok = report.in_sync
     return report
 

@@ -76,6 +76,10 @@ class CascadeReport:
         return self
 
 
+# How many of the delivery branch's commits a status document lists (StatusReport.delivery_commits).
+DELIVERY_COMMITS = 200
+
+
 @dataclass
 class StatusReport:
     """`status --json`: every selected child's state against its target, and where each channel is."""
@@ -86,6 +90,10 @@ class StatusReport:
     ok: bool = True
     children: list[ChildStatus] = field(default_factory=list)
     channels: list[ChannelPosition] = field(default_factory=list)  # empty without [channels]
+    # The delivery branch's newest commits (newest first, at most DELIVERY_COMMITS), so a reader of the document
+    # alone (the dashboard) can place each channel and each child's `delivered` commit on the branch.
+    delivery_commits: list[str] = field(default_factory=list)
+    generated_at: str | None = None  # when the children were read (UTC, ISO 8601): the dashboard's trends
 
     @property
     def in_sync(self) -> bool:
