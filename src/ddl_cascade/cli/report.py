@@ -56,8 +56,8 @@ def report(
 
         try:
             html.mkdir(parents=True, exist_ok=True)
-            (html / "index.html").write_text(page(doc, trend), encoding="utf-8")
-            (html / "status.json").write_text(jsonlib.dumps(doc, indent=2, ensure_ascii=False) + "\n",
+            (html / "index.html").write_text(page(doc, trend, redacted=True), encoding="utf-8")
+            (html / "status.json").write_text(jsonlib.dumps(doc, ensure_ascii=False) + "\n",
                                               encoding="utf-8")
         except OSError as exc:
             raise UsageError(f"cannot write the dashboard into {html}: {exc.strerror or exc}.") from None

