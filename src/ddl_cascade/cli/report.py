@@ -70,16 +70,6 @@ def report(
                    f"({len(doc['children'])} children)", err=True)
 
 
-@report_app.command()
-def merge(
-    files: Annotated[list[Path], typer.Argument(help="The shards' JSON documents (`--json` of sync, status, reset "
-                                                "or full run with --shard K/N).", show_default=False)],
-    json: JsonOpt = False,
-) -> None:
-    """Join the JSON documents of a sharded run into one, as an unsharded run would have printed it (issue 14)."""
-    raise typer.Exit(2)  # issue 14 fills this in
-
-
 @app.command()
 def serve(
     host: Annotated[str, typer.Option("--host", help="The address to listen on (only this machine by default).")]
@@ -97,3 +87,13 @@ def serve(
     cfg = load_config(config)
     run(lambda: snapshot.take(cfg, db=db), host, port, interval,
         ready=lambda url: typer.echo(f"serving the dashboard on {url} (Ctrl-C stops)", err=True))
+
+
+@report_app.command()
+def merge(
+    files: Annotated[list[Path], typer.Argument(help="The shards' JSON documents (`--json` of sync, status, reset "
+                                                "or full run with --shard K/N).", show_default=False)],
+    json: JsonOpt = False,
+) -> None:
+    """Join the JSON documents of a sharded run into one, as an unsharded run would have printed it (issue 14)."""
+    raise typer.Exit(2)  # issue 14 fills this in
