@@ -19,7 +19,7 @@ from ddl_cascade.cascade.apply import apply, dry_run_report
 from ddl_cascade.cascade.cache import Stopped
 from ddl_cascade.cascade.deliveries import ChildDelivery, Delivery, PushDelivery, ResetDelivery
 from ddl_cascade.cascade.plan import ChildPlan, Planner, Selection, plan
-from ddl_cascade.cascade.results import DELIVERY_COMMITS, CascadeReport, ChildResult, FullReport, StatusReport
+from ddl_cascade.cascade.results import CascadeReport, ChildResult, FullReport, StatusReport
 from ddl_cascade.cascade.state import ChildStatus
 from ddl_cascade.config import Child, Config
 from ddl_cascade.errors import CascadeError, Interrupted
@@ -64,20 +64,26 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
         finally:
             planner.close()
         planner.cache.maintain()
-    history = planner.history
-    children = []
-    for p in decided.children:
-        child = one(p)
-        child.tags = list(p.child.tags) if p.child is not None else []
-        # the newest delivery commit with the folder's tree (commits_with_tree keeps `git log` order, newest first)
-        child.delivered = history.commits_with_tree.get(child.tree or "", [None])[0]
-        children.append(child)
     report = StatusReport(decided.delivery_branch, decided.delivery_tip, decided.delivered_tree,
-                          children=children, channels=channels.report(config, history),
-                          delivery_commits=history.order[:DELIVERY_COMMITS],
-                          generated_at=datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z"))
+                          children=[one(p) for p in decided.children],
+                          channels=channels.report(config, planner.history))
     report.ok = report.in_sync
+    _place_on_the_branch(report, decided, planner.history)
     return report
+
+
+def _place_on_the_branch(report: StatusReport, decided, history) -> None:
+    """What a reader of the document alone (the dashboard) needs to place the children: the time, the delivery
+    branch's newest commits, each child's tags and the newest delivery commit with its folder's tree."""
+    from ddl_cascade.cascade.results import DELIVERY_COMMITS
+
+    report.generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    report.delivery_commits = history.order[:DELIVERY_COMMITS]
+    tags = {p.name: list(p.child.tags) for p in decided.children if p.child is not None}
+    for child in report.children:
+        child.tags = tags.get(child.name, [])
+        # commits_with_tree keeps `git log` order: the first is the newest commit with that tree
+        child.delivered = history.commits_with_tree.get(child.tree or "", [None])[0]
 
 
 def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: bool, dry_run: bool,

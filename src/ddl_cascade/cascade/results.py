@@ -88,12 +88,12 @@ class StatusReport:
     delivery_tip: str
     delivered_tree: str
     ok: bool = True
-    children: list[ChildStatus] = field(default_factory=list)
-    channels: list[ChannelPosition] = field(default_factory=list)  # empty without [channels]
+    generated_at: str | None = None  # when the children were read (UTC, ISO 8601): the dashboard's trends
     # The delivery branch's newest commits (newest first, at most DELIVERY_COMMITS), so a reader of the document
     # alone (the dashboard) can place each channel and each child's `delivered` commit on the branch.
     delivery_commits: list[str] = field(default_factory=list)
-    generated_at: str | None = None  # when the children were read (UTC, ISO 8601): the dashboard's trends
+    children: list[ChildStatus] = field(default_factory=list)
+    channels: list[ChannelPosition] = field(default_factory=list)  # empty without [channels]
 
     @property
     def in_sync(self) -> bool:
