@@ -136,7 +136,7 @@
     (doc.channels || []).forEach(function (ch) {
       if (index[ch.commit] !== undefined) { oldest = Math.max(oldest, index[ch.commit]); }
     });
-    var shown = commits.slice(0, Math.max(oldest + 1, Math.min(commits.length, 2))).reverse();
+    var shown = commits.slice(0, Math.max(oldest + 1, Math.min(commits.length, 8))).reverse();  // some context
     var W = 1000, H = 228, L = 30, R = 30, Y = 128;
     var step = shown.length > 1 ? (W - L - R) / (shown.length - 1) : 0;
     function x(i) { return shown.length > 1 ? L + i * step : W / 2; }
@@ -204,7 +204,7 @@
     points.sort(function (a, b) { return Date.parse(a.at) - Date.parse(b.at); });
     if (points.length < 2) {
       box.appendChild(el("p", "empty", data.live ? "The trend appears after the next refresh." :
-        "One snapshot so far: give `report --html DIR --history FOLDER` a folder of earlier status.json files."));
+        "One snapshot so far: give report --html DIR --history FOLDER a folder of earlier status.json files."));
       return;
     }
     var W = 1000, H = 220, L = 46, R = 120, T = 12, B = 30;
@@ -292,6 +292,7 @@
     $("shown").textContent = rows.length === doc.children.length ? plural(rows.length, "child", "children") :
       rows.length + " of " + plural(doc.children.length, "child", "children");
     $("spacer").style.height = Math.max(rows.length * ROW, 1) + "px";
+    $("viewport").style.height = Math.max(Math.min(rows.length, 18), 2) * ROW + "px";  // short lists stay short
     drawHead();
     drawCounts();
     drawRows(true);
