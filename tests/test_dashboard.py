@@ -65,7 +65,7 @@ def test_report_of_a_real_cascade(tmp_path, cli):
     policy = html.unescape(re.search(r'<meta http-equiv="Content-Security-Policy" content="([^"]+)">', page)[1])
     assert policy.startswith("default-src 'none'; script-src 'sha256-") and "connect-src 'none'" in policy
     # self-contained: no element loads anything (no src=, no <link>, no url() in the stylesheet)
-    assert not re.search(r"(?i:<(?:link|img|iframe)\b|\bsrc=)|\burl\(", page)
+    assert not re.search(r"(?i:<(?:img|iframe|object|embed)\b|\bsrc=|\bhref=\"(?!data:))|\burl\(", page)
 
     text = cli("report", "--format", "markdown", "--config", str(world.config_path))
     assert text.code == 0, text
@@ -163,14 +163,23 @@ def test_from_joins_the_parts_of_one_run(tmp_path, cli):
     assert [c["name"] for c in joined["children"]] == [c["name"] for c in doc["children"]]
 
 
-def _get(url: str, path: str, method: str = "GET") -> tuple[int, bytes]:
+def _request(url: str, path: str, method: str = "GET", headers: dict | None = None):
     host, port = re.match(r"http://([\d.]+):(\d+)/", url).groups()
     conn = http.client.HTTPConnection(host, int(port), timeout=10)
-    conn.request(method, path)
+    conn.request(method, path, headers=headers or {})
     answer = conn.getresponse()
     body = answer.read()
     conn.close()
+    return answer, body
+
+
+def _get(url: str, path: str, method: str = "GET", headers: dict | None = None) -> tuple[int, bytes]:
+    answer, body = _request(url, path, method, headers)
     return answer.status, body
+
+
+def _header(url: str, path: str, name: str) -> str | None:
+    return _request(url, path)[0].getheader(name)
 
 
 def test_serve_is_read_only_waits_for_the_lock_and_stops_on_sigterm(tmp_path):
@@ -184,6 +193,8 @@ def test_serve_is_read_only_waits_for_the_lock_and_stops_on_sigterm(tmp_path):
         jsonschema.validate(first, _status_schema())
         assert [c["state"] for c in first["children"]] == ["in_sync"]
         assert _get(url, "/", "HEAD") == (200, b"")
+        etag = _header(url, "/status.json", "ETag")
+        assert etag and _get(url, "/status.json", headers={"If-None-Match": etag}) == (304, b"")
         assert _get(url, "/")[1].startswith(b"<!DOCTYPE html>")
         for method in ("POST", "PUT", "DELETE", "PATCH"):
             assert _get(url, "/status.json", method)[0] == 405

@@ -78,6 +78,7 @@ def test_static_report(tmp_path, cli, browser):
     doc["children"][3]["name"] = EVIL
     doc["children"][3]["state"] = "drifted"
     doc["children"][3]["tags"] = ["<b>bold</b>"]
+    doc["delivery_branch"] = "ro</title><script>window.__pwned=2</script>"
     history = tmp_path / "history"
     history.mkdir()
     for day, seed in ((29, 1), (30, 2)):
@@ -133,6 +134,8 @@ def test_static_report(tmp_path, cli, browser):
     assert page.is_visible("#details") and page.text_content("#d-name") == EVIL
     assert "<b>bold</b>" in page.text_content("#d-fields")
     assert page.evaluate("window.__pwned") is None
+    branch = doc["delivery_branch"]
+    assert page.title() == f"ddl-cascade dashboard: {branch}" and branch in page.text_content("header")
     assert page.query_selector("#viewport img, #details img, #viewport script, #details b") is None
     page.keyboard.press("Escape")
     assert page.is_hidden("#details")

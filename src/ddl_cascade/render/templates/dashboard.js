@@ -434,12 +434,14 @@
   if (data.live) {
     var every = Math.min(Math.max(data.live.interval / 2, 1), 30) * 1000;
     var poll = function () {
-      fetch("status.json", {cache: "no-store"}).then(function (r) {
+      fetch("status.json", {cache: "no-cache"}).then(function (r) {  // revalidated: a 304 until it changes
         if (!r.ok) { throw new Error("status.json answered " + r.status); }
         return r.json();
       }).then(function (next) {
         $("live").className = "live";
-        if (next.generated_at === doc.generated_at && JSON.stringify(next) === JSON.stringify(doc)) { return; }
+        // refreshes are at least a second apart, so the time (to the second) names the snapshot
+        if (next.generated_at ? next.generated_at === doc.generated_at :
+            JSON.stringify(next) === JSON.stringify(doc)) { return; }
         if (doc.generated_at && !trend.some(function (p) { return p.at === doc.generated_at; })) {
           trend.push({at: doc.generated_at, counts: countStates(doc.children)});
         }
