@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 PYTEST_ARGS ?=
 
-.PHONY: setup demo test bench clean postgres flyway forge-spec gitea-spec actionlint dist
+.PHONY: setup demo test bench clean postgres flyway forge-spec gitea-spec actionlint chromium dist
 
 setup: $(STAMP) postgres
 
@@ -43,6 +43,11 @@ gitea-spec:
 actionlint:
 	@bash scripts/ensure-actionlint || echo "make actionlint: actionlint is not installed; tests/test_ci_init.py will fail" >&2
 
+# Debian's Chromium for the dashboard's browser tests (Playwright drives it through executable_path; no browser is
+# downloaded). Offline, `make test` still runs: the browser tests then fail with one line saying why.
+chromium:
+	@bash scripts/ensure-chromium || echo "make chromium: Debian's chromium is not installed; tests/test_dashboard_browser.py will fail" >&2
+
 # The wheel and sdist for PyPI, checked as PyPI would (tests/test_ci_init.py builds them too).
 dist: setup
 	rm -rf dist
@@ -52,7 +57,7 @@ dist: setup
 demo: setup
 	$(VENV)/bin/ddl-cascade demo
 
-test: setup flyway forge-spec gitea-spec actionlint
+test: setup flyway forge-spec gitea-spec actionlint chromium
 	$(PY) -m pytest -n 2 $(PYTEST_ARGS)
 
 bench: setup
@@ -60,6 +65,7 @@ bench: setup
 	$(PY) bench/sync.py
 	$(PY) bench/validate.py
 	$(PY) bench/db.py
+	$(PY) bench/report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .hypothesis .flyway .forge-spec .actionlint

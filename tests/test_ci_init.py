@@ -649,6 +649,8 @@ def test_wheel_and_sdist_build_clean_with_complete_metadata(tmp_path):
     schemas = {p.name for p in (SRC / "ddl_cascade/schemas").glob("*.json")}
     assert {f"ddl_cascade/ci/templates/{t}" for t in templates} <= names
     assert {f"ddl_cascade/schemas/{s}" for s in schemas} <= names
+    pages = {p.name for p in (SRC / "ddl_cascade/render/templates").iterdir()}  # the dashboard's shell, CSS, JS
+    assert {f"ddl_cascade/render/templates/{p}" for p in pages} <= names
     assert f"ddl_cascade-{__version__}.dist-info/entry_points.txt" in names
     assert not any(n.startswith(("tests/", "bench/")) for n in names)
     assert meta["Name"] == "ddl-cascade" and meta["Version"] == __version__

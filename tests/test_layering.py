@@ -34,6 +34,7 @@ FORBIDDEN = {
            "ddl_cascade.render", "ddl_cascade.cli"),
     **{f"{m}.py": LAYERS for m in ("git", "config", "errors", "redact", "lock")},
     "guard.py": LAYERS,  # the child guard stands on the shared ground alone
+    "serve.py": ("ddl_cascade.cli",),  # the live dashboard: below the CLI, over the renderers
 }
 EVERYWHERE = sorted([p.name for p in PACKAGE.iterdir() if p.is_dir() and (p / "__init__.py").exists()]
                     + [p.name for p in PACKAGE.glob("*.py")])

@@ -93,7 +93,8 @@ def git_out(repo: Path, *args: str) -> subprocess.CompletedProcess[str]:
 
 
 def without_shards(doc: dict) -> dict:
-    return {k: v for k, v in doc.items() if k != "shards"}
+    """The document without the shard list and the time it was read (runs at different moments)."""
+    return {k: v for k, v in doc.items() if k not in ("shards", "generated_at")}
 
 
 # ---------------------------------------------------------------------------------------------------------------------
@@ -160,6 +161,7 @@ def test_four_shards_in_four_clones_merge_into_the_unsharded_run(tmp_path, cli):
     doc = json.loads(out.stdout)
     assert unsharded["shard"] is None and unsharded["shards"] is None
     assert without_shards(doc) == without_shards(unsharded)
+    assert doc["generated_at"] == min(p["generated_at"] for p in parts)
     assert doc["shards"] == [{"index": k, "count": 4, "ok": True, "children": [shard_of(n, 4) for n in names].count(k)}
                              for k in range(1, 5)]
 

@@ -16,6 +16,7 @@ so no shard delivers anything that job did not publish.
 
 from __future__ import annotations
 
+from datetime import datetime, timezone
 from typing import Callable, Mapping
 
 from ddl_cascade.cascade import channels
@@ -74,7 +75,22 @@ def status(config: Config, names: list[str] | tuple[str, ...] = (), tag: str | N
                           children=[one(p) for p in decided.children],
                           channels=channels.report(config, planner.history), shard=selection.part(config, "status"))
     report.ok = report.in_sync
+    _place_on_the_branch(report, decided, planner.history)
     return report
+
+
+def _place_on_the_branch(report: StatusReport, decided, history) -> None:
+    """What a reader of the document alone (the dashboard) needs to place the children: the time, the delivery
+    branch's newest commits, each child's tags and the newest delivery commit with its folder's tree."""
+    from ddl_cascade.cascade.results import DELIVERY_COMMITS
+
+    report.generated_at = datetime.now(timezone.utc).isoformat(timespec="seconds").replace("+00:00", "Z")
+    report.delivery_commits = history.order[:DELIVERY_COMMITS]
+    tags = {p.name: list(p.child.tags) for p in decided.children if p.child is not None}
+    for child in report.children:
+        child.tags = tags.get(child.name, [])
+        # commits_with_tree keeps `git log` order: the first is the newest commit with that tree
+        child.delivered = history.commits_with_tree.get(child.tree or "", [None])[0]
 
 
 def _run(config: Config, selection: Selection, delivery: Delivery, *, reset: bool, dry_run: bool,

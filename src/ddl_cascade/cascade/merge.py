@@ -10,7 +10,8 @@ The merged document has the unsharded run's schema: the children in the unsharde
 narrowed by names and tag), which each shard recorded as its children's positions (`ShardPart.positions`), so no
 cascade.toml is needed where the merge runs; `shard` null; `shards` the list of parts and whether each run was ok;
 `ok` true only when every shard's was. Whatever is the same in every shard (the delivery branch, its tip and tree,
-the channels, full's publish check) is taken from shard 1.
+the channels, full's publish check, the delivery branch's newest commits) is taken from shard 1; `generated_at` is the
+oldest part's (the snapshot is as old as its oldest reading).
 
 The documents are read back into the result classes with pydantic (the same type hints the schemas come from), so
 the merged document is written by the one serialiser and printed as text by the same renderer as any run's.
@@ -201,7 +202,10 @@ def _join(parts: list[_Part]) -> Report:
     ok = all(s.ok for s in shards)
     first = parts[0].report
     if isinstance(first, StatusReport):
+        # The snapshot is as old as its oldest part; the delivery branch's commits are one list (one tip).
+        times = [p.report.generated_at for p in parts if isinstance(p.report, StatusReport) and p.report.generated_at]
         return StatusReport(first.delivery_branch, first.delivery_tip, first.delivered_tree, ok=ok,
+                            generated_at=min(times) if times else None, delivery_commits=first.delivery_commits,
                             children=children, channels=first.channels, shards=shards)
     sync = first.sync if isinstance(first, FullReport) else first
     joined = CascadeReport(sync.delivery_branch, sync.delivery_tip, sync.delivered_tree, sync.dry_run, ok=ok,

@@ -82,6 +82,10 @@ class CascadeReport:
         return self
 
 
+# How many of the delivery branch's commits a status document lists (StatusReport.delivery_commits).
+DELIVERY_COMMITS = 200
+
+
 @dataclass
 class StatusReport:
     """`status --json`: every selected child's state against its target, and where each channel is."""
@@ -90,6 +94,10 @@ class StatusReport:
     delivery_tip: str
     delivered_tree: str
     ok: bool = True
+    generated_at: str | None = None  # when the children were read (UTC, ISO 8601): the dashboard's trends
+    # The delivery branch's newest commits (newest first, at most DELIVERY_COMMITS), so a reader of the document
+    # alone (the dashboard) can place each channel and each child's `delivered` commit on the branch.
+    delivery_commits: list[str] = field(default_factory=list)
     children: list[ChildStatus] = field(default_factory=list)
     channels: list[ChannelPosition] = field(default_factory=list)  # empty without [channels]
     shard: ShardPart | None = None  # --shard K/N: which part of the run this is

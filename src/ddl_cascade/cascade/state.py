@@ -89,6 +89,8 @@ class ChildStatus:
     pinned: bool = False  # the target is the child's pin, not its channel's commit
     database: DatabaseState | None = None  # `status --db`, for a child with an environment
     pull_request: PullRequestInfo | None = None  # a child delivered by pull request: its pull request, if any
+    tags: list[str] = field(default_factory=list)  # the child's tags in cascade.toml (the dashboard filters by them)
+    delivered: str | None = None  # the newest delivery commit whose tree the folder holds (None: drifted, not added)
 
 
 class DeliveryHistory:
