@@ -28,14 +28,15 @@ UrlOpt = Annotated[Optional[str], typer.Option("--url", help="postgresql://user:
 EnvOpt = Annotated[Optional[str], typer.Option("--env", help="An environment named in cascade.toml [environments.NAME].")]
 
 
-def _report_run(result, json: bool, what: str) -> None:
+def _report_run(result, json: bool, what: str, against: str | None = None, verifying: bool = False) -> None:
     """Shared ending of verify and migrate: JSON or a summary, the failure on stderr, the exit code."""
     if json:
         # engine.Applied holds exactly the documented keys: version, description, type, script, checksum,
         # execution_time, success.
-        from ddl_cascade.db.results import MigrationRun
+        from ddl_cascade.db.results import MigrationRun, VerifyRun
 
-        emit_json(MigrationRun(result.migrations, result.ok))
+        emit_json(VerifyRun(against, result.migrations, result.ok) if verifying
+                  else MigrationRun(result.migrations, result.ok))
     if result.refused:  # a list, not one sentence: said here
         say(f"refusing to {what}, as Flyway's migrate would:")
         for problem in result.refused:
@@ -59,6 +60,9 @@ def verify(
     child: ChildOpt = None,
     url: Annotated[Optional[str], typer.Option(
         "--url", help="Use this server instead of a throwaway one (a new database is created and dropped).")] = None,
+    against: Annotated[Optional[str], typer.Option(
+        "--against", help="Start from the schema and history of this environment ([environments.NAME]), copied "
+        "read-only, and apply only what it has not applied.")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the database (and throwaway server) for inspection.")] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
@@ -67,17 +71,28 @@ def verify(
     from ddl_cascade.db import migrations as migration_sets
     from ddl_cascade.db import target as targets
     from ddl_cascade.db.verify import verify as run_verify
+    from ddl_cascade.db.verify import verify_against
 
+    if url is not None and against is not None:
+        from ddl_cascade.errors import UsageError
+
+        raise UsageError("give --url or --against, not both: --against verifies on a throwaway server.")
     cfg = load_config(config)
-    migration_set = migration_sets.for_target(cfg, child)
+    live = targets.from_options(cfg, None, against) if against is not None else None
+    migration_set = migration_sets.for_target(cfg, child, against)
     tgt = targets.from_url(url) if url is not None else None
+    on_applied = None if json else lambda a: typer.echo(render.applied_line(a))
     if not json:
         where = tgt.display if tgt else "a throwaway PostgreSQL server"
+        if live is not None:
+            where += f", starting from the schema and history of environment '{against}' ({live.display})"
         typer.echo(f"Verifying {len(migration_set.migrations)} migrations of the {migration_set.origin} on {where}")
         _say_delivered(migration_set)
     with targets.database_errors(tgt):
-        result = run_verify(migration_set, target=tgt, keep=keep,
-                            on_applied=None if json else lambda a: typer.echo(render.applied_line(a)))
+        if live is not None:
+            result = verify_against(migration_set, live, keep=keep, on_applied=on_applied)
+        else:
+            result = run_verify(migration_set, target=tgt, keep=keep, on_applied=on_applied)
     if not json:
         applied = sum(1 for m in result.migrations if m.success)
         if result.ok:
@@ -86,7 +101,7 @@ def verify(
             typer.echo(f"kept: {result.kept}")
     elif result.kept:
         print(f"kept: {result.kept}", file=sys.stderr)
-    _report_run(result, json, "verify")
+    _report_run(result, json, "verify", against, verifying=True)
 
 
 @contextmanager

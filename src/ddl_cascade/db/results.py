@@ -19,6 +19,16 @@ class MigrationRun:
 
 
 @dataclass
+class VerifyRun:
+    """`db verify --json`: each migration the run executed, in order; `against` is the environment whose schema and
+    history it started from (`--against ENV`), null for an empty database."""
+
+    against: str | None = None
+    migrations: list[Applied] = field(default_factory=list)
+    ok: bool = True
+
+
+@dataclass
 class HistoryStatus:
     """`db status --json`: Flyway's info for one database (credentials in `target` redacted)."""
 

@@ -26,7 +26,7 @@ DOCUMENTS: dict[str, str] = {
     "reset": "ddl_cascade.cascade.results:CascadeReport",
     "full": "ddl_cascade.cascade.results:FullReport",
     "validate": "ddl_cascade.validate.model:ValidateReport",
-    "db verify": "ddl_cascade.db.results:MigrationRun",
+    "db verify": "ddl_cascade.db.results:VerifyRun",
     "db migrate": "ddl_cascade.db.results:MigrationRun",
     "db status": "ddl_cascade.db.results:HistoryStatus",
     "db repair": "ddl_cascade.db.results:RepairReport",
