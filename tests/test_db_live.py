@@ -194,3 +194,81 @@ def test_bad_environments_are_one_sentence_exit_2(make_repo, cli, pg_db):
     assert unreachable.code == 2 and "hunter2" not in unreachable.stderr
     assert unreachable.stderr.startswith(f"ddl-cascade: cannot connect to postgresql://app:***@127.0.0.1:{closed}/x:")
     assert len(unreachable.stderr.strip().splitlines()) == 1
+
+
+def test_drift_lists_exactly_what_was_changed_by_hand(make_repo, cli, pg_db):
+    reader = f"rd_{pg_db.name}"
+    pg_db.query(f"CREATE ROLE {reader} NOLOGIN")  # made by a DBA, outside the migrations
+    repo = make_parent(make_repo, {
+        "sql/V1__customers.sql": V1 + "CREATE INDEX customers_name_idx ON customers (name);\n"
+                                      "GRANT SELECT ON customers TO ${reader};\n",
+        "sql/R__names.sql": "CREATE OR REPLACE VIEW names AS SELECT name FROM customers;\n",
+    }, env_url(pg_db))
+    repo.commit({"cascade.toml": f'[source]\npath = "{SOURCE}"\n\n[flyway.placeholders]\nreader = "{reader}"\n\n'
+                                 f'[environments.prod]\nurl = "{env_url(pg_db)}"\n'})
+    env = {PASSWORD_VAR: pg_db.server.password}
+    assert cli("db", "migrate", "--env", "prod", cwd=repo.path, env=env).code == 0
+    # A file added since is pending, not drift.
+    repo.commit({f"{SOURCE}/sql/V2__orders.sql": V2_ORDERS})
+
+    clean = cli("db", "drift", "--env", "prod", "--json", cwd=repo.path, env=env)
+    assert clean.code == 0, clean.stderr
+    data = json.loads(clean.stdout)
+    assert (data["environment"], data["replayed"], data["changes"], data["problems"], data["ok"]) == (
+        "prod", 2, [], [], True)
+
+    pg_db.query("ALTER TABLE customers ADD COLUMN note text")
+    pg_db.query("DROP INDEX customers_name_idx")
+    pg_db.query(f"GRANT UPDATE ON customers TO {reader}")
+    before = snapshot(pg_db)
+    drifted = cli("db", "drift", "--env", "prod", "--json", cwd=repo.path, env=env)
+    assert drifted.code == 1, drifted.stderr
+    changes = json.loads(drifted.stdout)["changes"]
+    assert [(c["kind"], c["name"], c["change"]) for c in changes] == [
+        ("column", "public.customers.note", "added"),
+        ("index", "public.customers_name_idx", "removed"),
+        ("privilege", f"table public.customers to {reader}", "changed"),
+    ]
+    assert changes[1]["before"]["definition"] == (
+        "CREATE INDEX customers_name_idx ON public.customers USING btree (name)") and changes[1]["after"] is None
+    assert (changes[2]["before"], changes[2]["after"]) == ({"privileges": ["SELECT"]},
+                                                           {"privileges": ["SELECT", "UPDATE"]})
+    text = cli("db", "drift", "--env", "prod", cwd=repo.path, env=env)
+    assert text.code == 1
+    assert text.stdout.splitlines()[1:] == [
+        "  + column public.customers.note: made outside the migrations",
+        "  - index public.customers_name_idx: dropped outside the migrations",
+        f"  ~ privilege table public.customers to {reader}: altered outside the migrations",
+        "      privileges: expected [SELECT], live [SELECT, UPDATE]",
+        "drift: 3 changes outside the migrations",
+    ]
+    assert pg_db.server.password not in drifted.stdout + drifted.stderr + text.stdout + text.stderr
+    assert snapshot(pg_db) == before
+
+
+def test_status_db_drift_lists_each_childs_drift(tmp_path, cli, pg_db):
+    from cascade_world import make_world
+
+    world = make_world(tmp_path / "world", {"app": "squash"})
+    config = world.write_config()
+    text = config.read_text().replace('name = "app"', 'name = "app"\nenvironment = "prod"')
+    text += f'\n[environments.prod]\nurl = "{env_url(pg_db)}"\n'
+    config.write_text(text)
+    world.parent.commit({"cascade.toml": text}, "environments")
+    env = {PASSWORD_VAR: pg_db.server.password}
+    assert cli("sync", cwd=world.parent.path).code == 0
+    assert cli("db", "migrate", "--env", "prod", "--child", "app", cwd=world.parent.path, env=env).code == 0
+    pg_db.query("ALTER TABLE t2 ADD COLUMN note text")  # by hand
+
+    plain = cli("status", "--db", "--json", cwd=world.parent.path, env=env)
+    assert plain.code == 0, plain.stdout + plain.stderr
+    assert json.loads(plain.stdout)["children"][0]["database"]["drift"] is None  # not checked without --drift
+
+    checked = cli("status", "--drift", "--json", cwd=world.parent.path, env=env)
+    assert checked.code == 1
+    db = json.loads(checked.stdout)["children"][0]["database"]
+    assert (db["ok"], db["drift"], db["error"]) == (False, ["+ column public.t2.note"], None)
+    shown = cli("status", "--db", "--drift", cwd=world.parent.path, env=env)
+    assert shown.code == 1
+    assert "  app in prod: + column public.t2.note" in shown.stdout.splitlines()
+    assert shown.stdout.splitlines()[-1] == "Exit code 1: 1 database not ok (app in prod: 1 difference outside the migrations)."

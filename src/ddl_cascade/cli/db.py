@@ -61,8 +61,8 @@ def verify(
     url: Annotated[Optional[str], typer.Option(
         "--url", help="Use this server instead of a throwaway one (a new database is created and dropped).")] = None,
     against: Annotated[Optional[str], typer.Option(
-        "--against", help="Start from the schema and history of this environment ([environments.NAME]), copied "
-        "read-only, and apply only what it has not applied.")] = None,
+        "--against", help="Start from the schema and history of this environment (a table environments.NAME of "
+        "cascade.toml), copied read-only, and apply only what it has not applied.")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the database (and throwaway server) for inspection.")] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,

@@ -15,13 +15,16 @@ repeatable changed since it was applied (Outdated; the file is replayed), a fail
 unknown and not replayed), a baseline (what existed before it was not made by migrations and shows as drift).
 Pending files (not in the history) are not replayed: they are not drift, they are not applied yet.
 
-Only the roles that installed migrations are created on the throwaway server, not every role of the environment's
-cluster: migrations that create roles must run there as they do in `db verify`, and a role created beforehand would
-make a plain `CREATE ROLE` fail.
+Roles are cluster objects the throwaway server lacks. The roles that installed migrations are created there as
+superusers without login (the replay runs as them); every other role of the environment's cluster is created by
+name (NOLOGIN, nothing else), so grants to roles a DBA made succeed, except the roles a replayed script or callback
+creates itself (`CREATE ROLE|USER|GROUP name`, placeholders replaced): created beforehand, a plain `CREATE ROLE`
+would fail.
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 from dataclasses import dataclass, field
 
@@ -98,6 +101,28 @@ def plan(migration_set: MigrationSet, rows: list[AppliedRow], outdated: set[str]
     return replay
 
 
+_CREATE_ROLE = re.compile(r"\bCREATE\s+(?:ROLE|USER|GROUP)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+                          r"(\"(?:[^\"]|\"\")+\"|\$\{[^}]+\}|[A-Za-z_][A-Za-z0-9_$]*)", re.IGNORECASE)
+
+
+def created_roles(scripts: list[Script], placeholders: dict[str, str]) -> set[str]:
+    """The role names the scripts create (`CREATE ROLE|USER|GROUP name`; a `${placeholder}` name replaced by its
+    configured value); unquoted names folded to lower case, as PostgreSQL does."""
+    lower = {k.lower(): v for k, v in placeholders.items()}
+    names = set()
+    for script in scripts:
+        for found in _CREATE_ROLE.findall(script.text):
+            if found.startswith("${"):
+                value = lower.get(found[2:-1].lower())
+                if value is not None:
+                    names.add(value)
+            elif found.startswith('"'):
+                names.add(found[1:-1].replace('""', '"'))
+            else:
+                names.add(found.lower())
+    return names
+
+
 @dataclass
 class Drift:
     """The differences between an environment's expected and live schemas (see the module docstring)."""
@@ -129,8 +154,11 @@ def drift(migration_set: MigrationSet, target: Target, *, srv: server.Server | N
         try:
             srv.create_database(name)
             with srv.connect(name) as conn:
-                roles = sorted({r for r in replay.roles if r is not None})
-                live.create_roles(conn, roles, superuser=True)
+                installers = sorted({r for r in replay.roles if r is not None})
+                live.create_roles(conn, installers, superuser=True)
+                made_by_scripts = created_roles([*replay.scripts, *migration_set.callbacks],
+                                                migration_set.placeholders)
+                live.create_roles(conn, [r for r in env.roles() if r not in made_by_scripts])
                 conn.execute("SELECT set_config('search_path', %s, false)", (env.search_path_for(env.user),))
                 rebuilt = engine.replay(conn, migration_set, replay.scripts, replay.roles,
                                         environment=target.environment)

@@ -76,7 +76,8 @@ def _problems(d) -> str:
     if d.error:
         return d.error
     parts = ([plural(d.failed, "failed migration")] if d.failed else []) + \
-        ([plural(d.mismatches, "checksum mismatch", "checksum mismatches")] if d.mismatches else [])
+        ([plural(d.mismatches, "checksum mismatch", "checksum mismatches")] if d.mismatches else []) + \
+        ([f"{plural(len(d.drift), 'difference')} outside the migrations"] if d.drift else [])
     return ", ".join(parts) or "not ok"
 
 
@@ -89,14 +90,21 @@ def databases(report: StatusReport) -> None:
     if not rows:
         lines.append("No child names an environment: no database to check.")
     else:
+        checked = any(c.database.drift is not None for c in rows)  # status --db --drift
         table: list[list[Cell | str]] = [[Cell("DATABASES", "bold")],
                                          [Cell(h, "dim") for h in ("child", "environment", "version", "applied",
-                                                                   "pending", "state")]]
+                                                                   "pending", *(["drift"] if checked else []),
+                                                                   "state")]]
         for child in problems_first(rows, lambda c: 0 if not c.database.ok else 1):
             d = child.database
             state = Cell(f"{glyph('✓', 'ok')} ok", "green") if d.ok else Cell(f"{glyph('✗', 'x')} {_problems(d)}", "red")
-            table.append([child.name, d.environment, d.current_version or "-", str(d.applied), str(d.pending), state])
+            drift = [] if not checked else ["-" if d.drift is None else str(len(d.drift))]
+            table.append([child.name, d.environment, d.current_version or "-", str(d.applied), str(d.pending), *drift,
+                          state])
         lines += columns(table, on)
+        for child in rows:  # what drifted, under the table
+            for line in child.database.drift or ():
+                lines.append(f"  {child.name} in {child.database.environment}: {line}")
     out_of_sync = [c for c in report.children if c.state is not State.IN_SYNC]
     not_ok = [c for c in rows if not c.database.ok]
     why = []
