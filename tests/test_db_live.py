@@ -166,11 +166,14 @@ def test_bad_environments_are_one_sentence_exit_2(make_repo, cli, pg_db):
         f"ddl-cascade: {repo.path / 'cascade.toml'}: no environment named 'nope': there is no [environments.nope] "
         "table (defined: prod).")
 
-    no_history = cli("db", "verify", "--against", "prod", cwd=repo.path, env=env)
-    assert no_history.code == 2 and no_history.stderr.strip() == (
-        f"ddl-cascade: environment 'prod' (postgresql://postgres:***@127.0.0.1:{pg_db.server.port}/{pg_db.name}) "
-        'has no schema history table "public"."flyway_schema_history": it was never migrated, or `table` / '
-        "`schemas` / `default_schema` of [environments.prod] name another one.")
+    for command in (("db", "verify", "--against", "prod"), ("db", "drift", "--env", "prod")):
+        no_history = cli(*command, cwd=repo.path, env=env)
+        assert no_history.code == 2 and no_history.stderr.strip() == (
+            f"ddl-cascade: environment 'prod' (postgresql://postgres:***@127.0.0.1:{pg_db.server.port}/"
+            f'{pg_db.name}) has no schema history table "public"."flyway_schema_history": it was never migrated, or '
+            "`table` / `schemas` / `default_schema` of [environments.prod] name another one.")
+    unknown_drift = cli("db", "drift", "--env", "nope", cwd=repo.path, env=env)
+    assert unknown_drift.code == 2 and unknown_drift.stderr == unknown.stderr
 
     assert cli("db", "migrate", "--env", "prod", cwd=repo.path, env=env).code == 0
     role = f"nosel_{pg_db.name}"
@@ -211,11 +214,17 @@ def test_drift_lists_exactly_what_was_changed_by_hand(make_repo, cli, pg_db):
     # A file added since is pending, not drift.
     repo.commit({f"{SOURCE}/sql/V2__orders.sql": V2_ORDERS})
 
-    clean = cli("db", "drift", "--env", "prod", "--json", cwd=repo.path, env=env)
+    # A read-only role suffices; pg_read_all_data grants nothing on any object, so it is no drift itself.
+    role = f"ro_{pg_db.name}"
+    pg_db.query(f"CREATE ROLE {role} LOGIN PASSWORD 'ro-{role}'")
+    pg_db.query(f"GRANT pg_read_all_data TO {role}")
+    toml = (repo.path / "cascade.toml").read_text()
+    repo.commit({"cascade.toml": toml + f'\n[environments.ro]\nurl = "{env_url(pg_db, role)}"\n'})
+    clean = cli("db", "drift", "--env", "ro", "--json", cwd=repo.path, env={PASSWORD_VAR: f"ro-{role}"})
     assert clean.code == 0, clean.stderr
     data = json.loads(clean.stdout)
     assert (data["environment"], data["replayed"], data["changes"], data["problems"], data["ok"]) == (
-        "prod", 2, [], [], True)
+        "ro", 2, [], [], True)
 
     pg_db.query("ALTER TABLE customers ADD COLUMN note text")
     pg_db.query("DROP INDEX customers_name_idx")
@@ -272,3 +281,43 @@ def test_status_db_drift_lists_each_childs_drift(tmp_path, cli, pg_db):
     assert shown.code == 1
     assert "  app in prod: + column public.t2.note" in shown.stdout.splitlines()
     assert shown.stdout.splitlines()[-1] == "Exit code 1: 1 database not ok (app in prod: 1 difference outside the migrations)."
+
+
+def test_drift_plan_follows_the_history_and_names_what_it_cannot_rebuild():
+    from datetime import datetime
+
+    from ddl_cascade.db import drift, migrations
+    from ddl_cascade.db.history import AppliedRow
+
+    files = {"V1__a.sql": "CREATE TABLE a (id int);", "V2__b.sql": "CREATE TABLE b (id int);",
+             "V1_5__late.sql": "CREATE TABLE late (id int);", "R__v.sql": "CREATE OR REPLACE VIEW v AS SELECT 1;",
+             "V3__broken.sql": "CREATE TABLE c (id int);"}
+    mset = migrations.build({"sql": {k: v.encode() for k, v in files.items()}}, {}, encoding="UTF-8",
+                            placeholders={})
+
+    def row(rank, version, description, type_="SQL", success=True, by="app"):
+        return AppliedRow(rank, version, description, type_, "x.sql", 0, by, datetime(2026, 1, 1), 0, success)
+
+    rows = [row(0, None, "<< Flyway Schema Creation >>", "SCHEMA"), row(1, "1", "a"), row(2, None, "v"),
+            row(3, "2", "b", by="deployer"), row(4, "1.5", "late"),  # outOfOrder: after 2, as applied
+            row(5, None, "v", by="deployer"), row(6, "3", "broken", success=False), row(7, "9", "gone"),
+            row(8, "9", "gone", "DELETE")]
+    plan = drift.plan(mset, rows, outdated={"v"}, mismatched={"2"})
+    assert [(s.script, role) for s, role in zip(plan.scripts, plan.roles)] == [
+        ("V1__a.sql", "app"), ("V2__b.sql", "deployer"), ("V1_5__late.sql", "app"), ("R__v.sql", "deployer")]
+    assert plan.problems == [
+        "version 3 (broken) failed in this environment (installed_rank 6): its partial changes are not rebuilt; "
+        "repair it.",
+        "version 9 (gone) is in the history (installed_rank 7) but has no file: what it made is not rebuilt and "
+        "shows as drift.",
+        "version 2: the file's checksum differs from the history's (see `db status`); the expected schema is built "
+        "from the file.",
+        "repeatable 'v' changed since it was applied (Outdated); the expected schema is built from the file."]
+    baselined = drift.plan(mset, [row(1, "1.5", "<< Flyway Baseline >>", "BASELINE"), row(2, "2", "b")])
+    assert [s.script for s in baselined.scripts] == ["V2__b.sql"] and baselined.problems == [
+        "the history starts from a baseline at version 1.5: what existed before it was not made by migrations and "
+        "shows as drift."]
+    assert drift.created_roles([s for s in migrations.build(
+        {"sql": {"V1__r.sql": b'CREATE ROLE "Mixed""Case"; create user plain; CREATE ROLE ${reader};',
+                 "V2__s.sql": b"CREATE USER MAPPING FOR x SERVER y;"}}, {}, encoding="UTF-8",
+        placeholders={}).migrations], {"READER": "app_reader"}) == {'Mixed"Case', "plain", "app_reader"}

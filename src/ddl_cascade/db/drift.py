@@ -101,7 +101,7 @@ def plan(migration_set: MigrationSet, rows: list[AppliedRow], outdated: set[str]
     return replay
 
 
-_CREATE_ROLE = re.compile(r"\bCREATE\s+(?:ROLE|USER|GROUP)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
+_CREATE_ROLE = re.compile(r"\bCREATE\s+(?:ROLE|USER(?!\s+MAPPING\b)|GROUP)\s+(?:IF\s+NOT\s+EXISTS\s+)?"
                           r"(\"(?:[^\"]|\"\")+\"|\$\{[^}]+\}|[A-Za-z_][A-Za-z0-9_$]*)", re.IGNORECASE)
 
 
@@ -144,7 +144,10 @@ def drift(migration_set: MigrationSet, target: Target, *, srv: server.Server | N
     with live.opened(target, migration_set.settings) as env:
         env.require_history()
         rows = env.history.rows()
-        info = engine.status(env.conn, migration_set, target.environment)
+        try:
+            info = engine.status(env.conn, migration_set, target.environment)
+        except engine.ScriptFailed as exc:  # a repeatable's placeholder cannot be replaced
+            raise CascadeError(str(exc.failure)) from None
         outdated = {m.description for m in info.migrations if m.state == OUTDATED}
         mismatched = {m.version for m in info.mismatches if m.version is not None}
         replay = plan(migration_set, rows, outdated, mismatched)
