@@ -84,8 +84,16 @@ def test_db_diff_json_and_markdown(make_repo, cli):
     assert json.loads(same.stdout)["changes"] == data["changes"]
 
 
-def test_db_diff_fails_when_a_side_does_not_apply(make_repo, cli):
+def test_db_diff_edited_delivered_migration_failure_and_bad_input(make_repo, cli):
+    """An edited delivered migration: each side is replayed from empty on a server of its own (V3 creates a role on
+    both); a migration that fails is the command's failure (exit 1); bad options are one sentence (exit 2)."""
     repo, _ = published_parent(make_repo, cli)
+    repo.write({f"{SOURCE}/sql/V2__index.sql": "CREATE INDEX orders_total ON orders (total, id);\n"})
+    result = cli("db", "diff", "--json", cwd=repo.path)
+    assert result.code == 0, result.stderr
+    changes = [(c["kind"], c["name"], c["change"]) for c in json.loads(result.stdout)["changes"]]
+    assert changes == EXPECTED[:7] + [("index", "public.orders_total", "changed")] + EXPECTED[7:]
+
     repo.write({f"{SOURCE}/sql/V5__broken.sql": "ALTER TABLE nowhere ADD COLUMN x int;\n"})
     result = cli("db", "diff", "--json", cwd=repo.path)
     assert result.code == 1 and result.stdout == ""
@@ -93,14 +101,53 @@ def test_db_diff_fails_when_a_side_does_not_apply(make_repo, cli):
         f"ddl-cascade: the migrations of the working tree do not apply: {SOURCE}/sql/V5__broken.sql, line 1: "
         'ERROR: relation "nowhere" does not exist (SQLSTATE 42P01)')
 
-
-def test_db_diff_bad_input(make_repo, cli):
-    repo, _ = published_parent(make_repo, cli)
     result = cli("db", "diff", "--base", "no-such-rev", cwd=repo.path)
     assert result.code == 2 and result.stderr.strip() == (
         f"ddl-cascade: --base 'no-such-rev' names no commit in {repo.path}.")
     result = cli("db", "diff", "--format", "sarif", cwd=repo.path)
     assert result.code == 2 and "--format must be one of text, json, markdown" in result.stderr
+
+
+def test_the_shared_prefix_gives_what_replays_from_empty_give(make_repo):
+    """The fast way (the shared versioned prefix applied once, then copied) and replaying each side from empty
+    report the same changes, with repeatable migrations that depend on what the new migrations change and
+    callbacks."""
+    from ddl_cascade import config
+    from ddl_cascade.db import diff as diffs
+    from ddl_cascade.db import migrations
+
+    repo = make_repo("parent")
+    base = repo.commit({
+        "cascade.toml": f'[source]\npath = "{SOURCE}"\n',
+        f"{SOURCE}/sql/V1__t.sql": "CREATE TABLE t (id int PRIMARY KEY, a text);\n",
+        f"{SOURCE}/sql/V2__u.sql": "CREATE TABLE u (id int);\n",
+        # SELECT *: the view's columns are those of t when the repeatable runs
+        f"{SOURCE}/sql/R__view.sql": "CREATE OR REPLACE VIEW v AS SELECT * FROM t;\n",
+        f"{SOURCE}/callbacks/beforeMigrate.sql": "DO $$ BEGIN IF NOT EXISTS (SELECT 1 FROM pg_roles "
+                                                 "WHERE rolname = 'cb_reader') THEN CREATE ROLE cb_reader; END IF; END $$;\n",
+        f"{SOURCE}/callbacks/afterMigrate.sql": "GRANT SELECT ON ALL TABLES IN SCHEMA public TO cb_reader;\n",
+    }, "base")
+    repo.write({f"{SOURCE}/sql/V3__b.sql": "ALTER TABLE t ADD COLUMN b int;\nCREATE TABLE w (id int);\n"})
+    cfg = config.load(repo.path / "cascade.toml")
+    base_set, head_set = migrations.for_parent_at(cfg, base), migrations.for_parent(cfg)
+    shared = diffs.shared_prefix(base_set, head_set)
+    assert shared is not None and [m.script for m in shared.migrations] == ["V1__t.sql", "V2__u.sql"]
+
+    fast = diffs._from_prefix(shared, base_set, head_set)
+    slow = diffs._replay(base_set), diffs._replay(head_set)
+    assert fast is not None
+    assert [r.migrations for r, _ in fast] == [r.migrations for r, _ in slow] == [3, 4]
+    from ddl_cascade.db.catalog import compare
+
+    fast_changes, slow_changes = compare(fast[0][1], fast[1][1]), compare(slow[0][1], slow[1][1])
+    assert fast_changes == slow_changes
+    assert [(c.kind, c.name, c.change) for c in fast_changes] == [
+        ("table", "public.w", "added"), ("column", "public.t.b", "added"), ("column", "public.w.id", "added"),
+        ("view", "public.v", "changed"), ("privilege", "table public.w to cb_reader", "added")]
+
+    # an edited delivered migration: no shared prefix
+    repo.write({f"{SOURCE}/sql/V2__u.sql": "CREATE TABLE u (id bigint);\n"})
+    assert diffs.shared_prefix(base_set, migrations.for_parent(cfg)) is None
 
 
 def test_markdown_section_is_bounded_and_inert():
