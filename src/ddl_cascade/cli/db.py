@@ -1,6 +1,6 @@
-"""`ddl-cascade db verify | migrate | status | repair | clean`: the migrations against real PostgreSQL databases.
+"""`ddl-cascade db verify | migrate | status | repair | clean | diff`: the migrations against real PostgreSQL databases.
 
-Exit codes: 0 all good; 1 a migration failed, migrate refused (failed rows, checksum mismatches…), status found a
+Exit codes: 0 all good (`db diff`: whatever the changes); 1 a migration failed (`db diff`: on either side), migrate refused (failed rows, checksum mismatches…), status found a
 checksum mismatch or a failed row, or the database refused a repair or clean; 2 bad input (config, URL,
 credentials, unreachable server, clean while `cleanDisabled` is not false) as one sentence.
 """
@@ -18,7 +18,7 @@ from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
 from ddl_cascade.errors import say
 from ddl_cascade.render import db as render
 
-db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status, repair, clean.",
+db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status, repair, clean; diff the schemas.",
                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                      context_settings=CONTEXT_SETTINGS)
 app.add_typer(db_app, name="db")
@@ -230,3 +230,39 @@ def clean(
         _say_delivered(migration_set)
         for line in render.clean_lines(result):
             typer.echo(line)
+
+
+DIFF_FORMATS = ("text", "json", "markdown")
+
+
+@db_app.command()
+def diff(
+    base: Annotated[Optional[str], typer.Option(
+        "--base", help="The revision whose migrations are the base (default: the delivery branch).")] = None,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="Output: text (default), json, markdown (the pull-request comment's section).")] = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """The schema changes the working tree's migrations make: both sides replayed on a throwaway server, compared."""
+    from ddl_cascade.db.diff import diff as run_diff
+    from ddl_cascade.db.target import database_errors
+    from ddl_cascade.errors import UsageError, WorkFailed
+    from ddl_cascade.render.terminal import write
+
+    if json and format is not None:
+        raise UsageError("give --json or --format, not both (--json is --format json).")
+    chosen = "json" if json else (format or "text").lower()
+    if chosen not in DIFF_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(DIFF_FORMATS)}, not {format!r}.")
+    cfg = load_config(config)
+    with database_errors(None):
+        result = run_diff(cfg, base)
+    if result.failure is not None:
+        raise WorkFailed(result.failure)
+    if chosen == "json":
+        emit_json(result.diff)
+    elif chosen == "markdown":
+        sys.stdout.write(render.schema_changes_markdown(result.diff))
+    else:
+        write(render.diff_lines(result))

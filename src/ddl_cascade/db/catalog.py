@@ -29,17 +29,18 @@ Left out, deliberately:
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Union
+from typing import Literal, Union, get_args
 
 Value = Union[str, bool, int, list[str], None]
 Properties = dict[str, Value]
 
-# The order in which kinds are listed: what others depend on first.
-KINDS: tuple[str, ...] = (
+# The kinds of object, in the order they are listed: what others depend on first.
+Kind = Literal[
     "extension", "schema", "type", "sequence", "table", "column", "constraint", "index", "view",
     "materialized_view", "function", "procedure", "aggregate", "trigger", "policy", "privilege",
     "default_privilege", "comment",
-)
+]
+KINDS: tuple[str, ...] = get_args(Kind)
 
 Change = Literal["added", "removed", "changed"]
 
@@ -49,7 +50,7 @@ class SchemaChange:
     """One difference between two schemas: the object (`kind`, `name`), whether it was added, removed or changed,
     and its properties before and after (None when it did not exist)."""
 
-    kind: str
+    kind: Kind
     name: str
     change: Change
     before: Properties | None

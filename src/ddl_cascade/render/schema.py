@@ -31,6 +31,7 @@ DOCUMENTS: dict[str, str] = {
     "db status": "ddl_cascade.db.results:HistoryStatus",
     "db repair": "ddl_cascade.db.results:RepairReport",
     "db clean": "ddl_cascade.db.results:CleanReport",
+    "db diff": "ddl_cascade.db.diff:SchemaDiff",
     "db drift": "ddl_cascade.db.results:DriftReport",
     "demo": "ddl_cascade.demo:DemoReport",
     "guard": "ddl_cascade.guard:GuardReport",
