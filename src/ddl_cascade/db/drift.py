@@ -141,6 +141,8 @@ class Drift:
 def drift(migration_set: MigrationSet, target: Target, *, srv: server.Server | None = None) -> Drift:
     """Compare the schema the environment's history builds with its live schema. Never writes to the environment.
     `srv`: a running throwaway server to build on (status --db --drift shares one); else one is started."""
+    # Everything the environment tells is read first, in its one read-only transaction, which then ends: a snapshot
+    # held open on a live database through the replay would hold back its vacuum.
     with live.opened(target, migration_set.settings) as env:
         env.require_history()
         rows = env.history.rows()
@@ -148,37 +150,35 @@ def drift(migration_set: MigrationSet, target: Target, *, srv: server.Server | N
             info = engine.status(env.conn, migration_set, target.environment)
         except engine.ScriptFailed as exc:  # a repeatable's placeholder cannot be replaced
             raise CascadeError(str(exc.failure)) from None
-        outdated = {m.description for m in info.migrations if m.state == OUTDATED}
-        mismatched = {m.version for m in info.mismatches if m.version is not None}
-        replay = plan(migration_set, rows, outdated, mismatched)
-        own = srv is None
-        srv = srv or server.start()
-        name = f"drift_{secrets.token_hex(4)}"
-        try:
-            srv.create_database(name)
-            with srv.connect(name) as conn:
-                installers = sorted({r for r in replay.roles if r is not None})
-                live.create_roles(conn, installers, superuser=True)
-                made_by_scripts = created_roles([*replay.scripts, *migration_set.callbacks],
-                                                migration_set.placeholders)
-                live.create_roles(conn, [r for r in env.roles() if r not in made_by_scripts])
-                conn.execute("SELECT set_config('search_path', %s, false)", (env.search_path_for(env.user),))
-                rebuilt = engine.replay(conn, migration_set, replay.scripts, replay.roles,
-                                        environment=target.environment)
-                if rebuilt.refused:
-                    raise CascadeError(f"the schema the history of {env.describe()} records cannot be rebuilt: "
-                                       f"{rebuilt.refused[0]}")
-                if rebuilt.failure is not None:
-                    raise WorkFailed(f"the schema the history of {env.describe()} records cannot be rebuilt: "
-                                     f"migration failed: {rebuilt.failure}")
-                excluded = frozenset({(env.schema, env.table)})
-                conn.execute("RESET ROLE")
-                expected = catalog.read_catalog(conn, exclude_tables=excluded)
-            actual = catalog.read_catalog(env.conn, exclude_tables=excluded)
-        finally:
-            if own:
-                srv.stop()
-            else:
-                srv.drop_database(name)
+        excluded = frozenset({(env.schema, env.table)})
+        actual = catalog.read_catalog(env.conn, exclude_tables=excluded)
+        roles, search_path, where = env.roles(), env.search_path_for(env.user), env.describe()
+    outdated = {m.description for m in info.migrations if m.state == OUTDATED}
+    mismatched = {m.version for m in info.mismatches if m.version is not None}
+    replay = plan(migration_set, rows, outdated, mismatched)
+    own = srv is None
+    srv = srv or server.start()
+    name = f"drift_{secrets.token_hex(4)}"
+    try:
+        srv.create_database(name)
+        with srv.connect(name) as conn:
+            live.create_roles(conn, sorted({r for r in replay.roles if r is not None}), superuser=True)
+            made_by_scripts = created_roles([*replay.scripts, *migration_set.callbacks], migration_set.placeholders)
+            live.create_roles(conn, [r for r in roles if r not in made_by_scripts])
+            conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
+            rebuilt = engine.replay(conn, migration_set, replay.scripts, replay.roles, environment=target.environment)
+            if rebuilt.refused:
+                raise CascadeError(f"the schema the history of {where} records cannot be rebuilt: "
+                                   f"{rebuilt.refused[0]}")
+            if rebuilt.failure is not None:
+                raise WorkFailed(f"the schema the history of {where} records cannot be rebuilt: "
+                                 f"migration failed: {rebuilt.failure}")
+            conn.execute("RESET ROLE")
+            expected = catalog.read_catalog(conn, exclude_tables=excluded)
+    finally:
+        if own:
+            srv.stop()
+        else:
+            srv.drop_database(name)
     return Drift(catalog.compare(expected, actual), replay.problems, len(replay.scripts), actual.server_version,
                  expected.server_version)

@@ -114,16 +114,11 @@ class Environment:
         return [r for (r,) in self.conn.execute(
             "SELECT rolname FROM pg_catalog.pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname").fetchall()]
 
-    def copy_history(self, into) -> int:
-        """Copy every row of the history table into the same table on the connection `into`; returns how many."""
-        count = 0
-        with self.conn.cursor() as source, into.cursor() as sink:
-            with source.copy(f"COPY (SELECT * FROM {self.history.name} ORDER BY 1) TO STDOUT") as out, \
-                    sink.copy(f"COPY {self.history.name} FROM STDIN") as inp:
-                for data in out:
-                    inp.write(data)
-            count = into.execute(f"SELECT count(*) FROM {self.history.name}").fetchone()[0]
-        return count
+    def read_history(self) -> list[bytes]:
+        """Every row of the history table as COPY text data, in installed_rank order (`write_history` writes it)."""
+        with self.conn.cursor() as cur, cur.copy(f"COPY (SELECT * FROM {self.history.name} ORDER BY 1) TO STDOUT") \
+                as out:
+            return [bytes(data) for data in out]
 
     def search_path_for(self, user: str) -> str:
         """The environment's search_path with `"$user"` spelled out as its user, for a session of another user."""
@@ -280,6 +275,13 @@ def create_roles(conn, names: list[str], superuser: bool = False) -> list[str]:
             sql.Identifier(name)))
         made.append(name)
     return made
+
+
+def write_history(conn, table: str, rows: list[bytes]) -> None:
+    """Write history rows read by `Environment.read_history` into the same table (`table`, qualified) of `conn`."""
+    with conn.cursor() as cur, cur.copy(f"COPY {table} FROM STDIN") as inp:
+        for data in rows:
+            inp.write(data)
 
 
 def restore(dump: Path, pg_restore: Path, conninfo: str, what: str) -> None:

@@ -50,33 +50,38 @@ def verify_against(migration_set: MigrationSet, live_target: Target, *, keep: bo
     from ddl_cascade.db import live
 
     result = VerifyResult()
-    with live.opened(live_target, migration_set.settings) as env:
-        env.require_history()
-        bindir = server.find_binaries()
-        pg_dump, pg_restore = live.tool("pg_dump", bindir), live.tool("pg_restore", bindir)
-        srv = server.start(bindir=bindir, keep=keep)
-        try:
+    bindir = server.find_binaries()
+    pg_dump, pg_restore = live.tool("pg_dump", bindir), live.tool("pg_restore", bindir)
+    srv = server.start(bindir=bindir, keep=keep)
+    try:
+        # The environment's read-only transaction lasts only as long as pg_dump and the history read: a snapshot
+        # held open on a live database holds back its vacuum.
+        with live.opened(live_target, migration_set.settings) as env:
+            env.require_history()
+            where = f"{env.describe()} ({live_target.display})"
             refusal = live.newer_than_tools(env.version, live.tool_version(pg_dump), srv.version())
             if refusal is not None:
                 from ddl_cascade.errors import CascadeError
 
-                raise CascadeError(f"{env.describe()} ({live_target.display}) {refusal}.")
-            srv.create_database("verify")
-            with srv.connect("verify") as conn:
-                live.create_roles(conn, env.roles())
+                raise CascadeError(f"{where} {refusal}.")
             dump = srv.base / "schema.dump"
             env.dump_schema(dump, pg_dump)
-            live.restore(dump, pg_restore, srv.conninfo("verify"), f"{env.describe()} ({live_target.display})")
-            dump.unlink()
-            with srv.connect("verify") as conn:
-                env.copy_history(conn)
-                conn.execute("SELECT set_config('search_path', %s, false)", (env.search_path_for(env.user),))
-                _run(conn, migration_set, result, on_applied)
-            if keep:
-                result.kept = (f"psql \"{srv.conninfo('verify')}\"  (stop the server with: "
-                               f"kill -INT {srv.process.pid if srv.process else '?'}; then rm -rf {srv.base})")
-        finally:
-            srv.stop()
+            history_rows, roles = env.read_history(), env.roles()
+            table, search_path = env.history.name, env.search_path_for(env.user)
+        srv.create_database("verify")
+        with srv.connect("verify") as conn:
+            live.create_roles(conn, roles)
+        live.restore(dump, pg_restore, srv.conninfo("verify"), where)
+        dump.unlink()
+        with srv.connect("verify") as conn:
+            live.write_history(conn, table, history_rows)
+            conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
+            _run(conn, migration_set, result, on_applied)
+        if keep:
+            result.kept = (f"psql \"{srv.conninfo('verify')}\"  (stop the server with: "
+                           f"kill -INT {srv.process.pid if srv.process else '?'}; then rm -rf {srv.base})")
+    finally:
+        srv.stop()
     return result
 
 
