@@ -187,6 +187,14 @@ def test_bad_environments_are_one_sentence_exit_2(make_repo, cli, pg_db):
         "LOCK TABLE public.customers IN ACCESS SHARE MODE); grant it CONNECT on the database, USAGE on the "
         "schemas and SELECT on the tables (a read-only role suffices).")
     assert secret not in denied.stderr + denied.stdout
+    pg_db.query(f"REVOKE SELECT ON flyway_schema_history FROM {role}")
+    no_select = cli("db", "drift", "--env", "prod", cwd=repo.path, env={PASSWORD_VAR: secret})
+    assert no_select.code == 2 and no_select.stderr.strip() == (
+        f"ddl-cascade: environment 'prod' (postgresql://{role}:***@127.0.0.1:{pg_db.server.port}/{pg_db.name}): "
+        'cannot read "public"."flyway_schema_history": permission denied for table flyway_schema_history; grant '
+        "the role SELECT on it.")
+    both = cli("db", "verify", "--against", "prod", "--url", pg_db.url, cwd=repo.path)
+    assert both.code == 2 and both.stderr.startswith("ddl-cascade: give --url or --against, not both")
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
