@@ -79,11 +79,7 @@ def test_verify_against_applies_only_the_pending_migrations_with_a_read_only_rol
     assert data["against"] == "prod" and data["ok"] is True
     assert [(m["script"], m["success"]) for m in data["migrations"]] == [("V2__orders.sql", True),
                                                                        ("V3__mailing.sql", True)]
-    assert snapshot(pg_db) == before
-    text = cli("db", "verify", "--against", "prod", cwd=repo.path, env={PASSWORD_VAR: secret})
-    assert text.code == 0, text.stderr
-    assert f"starting from the schema and history of environment 'prod' (postgresql://{role}:***@" in text.stdout
-    assert secret not in text.stdout + text.stderr + result.stdout + result.stderr
+    assert secret not in result.stdout + result.stderr
     assert snapshot(pg_db) == before
 
     # Without the hand-made column the view fails: the same pull request on an empty database does not prove it.
@@ -98,10 +94,13 @@ def test_verify_against_fails_on_a_hand_made_object_the_migration_creates(make_r
     pg_db.query("CREATE TABLE orders (id int)")  # someone was quicker, by hand
     repo.commit({f"{SOURCE}/sql/V2__orders.sql": V2_ORDERS})
     before = snapshot(pg_db)
-    result = cli("db", "verify", "--against", "prod", "--json", cwd=repo.path, env=env)
+    result = cli("db", "verify", "--against", "prod", cwd=repo.path, env=env)
     assert result.code == 1
-    assert json.loads(result.stdout) == {"schema_version": 1, "against": "prod", "ok": False, "migrations": [
-        {**json.loads(result.stdout)["migrations"][0], "script": "V2__orders.sql", "success": False}]}
+    assert result.stdout.splitlines()[0] == (
+        "Verifying 2 migrations of the parent on a throwaway PostgreSQL server, starting from the schema and history "
+        f"of environment 'prod' (postgresql://postgres:***@127.0.0.1:{pg_db.server.port}/{pg_db.name})")
+    assert [ln.split()[2] for ln in result.stdout.splitlines()[1:]] == ["V2__orders.sql"]
+    assert result.stdout.rstrip().endswith("FAILED")
     assert result.stderr.strip() == (f"ddl-cascade: migration failed: {SOURCE}/sql/V2__orders.sql, line 1: "
                                      'ERROR: relation "orders" already exists (SQLSTATE 42P07)')
     assert snapshot(pg_db) == before
