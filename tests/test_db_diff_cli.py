@@ -78,6 +78,14 @@ def test_db_diff_json_and_markdown(make_repo, cli):
                                                   "(3 and 4 migrations replayed on PostgreSQL ")
     assert text.stdout.splitlines()[-1] == "9 schema changes: 3 risky, 6 added."
 
+    # the pull-request comment includes the same section, after the table of checks
+    comment = cli("validate", "--format", "markdown", "--schema-diff", cwd=repo.path)
+    assert comment.code in (0, 1), comment.stderr  # lint has its say about the dropped column
+    assert markdown.stdout in comment.stdout
+    assert comment.stdout.index("| check | result |") < comment.stdout.index("#### Schema changes")
+    alone = cli("validate", "--schema-diff", cwd=repo.path)
+    assert alone.code == 2 and "give it with --format markdown or --comment" in alone.stderr
+
     # --base names any revision: the commit on main holds the source folder under source.path
     same = cli("db", "diff", "--json", "--base", base, cwd=repo.path)
     assert same.code == 0, same.stderr
