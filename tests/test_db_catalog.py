@@ -251,3 +251,17 @@ def test_compare_is_deterministic_and_ordered_by_kind():
     assert got == [("extension", "x", "added"), ("table", "public.t", "removed"), ("column", "public.t.a", "added"),
                    ("column", "public.t.b", "changed")]
     assert compare(after, after) == []
+
+
+def test_reading_writes_nothing_and_keeps_the_session(catalog_db):
+    """The catalog is read in a read-only transaction; the connection's search_path is as it was."""
+    with catalog_db.connect() as conn:
+        conn.execute("SET search_path TO pg_catalog, public")
+        _read(conn)
+        assert conn.execute("SHOW search_path").fetchone()[0] == "pg_catalog, public"
+        assert conn.info.transaction_status.name == "IDLE"
+    with catalog_db.connect(autocommit=False) as conn:
+        conn.execute("CREATE TABLE in_tx (a int)")
+        assert "public.in_tx" in _read(conn).names("table")  # inside the caller's transaction, which it leaves open
+        assert conn.info.transaction_status.name == "INTRANS"
+        conn.rollback()

@@ -312,7 +312,16 @@ _FUNCTION_KIND = {"f": "function", "p": "procedure", "a": "aggregate", "w": "fun
 
 def read_catalog(conn, exclude_tables: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()) -> Catalog:
     """The catalog of the database `conn` (a psycopg 3 connection) is connected to. `exclude_tables` are
-    (schema, table) pairs left out with everything that hangs on them (Flyway's history table). Only reads."""
+    (schema, table) pairs left out with everything that hangs on them (Flyway's history table). Only reads: on an
+    autocommit connection, in one read-only REPEATABLE READ transaction, so a live database is read at one moment."""
+    if not conn.autocommit:
+        return _read(conn, exclude_tables)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _read(conn, exclude_tables)
+
+
+def _read(conn, exclude_tables) -> Catalog:
     catalog = Catalog(server_version=conn.execute("SHOW server_version").fetchone()[0].split()[0])
     pairs = sorted(exclude_tables)
     excluded = [row[0] for row in conn.execute(
