@@ -170,3 +170,31 @@ def test_markdown_section_is_bounded_and_inert():
     small = schema_changes_markdown(SchemaDiff(None, "working tree", changes[-1:], "15.0"))
     assert "from an empty database (nothing delivered yet)" in small
     assert "````diff" in small  # the fence is longer than any run of backticks inside
+
+
+def test_text_lists_risky_first_and_what_changed():
+    from ddl_cascade.db.catalog import SchemaChange
+    from ddl_cascade.db.diff import DiffRun, Replay
+    from ddl_cascade.render.db import diff_lines
+
+    changes = [
+        SchemaChange("column", "public.t.a", "changed", {"type": "int", "nullable": True},
+                     {"type": "int", "nullable": False}),
+        SchemaChange("function", "public.f()", "changed", {"definition": "BEGIN\n  RETURN 1;\nEND"},
+                     {"definition": "BEGIN\n  RETURN 2;\nEND"}),
+        SchemaChange("privilege", "table public.t to r", "changed", {"privileges": ["INSERT", "SELECT"]},
+                     {"privileges": ["SELECT"]}),
+    ]
+    lines = diff_lines(DiffRun(SchemaDiff("a" * 40, "working tree", changes, "15.0"), Replay(3), Replay(4)))
+    assert lines == [
+        "Schema changes from base aaaaaaaaaaaa to the working tree (3 and 4 migrations replayed on PostgreSQL 15.0)",
+        "  !  changed  column     public.t.a           makes a column NOT NULL (scans the table; writers of NULL fail)",
+        "        nullable: true -> false",
+        "  !  changed  privilege  table public.t to r  revokes a privilege",
+        "        privileges: [INSERT, SELECT] -> [SELECT]",
+        "  ~  changed  function   public.f()",
+        "        definition changed:",
+        "          -  RETURN 1;",
+        "          +  RETURN 2;",
+        "3 schema changes: 2 risky, 1 changed.",
+    ]

@@ -179,11 +179,19 @@ def diff_lines(run: DiffRun) -> list[str]:
                     if _short(old) and _short(new):
                         rows.append([f"      {key}: {old} -> {new}"])
                     else:
-                        rows.append([f"      {key} changed"])
+                        rows.append([f"      {key} changed:"])
+                        rows += [[f"        {line}"] for line in _unified(old, new, 20)]
     lines += [("  " + line) if line else line for line in columns(rows, on)]
     counts = [f"{len(items)} {group}" for group, items in groups.items() if items]
     lines.append(f"{plural(len(diff.changes), 'schema change')}" + (f": {', '.join(counts)}." if counts else "."))
     return lines
+
+
+def _unified(old: str, new: str, most: int) -> list[str]:
+    """The lines that differ (`-`/`+`), without the diff's header and context, at most `most` of them."""
+    changed = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return changed[:most] + ([f"… {len(changed) - most} more lines"] if len(changed) > most else [])
 
 
 def _code(text: str) -> str:
