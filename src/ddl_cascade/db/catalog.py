@@ -137,7 +137,8 @@ _QUERIES: dict[str, str] = {
                                 ORDER BY k.conname), '[]')
                               FROM pg_constraint k WHERE k.contypid = t.oid))
             WHEN 'r' THEN (SELECT json_build_object('type', 'range', 'subtype', format_type(r.rngsubtype, NULL),
-                             'subtype operator class', (pg_identify_object('pg_opclass'::regclass, r.rngsubopc, 0)).identity,
+                             'subtype operator class',
+                               (pg_identify_object('pg_opclass'::regclass, r.rngsubopc, 0)).identity,
                              'canonical', nullif(r.rngcanonical::oid, 0)::regprocedure::text,
                              'subtype difference', nullif(r.rngsubdiff::oid, 0)::regprocedure::text)
                            FROM pg_range r WHERE r.rngtypid = t.oid)
