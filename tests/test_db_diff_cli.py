@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ddl_cascade.db.diff import SchemaDiff
 from ddl_cascade.render.db import schema_changes_markdown
 
@@ -68,7 +70,7 @@ def test_db_diff_json_and_markdown(make_repo, cli):
         "- **removed column** `public.orders.note`: drops a column and its data",
         "- **changed column** `public.orders.total`: changes a column's type (a rewrite, and its readers may break): "
         "type `integer` → `bigint`",
-        "- **removed privilege** `table public.orders to diff_reader`: revokes a grant",
+        "- **removed privilege** `table public.orders to diff_reader`: revokes a grant (`SELECT`)",
     ]
     assert "- table `public.lines`" in lines and "**Removed**" not in markdown.stdout
 
@@ -198,3 +200,31 @@ def test_text_lists_risky_first_and_what_changed():
         "          +  RETURN 2;",
         "3 schema changes: 2 risky, 1 changed.",
     ]
+
+
+RISKS = [
+    # (kind, change, before, after, risky)
+    ("column", "removed", {"type": "int"}, None, True),
+    ("table", "removed", {}, None, True),
+    ("constraint", "removed", {"type": "check"}, None, True),
+    ("privilege", "removed", {"privileges": ["SELECT"]}, None, True),
+    ("column", "changed", {"type": "int"}, {"type": "bigint"}, True),
+    ("column", "changed", {"type": "int", "nullable": True}, {"type": "int", "nullable": False}, True),
+    ("column", "changed", {"type": "int", "nullable": False}, {"type": "int", "nullable": True}, False),
+    ("column", "changed", {"type": "int", "default": None}, {"type": "int", "default": "0"}, False),
+    ("privilege", "changed", {"privileges": ["INSERT", "SELECT"]}, {"privileges": ["SELECT"]}, True),
+    ("privilege", "changed", {"privileges": ["SELECT"]}, {"privileges": ["INSERT", "SELECT"]}, False),
+    ("type", "changed", {"type": "enum", "labels": ["a", "c"]}, {"type": "enum", "labels": ["a", "b", "c"]}, False),
+    ("type", "changed", {"type": "enum", "labels": ["a", "b"]}, {"type": "enum", "labels": ["b", "a"]}, True),
+    ("index", "removed", {"definition": "CREATE INDEX …"}, None, False),
+    ("column", "added", None, {"type": "int"}, False),
+    ("comment", "removed", {"text": "x"}, None, False),
+]
+
+
+@pytest.mark.parametrize("kind, change, before, after, risky", RISKS)
+def test_which_changes_are_risky(kind, change, before, after, risky):
+    from ddl_cascade.db.catalog import SchemaChange
+    from ddl_cascade.db.diff import risk
+
+    assert (risk(SchemaChange(kind, "x", change, before, after)) is not None) is risky
