@@ -118,6 +118,21 @@ def test_db_diff_edited_delivered_migration_failure_and_bad_input(make_repo, cli
     assert result.code == 2 and "--format must be one of text, json, markdown" in result.stderr
 
 
+def test_db_diff_before_the_first_publish(make_repo, cli):
+    """No delivery branch: the base is an empty database, and a note on stderr says why."""
+    repo = make_repo("parent")
+    repo.commit({"cascade.toml": f'[source]\npath = "{SOURCE}"\n',
+                 f"{SOURCE}/sql/V1__a.sql": "CREATE TABLE a (id int);\n"}, "V1")
+    result = cli("db", "diff", "--json", cwd=repo.path)
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["base"] is None
+    assert [(c["kind"], c["name"], c["change"]) for c in data["changes"]] == [
+        ("table", "public.a", "added"), ("column", "public.a.id", "added")]
+    assert result.stderr.startswith("ddl-cascade: note: no delivery branch 'ro-shared-ddl' (")
+    assert result.stderr.rstrip().endswith("the base is an empty database, so every object is added.")
+
+
 def test_the_shared_prefix_gives_what_replays_from_empty_give(make_repo):
     """The fast way (the shared versioned prefix applied once, then copied) and replaying each side from empty
     report the same changes, with repeatable migrations that depend on what the new migrations change and

@@ -246,6 +246,8 @@ def diff(
     cfg = load_config(config)
     with database_errors(None):
         result = run_diff(cfg, base)
+    if result.note is not None:
+        say(f"note: {result.note}.")
     if result.failure is not None:
         raise WorkFailed(result.failure)
     if chosen == "json":
