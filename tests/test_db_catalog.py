@@ -153,6 +153,13 @@ CASES: list[tuple[str, str, str, list[tuple[str, str, str]]]] = [
     ("domain default", "CREATE DOMAIN dd AS text", "ALTER DOMAIN dd SET DEFAULT 'x'", [("type", "public.dd", "changed")]),
     ("column collation", "CREATE TABLE cc (a text)", 'ALTER TABLE cc ALTER COLUMN a TYPE text COLLATE "C"',
      [("column", "public.cc.a", "changed")]),
+    ("foreign key to a partitioned table",
+     "CREATE TABLE fp (id int, d date, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);"
+     "CREATE TABLE fp_1 PARTITION OF fp FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+     "CREATE TABLE fp_2 PARTITION OF fp FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+     "CREATE TABLE fr (id int, d date)",
+     "ALTER TABLE fr ADD CONSTRAINT fr_fp FOREIGN KEY (id, d) REFERENCES fp",
+     [("constraint", "fr_fp on public.fr", "added")]),
     ("history table left out", "", "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, v text);"
      "CREATE INDEX flyway_schema_history_s_idx ON flyway_schema_history (v);"
      "COMMENT ON TABLE flyway_schema_history IS 'history'; GRANT SELECT ON flyway_schema_history TO reader", []),

@@ -204,7 +204,7 @@ _QUERIES: dict[str, str] = {
                                        ELSE k.contype::text END,
                              'definition', pg_get_constraintdef(k.oid))
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE k.contype IN ('p', 'f', 'u', 'c', 'x') AND (k.conislocal OR k.coninhcount = 0)
+        WHERE k.contype IN ('p', 'f', 'u', 'c', 'x') AND (k.conislocal OR k.coninhcount = 0) AND k.conparentid = 0
           AND {_USER_SCHEMA} AND {_not_extension_member('pg_class', 'c.oid')} AND c.oid <> ALL (%(excluded)s::oid[])""",
     "index": f"""
         SELECT (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
