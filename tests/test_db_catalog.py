@@ -316,3 +316,40 @@ def test_reading_writes_nothing_and_keeps_the_session(catalog_db):
         assert "public.in_tx" in _read(conn).names("table")  # inside the caller's transaction, which it leaves open
         assert conn.info.transaction_status.name == "INTRANS"
         conn.rollback()
+
+
+def test_definitions_are_what_pg_dump_prints(catalog_db, pg_server):
+    """pg_dump, PostgreSQL's own tool, prints every index, constraint, trigger and grant the catalog lists, in the
+    same words: each definition read back is found in the dump of the same database."""
+    import subprocess
+
+    with catalog_db.connect() as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS od;"
+                     "CREATE TABLE od.a (id int PRIMARY KEY, n int CHECK (n > 0), during tsrange,"
+                     " EXCLUDE USING gist (during WITH &&));"
+                     "CREATE TABLE od.b (id int REFERENCES od.a (id) ON DELETE CASCADE, code text UNIQUE);"
+                     "CREATE INDEX od_b_lower ON od.b (lower(code)) WHERE code IS NOT NULL;"
+                     "CREATE FUNCTION od.t() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+                     "CREATE TRIGGER od_t AFTER UPDATE OF n ON od.a FOR EACH ROW WHEN (OLD.n <> NEW.n) "
+                     "EXECUTE FUNCTION od.t();"
+                     "GRANT SELECT, UPDATE ON od.a TO reader; COMMENT ON TABLE od.b IS 'b''s table'")
+        catalog = _read(conn)
+    dump = subprocess.run([str(pg_server.bindir / "pg_dump"), "--schema-only", "--schema=od", "-d",
+                           pg_server.conninfo(catalog_db.name)], capture_output=True, text=True, check=True).stdout
+    seen = 0
+    for (kind, name), props in catalog.objects.items():
+        if kind == "index" and name.startswith("od."):
+            assert f"{props['definition']};" in dump
+        elif kind == "constraint" and name.endswith((" on od.a", " on od.b")):
+            # ALTER TABLE … ADD CONSTRAINT, or inside CREATE TABLE for a check
+            assert f"CONSTRAINT {name.split(' on ')[0]} {props['definition']}" in dump
+        elif kind == "trigger" and name.endswith(" on od.a"):
+            assert f"{props['definition']};" in dump
+        else:
+            continue
+        seen += 1
+    assert seen == 7  # an index, 5 constraints (primary key, check, exclusion, foreign key, unique), a trigger
+    assert catalog.get("privilege", "table od.a to reader") == {"privileges": ["SELECT", "UPDATE"]}
+    assert "GRANT SELECT,UPDATE ON TABLE od.a TO reader;" in dump
+    assert catalog.get("comment", "table od.b") == {"text": "b's table"}
+    assert "COMMENT ON TABLE od.b IS 'b''s table';" in dump
