@@ -129,7 +129,7 @@ def bench_diff(folder: Path, runs: int, count: int) -> None:
         lines = _by_hand(base_copy, folder)
         theirs.append(time.perf_counter() - started)
     best, alternative = min(ours), min(theirs)
-    print(f"db diff: {count} migrations (base) + {len(NEW)} new, both servers' start included: best "
+    print(f"db diff: {count} migrations (base) + {len(NEW)} new, server start included: best "
           f"{best:.2f} s of {runs} (runs: {', '.join(f'{t:.2f}' for t in ours)}); {changes} changes; target < 10 s")
     print(f"by hand (db verify --keep of both at once, pg_dump --schema-only of both, diff -u): best {alternative:.2f} s "
           f"({lines} diff lines, untyped); db diff takes {best / alternative:.2f}x its time")

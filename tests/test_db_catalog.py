@@ -129,6 +129,37 @@ CASES: list[tuple[str, str, str, list[tuple[str, str, str]]]] = [
     ("column on a partitioned table", "CREATE TABLE pu (d date) PARTITION BY RANGE (d);"
      "CREATE TABLE pu_1 PARTITION OF pu FOR VALUES FROM ('2024-01-01') TO ('2025-01-01')",
      "ALTER TABLE pu ADD COLUMN n int", [("column", "public.pu.n", "added")]),
+    ("revoke default privileges",
+     "CREATE SCHEMA dq; ALTER DEFAULT PRIVILEGES IN SCHEMA dq GRANT SELECT, INSERT ON TABLES TO reader",
+     "ALTER DEFAULT PRIVILEGES IN SCHEMA dq REVOKE INSERT ON TABLES FROM reader",
+     [("default_privilege", "for role postgres in schema dq on tables to reader", "changed")]),
+    # for role reader: a global default for postgres would change what the other cases create
+    ("revoke a built-in default privilege", "",
+     "ALTER DEFAULT PRIVILEGES FOR ROLE reader REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC",
+     [("default_privilege", "for role reader on functions to PUBLIC", "added")]),
+    ("grant a global default privilege", "",
+     "ALTER DEFAULT PRIVILEGES FOR ROLE reader GRANT USAGE ON TYPES TO writer",
+     [("default_privilege", "for role reader on types to writer", "added")]),
+    ("aggregate", "", "CREATE AGGREGATE ag_sum(int) (sfunc = int4pl, stype = int)",
+     [("aggregate", "public.ag_sum(integer)", "added"), ("privilege", "aggregate public.ag_sum(integer) to PUBLIC",
+                                                         "added")]),
+    ("policy changed", "CREATE TABLE pc (a int); CREATE POLICY pc_p ON pc USING (a > 0)",
+     "ALTER POLICY pc_p ON pc USING (a > 1)", [("policy", "pc_p on public.pc", "changed")]),
+    ("unlogged", "CREATE TABLE ul (a int)", "ALTER TABLE ul SET UNLOGGED", [("table", "public.ul", "changed")]),
+    ("view option", "CREATE TABLE vo_t (a int); CREATE VIEW vo AS SELECT a FROM vo_t",
+     "ALTER VIEW vo SET (security_barrier = true)", [("view", "public.vo", "changed")]),
+    ("comment on a function", "CREATE FUNCTION cf() RETURNS int LANGUAGE sql AS 'SELECT 1'",
+     "COMMENT ON FUNCTION cf() IS 'one'", [("comment", "function public.cf()", "added")]),
+    ("domain default", "CREATE DOMAIN dd AS text", "ALTER DOMAIN dd SET DEFAULT 'x'", [("type", "public.dd", "changed")]),
+    ("column collation", "CREATE TABLE cc (a text)", 'ALTER TABLE cc ALTER COLUMN a TYPE text COLLATE "C"',
+     [("column", "public.cc.a", "changed")]),
+    ("foreign key to a partitioned table",
+     "CREATE TABLE fp (id int, d date, PRIMARY KEY (id, d)) PARTITION BY RANGE (d);"
+     "CREATE TABLE fp_1 PARTITION OF fp FOR VALUES FROM ('2024-01-01') TO ('2025-01-01');"
+     "CREATE TABLE fp_2 PARTITION OF fp FOR VALUES FROM ('2025-01-01') TO ('2026-01-01');"
+     "CREATE TABLE fr (id int, d date)",
+     "ALTER TABLE fr ADD CONSTRAINT fr_fp FOREIGN KEY (id, d) REFERENCES fp",
+     [("constraint", "fr_fp on public.fr", "added")]),
     ("history table left out", "", "CREATE TABLE flyway_schema_history (installed_rank int PRIMARY KEY, v text);"
      "CREATE INDEX flyway_schema_history_s_idx ON flyway_schema_history (v);"
      "COMMENT ON TABLE flyway_schema_history IS 'history'; GRANT SELECT ON flyway_schema_history TO reader", []),
@@ -142,7 +173,8 @@ def catalog_db(pg_server):
 
     db = new_database(pg_server, "catalog")
     with db.connect() as conn:
-        conn.execute("DO $$ BEGIN CREATE ROLE reader; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        for role in ("reader", "writer"):
+            conn.execute(f"DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
         conn.execute("CREATE EXTENSION btree_gist")
     yield db
     pg_server.drop_database(db.name)
@@ -234,6 +266,25 @@ def test_invalid_index_is_a_change(catalog_db):
     assert changes[0].after == {"definition": "CREATE UNIQUE INDEX iv_u ON public.iv USING btree (a)", "valid": False}
 
 
+def test_default_privileges_against_the_built_in_ones(catalog_db):
+    with catalog_db.connect() as conn:
+        for role in ("dp_a", "dp_b"):
+            conn.execute(f"DO $$ BEGIN CREATE ROLE {role}; EXCEPTION WHEN duplicate_object THEN NULL; END $$")
+        conn.execute("ALTER DEFAULT PRIVILEGES FOR ROLE dp_a REVOKE EXECUTE ON FUNCTIONS FROM PUBLIC;"
+                     "ALTER DEFAULT PRIVILEGES FOR ROLE dp_a GRANT EXECUTE ON FUNCTIONS TO dp_b WITH GRANT OPTION;"
+                     "ALTER DEFAULT PRIVILEGES FOR ROLE dp_b IN SCHEMA public GRANT SELECT ON TABLES TO dp_a")
+        catalog = _read(conn)
+        rows = conn.execute("SELECT defaclrole::regrole::text, defaclacl::text FROM pg_default_acl "
+                            "WHERE defaclrole::regrole::text IN ('dp_a', 'dp_b') ORDER BY 1").fetchall()
+    assert rows == [("dp_a", "{dp_a=X/dp_a,dp_b=X*/dp_a}"), ("dp_b", "{dp_a=r/dp_b}")]  # what PostgreSQL stored
+    assert catalog.get("default_privilege", "for role dp_a on functions to PUBLIC") == {
+        "privileges": [], "revoked from the built-in default": ["EXECUTE"]}
+    assert catalog.get("default_privilege", "for role dp_a on functions to dp_b") == {
+        "privileges": ["EXECUTE WITH GRANT OPTION"], "revoked from the built-in default": []}
+    assert catalog.get("default_privilege", "for role dp_b in schema public on tables to dp_a") == {
+        "privileges": ["SELECT"], "revoked from the built-in default": []}
+
+
 def test_enum_label_order_matters(catalog_db):
     with catalog_db.connect() as conn:
         conn.execute("CREATE TYPE eo1 AS ENUM ('a', 'b'); CREATE TYPE eo2 AS ENUM ('a')")
@@ -251,3 +302,54 @@ def test_compare_is_deterministic_and_ordered_by_kind():
     assert got == [("extension", "x", "added"), ("table", "public.t", "removed"), ("column", "public.t.a", "added"),
                    ("column", "public.t.b", "changed")]
     assert compare(after, after) == []
+
+
+def test_reading_writes_nothing_and_keeps_the_session(catalog_db):
+    """The catalog is read in a read-only transaction; the connection's search_path is as it was."""
+    with catalog_db.connect() as conn:
+        conn.execute("SET search_path TO pg_catalog, public")
+        _read(conn)
+        assert conn.execute("SHOW search_path").fetchone()[0] == "pg_catalog, public"
+        assert conn.info.transaction_status.name == "IDLE"
+    with catalog_db.connect(autocommit=False) as conn:
+        conn.execute("CREATE TABLE in_tx (a int)")
+        assert "public.in_tx" in _read(conn).names("table")  # inside the caller's transaction, which it leaves open
+        assert conn.info.transaction_status.name == "INTRANS"
+        conn.rollback()
+
+
+def test_definitions_are_what_pg_dump_prints(catalog_db, pg_server):
+    """pg_dump, PostgreSQL's own tool, prints every index, constraint, trigger and grant the catalog lists, in the
+    same words: each definition read back is found in the dump of the same database."""
+    import subprocess
+
+    with catalog_db.connect() as conn:
+        conn.execute("CREATE SCHEMA IF NOT EXISTS od;"
+                     "CREATE TABLE od.a (id int PRIMARY KEY, n int CHECK (n > 0), during tsrange,"
+                     " EXCLUDE USING gist (during WITH &&));"
+                     "CREATE TABLE od.b (id int REFERENCES od.a (id) ON DELETE CASCADE, code text UNIQUE);"
+                     "CREATE INDEX od_b_lower ON od.b (lower(code)) WHERE code IS NOT NULL;"
+                     "CREATE FUNCTION od.t() RETURNS trigger LANGUAGE plpgsql AS 'BEGIN RETURN NEW; END';"
+                     "CREATE TRIGGER od_t AFTER UPDATE OF n ON od.a FOR EACH ROW WHEN (OLD.n <> NEW.n) "
+                     "EXECUTE FUNCTION od.t();"
+                     "GRANT SELECT, UPDATE ON od.a TO reader; COMMENT ON TABLE od.b IS 'b''s table'")
+        catalog = _read(conn)
+    dump = subprocess.run([str(pg_server.bindir / "pg_dump"), "--schema-only", "--schema=od", "-d",
+                           pg_server.conninfo(catalog_db.name)], capture_output=True, text=True, check=True).stdout
+    seen = 0
+    for (kind, name), props in catalog.objects.items():
+        if kind == "index" and name.startswith("od."):
+            assert f"{props['definition']};" in dump
+        elif kind == "constraint" and name.endswith((" on od.a", " on od.b")):
+            # ALTER TABLE … ADD CONSTRAINT, or inside CREATE TABLE for a check
+            assert f"CONSTRAINT {name.split(' on ')[0]} {props['definition']}" in dump
+        elif kind == "trigger" and name.endswith(" on od.a"):
+            assert f"{props['definition']};" in dump
+        else:
+            continue
+        seen += 1
+    assert seen == 7  # an index, 5 constraints (primary key, check, exclusion, foreign key, unique), a trigger
+    assert catalog.get("privilege", "table od.a to reader") == {"privileges": ["SELECT", "UPDATE"]}
+    assert "GRANT SELECT,UPDATE ON TABLE od.a TO reader;" in dump
+    assert catalog.get("comment", "table od.b") == {"text": "b's table"}
+    assert "COMMENT ON TABLE od.b IS 'b''s table';" in dump

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import json
 
+import pytest
+
 from ddl_cascade.db.diff import SchemaDiff
 from ddl_cascade.render.db import schema_changes_markdown
 
@@ -68,7 +70,7 @@ def test_db_diff_json_and_markdown(make_repo, cli):
         "- **removed column** `public.orders.note`: drops a column and its data",
         "- **changed column** `public.orders.total`: changes a column's type (a rewrite, and its readers may break): "
         "type `integer` → `bigint`",
-        "- **removed privilege** `table public.orders to diff_reader`: revokes a grant",
+        "- **removed privilege** `table public.orders to diff_reader`: revokes a grant (`SELECT`)",
     ]
     assert "- table `public.lines`" in lines and "**Removed**" not in markdown.stdout
 
@@ -77,6 +79,14 @@ def test_db_diff_json_and_markdown(make_repo, cli):
     assert text.stdout.splitlines()[0].startswith(f"Schema changes from base {delivered[:12]} to the working tree "
                                                   "(3 and 4 migrations replayed on PostgreSQL ")
     assert text.stdout.splitlines()[-1] == "9 schema changes: 3 risky, 6 added."
+
+    # the pull-request comment includes the same section, after the table of checks
+    comment = cli("validate", "--format", "markdown", "--schema-diff", cwd=repo.path)
+    assert comment.code in (0, 1), comment.stderr  # lint has its say about the dropped column
+    assert markdown.stdout in comment.stdout
+    assert comment.stdout.index("| check | result |") < comment.stdout.index("#### Schema changes")
+    alone = cli("validate", "--schema-diff", cwd=repo.path)
+    assert alone.code == 2 and "give it with --format markdown or --comment" in alone.stderr
 
     # --base names any revision: the commit on main holds the source folder under source.path
     same = cli("db", "diff", "--json", "--base", base, cwd=repo.path)
@@ -106,6 +116,21 @@ def test_db_diff_edited_delivered_migration_failure_and_bad_input(make_repo, cli
         f"ddl-cascade: --base 'no-such-rev' names no commit in {repo.path}.")
     result = cli("db", "diff", "--format", "sarif", cwd=repo.path)
     assert result.code == 2 and "--format must be one of text, json, markdown" in result.stderr
+
+
+def test_db_diff_before_the_first_publish(make_repo, cli):
+    """No delivery branch: the base is an empty database, and a note on stderr says why."""
+    repo = make_repo("parent")
+    repo.commit({"cascade.toml": f'[source]\npath = "{SOURCE}"\n',
+                 f"{SOURCE}/sql/V1__a.sql": "CREATE TABLE a (id int);\n"}, "V1")
+    result = cli("db", "diff", "--json", cwd=repo.path)
+    assert result.code == 0, result.stderr
+    data = json.loads(result.stdout)
+    assert data["base"] is None
+    assert [(c["kind"], c["name"], c["change"]) for c in data["changes"]] == [
+        ("table", "public.a", "added"), ("column", "public.a.id", "added")]
+    assert result.stderr.startswith("ddl-cascade: note: no delivery branch 'ro-shared-ddl' (")
+    assert result.stderr.rstrip().endswith("the base is an empty database, so every object is added.")
 
 
 def test_the_shared_prefix_gives_what_replays_from_empty_give(make_repo):
@@ -162,3 +187,59 @@ def test_markdown_section_is_bounded_and_inert():
     small = schema_changes_markdown(SchemaDiff(None, "working tree", changes[-1:], "15.0"))
     assert "from an empty database (nothing delivered yet)" in small
     assert "````diff" in small  # the fence is longer than any run of backticks inside
+
+
+def test_text_lists_risky_first_and_what_changed():
+    from ddl_cascade.db.catalog import SchemaChange
+    from ddl_cascade.db.diff import DiffRun, Replay
+    from ddl_cascade.render.db import diff_lines
+
+    changes = [
+        SchemaChange("column", "public.t.a", "changed", {"type": "int", "nullable": True},
+                     {"type": "int", "nullable": False}),
+        SchemaChange("function", "public.f()", "changed", {"definition": "BEGIN\n  RETURN 1;\nEND"},
+                     {"definition": "BEGIN\n  RETURN 2;\nEND"}),
+        SchemaChange("privilege", "table public.t to r", "changed", {"privileges": ["INSERT", "SELECT"]},
+                     {"privileges": ["SELECT"]}),
+    ]
+    lines = diff_lines(DiffRun(SchemaDiff("a" * 40, "working tree", changes, "15.0"), Replay(3), Replay(4)))
+    assert lines == [
+        "Schema changes from base aaaaaaaaaaaa to the working tree (3 and 4 migrations replayed on PostgreSQL 15.0)",
+        "  !  changed  column     public.t.a           makes a column NOT NULL (scans the table; writers of NULL fail)",
+        "        nullable: true -> false",
+        "  !  changed  privilege  table public.t to r  revokes a privilege",
+        "        privileges: [INSERT, SELECT] -> [SELECT]",
+        "  ~  changed  function   public.f()",
+        "        definition changed:",
+        "          -  RETURN 1;",
+        "          +  RETURN 2;",
+        "3 schema changes: 2 risky, 1 changed.",
+    ]
+
+
+RISKS = [
+    # (kind, change, before, after, risky)
+    ("column", "removed", {"type": "int"}, None, True),
+    ("table", "removed", {}, None, True),
+    ("constraint", "removed", {"type": "check"}, None, True),
+    ("privilege", "removed", {"privileges": ["SELECT"]}, None, True),
+    ("column", "changed", {"type": "int"}, {"type": "bigint"}, True),
+    ("column", "changed", {"type": "int", "nullable": True}, {"type": "int", "nullable": False}, True),
+    ("column", "changed", {"type": "int", "nullable": False}, {"type": "int", "nullable": True}, False),
+    ("column", "changed", {"type": "int", "default": None}, {"type": "int", "default": "0"}, False),
+    ("privilege", "changed", {"privileges": ["INSERT", "SELECT"]}, {"privileges": ["SELECT"]}, True),
+    ("privilege", "changed", {"privileges": ["SELECT"]}, {"privileges": ["INSERT", "SELECT"]}, False),
+    ("type", "changed", {"type": "enum", "labels": ["a", "c"]}, {"type": "enum", "labels": ["a", "b", "c"]}, False),
+    ("type", "changed", {"type": "enum", "labels": ["a", "b"]}, {"type": "enum", "labels": ["b", "a"]}, True),
+    ("index", "removed", {"definition": "CREATE INDEX …"}, None, False),
+    ("column", "added", None, {"type": "int"}, False),
+    ("comment", "removed", {"text": "x"}, None, False),
+]
+
+
+@pytest.mark.parametrize("kind, change, before, after, risky", RISKS)
+def test_which_changes_are_risky(kind, change, before, after, risky):
+    from ddl_cascade.db.catalog import SchemaChange
+    from ddl_cascade.db.diff import risk
+
+    assert (risk(SchemaChange(kind, "x", change, before, after)) is not None) is risky

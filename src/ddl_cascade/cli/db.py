@@ -1,8 +1,10 @@
-"""`ddl-cascade db verify | migrate | status | repair | clean | diff`: the migrations against real PostgreSQL databases.
+"""`ddl-cascade db verify | migrate | status | repair | clean | diff`: the migrations against real PostgreSQL
+databases.
 
-Exit codes: 0 all good (`db diff`: whatever the changes); 1 a migration failed (`db diff`: on either side), migrate refused (failed rows, checksum mismatches…), status found a
-checksum mismatch or a failed row, or the database refused a repair or clean; 2 bad input (config, URL,
-credentials, unreachable server, clean while `cleanDisabled` is not false) as one sentence.
+Exit codes: 0 all good (`db diff`: whatever the changes); 1 a migration failed (`db diff`: on either side), migrate
+refused (failed rows, checksum mismatches…), status found a checksum mismatch or a failed row, or the database
+refused a repair or clean; 2 bad input (config, URL, credentials, unreachable server, clean while `cleanDisabled` is
+not false) as one sentence.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
 from ddl_cascade.errors import say
 from ddl_cascade.render import db as render
 
-db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status, repair, clean; diff the schemas.",
+db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status, repair, clean; "
+                                    "diff the schemas.",
                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                      context_settings=CONTEXT_SETTINGS)
 app.add_typer(db_app, name="db")
@@ -244,7 +247,7 @@ def diff(
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
-    """The schema changes the working tree's migrations make: both sides replayed on a throwaway server, compared."""
+    """The schema changes the working tree's migrations make: both sides replayed on throwaway servers, compared."""
     from ddl_cascade.db.diff import diff as run_diff
     from ddl_cascade.db.target import database_errors
     from ddl_cascade.errors import UsageError, WorkFailed
@@ -258,6 +261,8 @@ def diff(
     cfg = load_config(config)
     with database_errors(None):
         result = run_diff(cfg, base)
+    if result.note is not None:
+        say(f"note: {result.note}.")
     if result.failure is not None:
         raise WorkFailed(result.failure)
     if chosen == "json":

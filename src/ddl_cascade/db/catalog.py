@@ -137,7 +137,8 @@ _QUERIES: dict[str, str] = {
                                 ORDER BY k.conname), '[]')
                               FROM pg_constraint k WHERE k.contypid = t.oid))
             WHEN 'r' THEN (SELECT json_build_object('type', 'range', 'subtype', format_type(r.rngsubtype, NULL),
-                             'subtype operator class', (pg_identify_object('pg_opclass'::regclass, r.rngsubopc, 0)).identity,
+                             'subtype operator class',
+                               (pg_identify_object('pg_opclass'::regclass, r.rngsubopc, 0)).identity,
                              'canonical', nullif(r.rngcanonical::oid, 0)::regprocedure::text,
                              'subtype difference', nullif(r.rngsubdiff::oid, 0)::regprocedure::text)
                            FROM pg_range r WHERE r.rngtypid = t.oid)
@@ -203,7 +204,7 @@ _QUERIES: dict[str, str] = {
                                        ELSE k.contype::text END,
                              'definition', pg_get_constraintdef(k.oid))
         FROM pg_constraint k JOIN pg_class c ON c.oid = k.conrelid JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE k.contype IN ('p', 'f', 'u', 'c', 'x') AND (k.conislocal OR k.coninhcount = 0)
+        WHERE k.contype IN ('p', 'f', 'u', 'c', 'x') AND (k.conislocal OR k.coninhcount = 0) AND k.conparentid = 0
           AND {_USER_SCHEMA} AND {_not_extension_member('pg_class', 'c.oid')} AND c.oid <> ALL (%(excluded)s::oid[])""",
     "index": f"""
         SELECT (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
@@ -288,14 +289,35 @@ _QUERIES: dict[str, str] = {
           LEFT JOIN pg_roles r ON r.oid = x.grantee
         WHERE x.grantee <> acls.owner
         GROUP BY o.type, o.identity, x.grantee, r.rolname""",
+    # default privileges: what each grantee gets on the role's future objects (in a schema, or everywhere) beyond
+    # PostgreSQL's built-in default, and, for a global entry (which replaces that default: EXECUTE and USAGE for
+    # PUBLIC on functions and types), what it takes away from it, as `revoked from the built-in default`
     "default_privilege": """
-        SELECT (pg_identify_object('pg_default_acl'::regclass, d.oid, 0)).identity || ' to '
-                 || CASE WHEN x.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
-               json_build_object('privileges', json_agg(x.privilege_type
-                 || CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END ORDER BY x.privilege_type))
-        FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) x LEFT JOIN pg_roles r ON r.oid = x.grantee
-        WHERE x.grantee <> d.defaclrole OR d.defaclnamespace <> 0
-        GROUP BY d.oid, x.grantee, r.rolname""",
+        WITH stored AS (
+          SELECT d.oid, x.grantee, x.privilege_type || CASE WHEN x.is_grantable THEN ' WITH GRANT OPTION' ELSE '' END
+                   AS privilege
+          FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(d.defaclacl) x
+          WHERE x.grantee <> d.defaclrole
+        ), builtin AS (
+          SELECT d.oid, x.grantee, x.privilege_type AS privilege
+          FROM pg_default_acl d CROSS JOIN LATERAL aclexplode(acldefault(
+            CASE d.defaclobjtype WHEN 'S' THEN 's' ELSE d.defaclobjtype END::"char", d.defaclrole)) x
+          WHERE d.defaclnamespace = 0 AND x.grantee <> d.defaclrole
+        ), granted AS (
+          SELECT * FROM stored EXCEPT SELECT * FROM builtin
+        ), revoked AS (
+          SELECT b.* FROM builtin b WHERE NOT EXISTS (SELECT 1 FROM stored s WHERE s.oid = b.oid
+            AND s.grantee = b.grantee AND split_part(s.privilege, ' ', 1) = b.privilege)
+        ), grantees AS (SELECT oid, grantee FROM granted UNION SELECT oid, grantee FROM revoked)
+        SELECT (pg_identify_object('pg_default_acl'::regclass, g.oid, 0)).identity || ' to '
+                 || CASE WHEN g.grantee = 0 THEN 'PUBLIC' ELSE quote_ident(r.rolname) END,
+               json_build_object(
+                 'privileges', (SELECT coalesce(json_agg(x.privilege ORDER BY x.privilege), '[]') FROM granted x
+                                WHERE x.oid = g.oid AND x.grantee = g.grantee),
+                 'revoked from the built-in default',
+                   (SELECT coalesce(json_agg(x.privilege ORDER BY x.privilege), '[]') FROM revoked x
+                    WHERE x.oid = g.oid AND x.grantee = g.grantee))
+        FROM grantees g LEFT JOIN pg_roles r ON r.oid = g.grantee""",
     # comments on the objects above: user objects have OIDs from 16384 (FirstNormalObjectId); `public` is older
     "comment": f"""
         SELECT o.type || ' ' || o.identity, json_build_object('text', d.description)
@@ -312,7 +334,16 @@ _FUNCTION_KIND = {"f": "function", "p": "procedure", "a": "aggregate", "w": "fun
 
 def read_catalog(conn, exclude_tables: set[tuple[str, str]] | frozenset[tuple[str, str]] = frozenset()) -> Catalog:
     """The catalog of the database `conn` (a psycopg 3 connection) is connected to. `exclude_tables` are
-    (schema, table) pairs left out with everything that hangs on them (Flyway's history table). Only reads."""
+    (schema, table) pairs left out with everything that hangs on them (Flyway's history table). Only reads: on an
+    autocommit connection, in one read-only REPEATABLE READ transaction, so a live database is read at one moment."""
+    if not conn.autocommit:
+        return _read(conn, exclude_tables)
+    with conn.transaction():
+        conn.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        return _read(conn, exclude_tables)
+
+
+def _read(conn, exclude_tables) -> Catalog:
     catalog = Catalog(server_version=conn.execute("SHOW server_version").fetchone()[0].split()[0])
     pairs = sorted(exclude_tables)
     excluded = [row[0] for row in conn.execute(

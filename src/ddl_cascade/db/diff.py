@@ -67,6 +67,7 @@ class DiffRun:
     diff: SchemaDiff
     base: Replay
     head: Replay
+    note: str | None = None  # why the base is an empty database, when it is
 
     @property
     def failure(self) -> str | None:
@@ -77,9 +78,9 @@ class DiffRun:
         return None
 
 
-def base_commit(cfg: Config, base: str | None) -> str | None:
-    """The commit `--base` names, or the delivery branch's tip (local, else remote-tracking, else fetched); None
-    when there is no delivery branch yet."""
+def base_commit(cfg: Config, base: str | None) -> tuple[str | None, str | None]:
+    """The commit `--base` names, or the delivery branch's tip (local, else remote-tracking, else fetched); without
+    a delivery branch, None and why."""
     from ddl_cascade import git
     from ddl_cascade.cascade.state import find_delivery_tip
 
@@ -87,13 +88,17 @@ def base_commit(cfg: Config, base: str | None) -> str | None:
         commit = git.rev_parse(cfg.root, f"{base}^{{commit}}")
         if commit is None:
             raise CascadeError(f"--base {base!r} names no commit in {cfg.root}.")
-        return commit
-    return find_delivery_tip(cfg).tip
+        return commit, None
+    found = find_delivery_tip(cfg)
+    if found.tip is None:
+        return None, (f"no delivery branch '{cfg.source.delivery_branch}' ({found.why}): the base is an empty "
+                      "database, so every object is added")
+    return found.tip, None
 
 
 def diff(cfg: Config, base: str | None = None) -> DiffRun:
     """Replay the base's and the working tree's migrations on throwaway servers and compare their schemas."""
-    commit = base_commit(cfg, base)
+    commit, note = base_commit(cfg, base)
     head_set = migration_sets.for_parent(cfg)
     base_set = migration_sets.for_parent_at(cfg, commit) if commit is not None else None
     shared = shared_prefix(base_set, head_set) if base_set is not None else None
@@ -106,7 +111,7 @@ def diff(cfg: Config, base: str | None = None) -> DiffRun:
     (base_replay, before), (head_replay, after) = sides
     changes = catalogs.compare(before, after) if before is not None and after is not None else []
     document = SchemaDiff(commit, "working tree", changes, after.server_version if after else "")
-    return DiffRun(document, base_replay, head_replay)
+    return DiffRun(document, base_replay, head_replay, note)
 
 
 def _key(script) -> tuple:

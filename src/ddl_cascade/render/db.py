@@ -167,6 +167,18 @@ def _kind(kind: str) -> str:
     return kind.replace("_", " ")
 
 
+def _grants(change: SchemaChange) -> str:
+    """For a privilege or default privilege added or removed: what it grants (or takes away), else ""."""
+    props = change.after if change.change == "added" else change.before
+    if change.kind not in ("privilege", "default_privilege") or change.change == "changed" or not props:
+        return ""
+    parts = [", ".join(props.get("privileges") or [])]
+    revoked = props.get("revoked from the built-in default") or []
+    if revoked:
+        parts.append("revoked from the built-in default: " + ", ".join(revoked))
+    return "; ".join(p for p in parts if p)
+
+
 def diff_lines(run: DiffRun) -> list[str]:
     """`db diff`: one line per change (risky first, marked `!`), the properties a changed object changed under it,
     then one closing line with the counts."""
@@ -181,17 +193,26 @@ def diff_lines(run: DiffRun) -> list[str]:
     for group, items in groups.items():
         mark, style = marks[group]
         for change, why in items:
-            rows.append([Cell(mark, style), change.change, _kind(change.kind), change.name, why or ""])
+            rows.append([Cell(mark, style), change.change, _kind(change.kind), change.name,
+                         "; ".join(x for x in (why, _grants(change)) if x)])
             if change.change == "changed":
                 for key, old, new in _what(change):
                     if _short(old) and _short(new):
                         rows.append([f"      {key}: {old} -> {new}"])
                     else:
-                        rows.append([f"      {key} changed"])
+                        rows.append([f"      {key} changed:"])
+                        rows += [[f"        {line}"] for line in _unified(old, new, 20)]
     lines += [("  " + line) if line else line for line in columns(rows, on)]
     counts = [f"{len(items)} {group}" for group, items in groups.items() if items]
     lines.append(f"{plural(len(diff.changes), 'schema change')}" + (f": {', '.join(counts)}." if counts else "."))
     return lines
+
+
+def _unified(old: str, new: str, most: int) -> list[str]:
+    """The lines that differ (`-`/`+`), without the diff's header and context, at most `most` of them."""
+    changed = [line for line in difflib.unified_diff(old.splitlines(), new.splitlines(), lineterm="", n=0)
+               if line[:1] in "+-" and not line.startswith(("+++", "---"))]
+    return changed[:most] + ([f"… {len(changed) - most} more lines"] if len(changed) > most else [])
 
 
 def _code(text: str) -> str:
@@ -211,7 +232,8 @@ def _markdown_item(change: SchemaChange, why: str | None) -> list[str]:
     if why:
         line = f"- **{change.change} {_kind(change.kind)}** {_code(change.name)}: {why}"
     if change.change != "changed":
-        return [line]
+        grants = _grants(change)
+        return [line + (f" ({_code(grants)})" if grants else "")]
     details: list[str] = []
     parts = []
     for key, old, new in _what(change):
