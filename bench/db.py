@@ -1,4 +1,7 @@
-"""Time `ddl-cascade db verify` over 300 generated migrations, server start included (target: < 10 s on 2 cores).
+"""Time `ddl-cascade db verify` over 300 generated migrations, server start included (target: < 10 s on 2 cores),
+and `ddl-cascade db diff` of those 300 (the base, committed) plus 5 new ones in the working tree (target: < 10 s,
+both servers' start included), against what one would do by hand: `db verify --keep` of both sides at once, then
+`pg_dump --schema-only` of both databases and `diff -u` of the dumps.
 
 The migrations are the kinds a platform team writes: tables with constraints, indexes (some built CONCURRENTLY, so
 they run outside a transaction), `$$` functions, `DO` blocks, enums, a partitioned table, `COPY ... FROM stdin`
@@ -14,6 +17,9 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
+import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -86,6 +92,83 @@ def build(folder: Path, count: int) -> None:
     subprocess.run(["git", "init", "-q", str(folder)], check=True)
 
 
+NEW = [
+    ("V9.1__add_customer_column.sql", "ALTER TABLE t_0000 ADD COLUMN customer text;\n"),
+    ("V9.2__drop_note.sql", "ALTER TABLE t_0006 DROP COLUMN note;\n"),
+    ("V9.3__widen_id.sql", "ALTER TABLE t_0003 ALTER COLUMN amount TYPE numeric(20, 4);\n"),
+    ("V9.4__revoke.sql", "REVOKE SELECT ON t_0008 FROM ${reader};\n"),
+    ("V9.5__function.sql", "CREATE OR REPLACE FUNCTION f_t_0001(x numeric) RETURNS numeric LANGUAGE sql AS "
+                           "'SELECT x * 2';\n"),
+]
+
+
+def _run(args: list[str], cwd: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "ddl_cascade", *args], cwd=cwd, capture_output=True, text=True,
+                          env={**os.environ, "NO_COLOR": "1"})
+
+
+def bench_diff(folder: Path, runs: int, count: int) -> None:
+    """`db diff` (base: the committed 300, head: the working tree with 5 more) against verify + pg_dump + diff."""
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost", "-C", str(folder)]
+    subprocess.run([*git, "add", "-A"], check=True)
+    subprocess.run([*git, "commit", "-q", "-m", "base"], check=True)
+    base_copy = folder.parent / "base"
+    subprocess.run(["git", "clone", "-q", str(folder), str(base_copy)], check=True)
+    for name, sql in NEW:
+        (folder / SOURCE / "sql" / name).write_text(sql)
+    ours, theirs = [], []
+    changes = lines = 0
+    for _ in range(runs):
+        started = time.perf_counter()
+        proc = _run(["db", "diff", "--base", "HEAD", "--json"], folder)
+        ours.append(time.perf_counter() - started)
+        if proc.returncode != 0:
+            sys.exit(f"db diff failed:\n{proc.stderr}")
+        changes = len(json.loads(proc.stdout)["changes"])
+        started = time.perf_counter()
+        lines = _by_hand(base_copy, folder)
+        theirs.append(time.perf_counter() - started)
+    best, alternative = min(ours), min(theirs)
+    print(f"db diff: {count} migrations (base) + {len(NEW)} new, server start included: best "
+          f"{best:.2f} s of {runs} (runs: {', '.join(f'{t:.2f}' for t in ours)}); {changes} changes; target < 10 s")
+    print(f"by hand (db verify --keep of both at once, pg_dump --schema-only of both, diff -u): best {alternative:.2f} s "
+          f"({lines} diff lines, untyped); db diff takes {best / alternative:.2f}x its time")
+
+
+def _by_hand(base: Path, head: Path) -> int:
+    """What one would script without `db diff`; returns the number of lines `diff -u` prints."""
+    pg_dump = shutil.which("pg_dump")
+    if pg_dump is None:
+        sys.exit("pg_dump is not on PATH")
+    procs = [subprocess.Popen([sys.executable, "-m", "ddl_cascade", "db", "verify", "--keep", "--json"], cwd=side,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True) for side in (base, head)]
+    dumps = []
+    for proc in procs:
+        _, err = proc.communicate()
+        kept = re.search(r'host=(\S+) port=(\d+) user=(\S+) dbname=(\w+)".*kill -INT (\d+); then rm -rf (\S+)\)', err)
+        if proc.returncode != 0 or kept is None:
+            sys.exit(f"db verify --keep failed:\n{err}")
+        host, port, user, dbname, pid, folder = kept.groups()
+        try:
+            dumps.append(subprocess.run([pg_dump, "--schema-only", "-h", host, "-p", port, "-U", user, dbname],
+                                        capture_output=True, text=True, check=True).stdout)
+        finally:
+            os.kill(int(pid), signal.SIGINT)  # the server that verify kept for us
+            for _ in range(200):
+                try:
+                    os.kill(int(pid), 0)
+                except OSError:
+                    break
+                time.sleep(0.05)
+            shutil.rmtree(folder, ignore_errors=True)
+    with tempfile.TemporaryDirectory() as tmp:
+        a, b = Path(tmp) / "base.sql", Path(tmp) / "head.sql"
+        a.write_text(dumps[0])
+        b.write_text(dumps[1])
+        out = subprocess.run(["diff", "-u", str(a), str(b)], capture_output=True, text=True).stdout
+    return len(out.splitlines())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--migrations", type=int, default=300)
@@ -106,6 +189,7 @@ def main() -> None:
         best = min(times)
         print(f"db verify: {applied} migrations, server start included: best {best:.2f} s of {args.runs} "
               f"(runs: {', '.join(f'{t:.2f}' for t in times)}); target < 10 s")
+        bench_diff(folder, args.runs, args.migrations)
 
 
 if __name__ == "__main__":

@@ -35,7 +35,7 @@ def test_verify_on_a_throwaway_server_json(make_repo, cli):
     result = cli("db", "verify", "--json", cwd=repo.path)
     assert result.code == 0, result.stderr
     data = json.loads(result.stdout)
-    assert set(data) == {"schema_version", "migrations", "ok"} and data["ok"] is True
+    assert set(data) == {"schema_version", "against", "migrations", "ok"} and data["ok"] is True and data["against"] is None
     assert all(set(m) == {"version", "description", "type", "script", "checksum", "execution_time", "success"}
                for m in data["migrations"])
     sql = FIXTURES / "shop" / "sql"

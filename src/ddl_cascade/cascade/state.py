@@ -69,6 +69,9 @@ class DatabaseState:
     mismatches: int = 0
     problems: list[str] = field(default_factory=list)
     error: str | None = None  # why the database could not be read
+    # `status --db --drift`: one line per difference between the schema its recorded migrations build and its live
+    # schema, and per problem rebuilding it ("+ column public.t.note", "problem: …"); None when not checked
+    drift: list[str] | None = None
 
 
 @dataclass

@@ -1,8 +1,10 @@
-"""`ddl-cascade db verify | migrate | status | repair | clean`: the migrations against real PostgreSQL databases.
+"""`ddl-cascade db verify | migrate | status | repair | clean | diff`: the migrations against real PostgreSQL
+databases.
 
-Exit codes: 0 all good; 1 a migration failed, migrate refused (failed rows, checksum mismatches…), status found a
-checksum mismatch or a failed row, or the database refused a repair or clean; 2 bad input (config, URL,
-credentials, unreachable server, clean while `cleanDisabled` is not false) as one sentence.
+Exit codes: 0 all good (`db diff`: whatever the changes); 1 a migration failed (`db diff`: on either side), migrate
+refused (failed rows, checksum mismatches…), status found a checksum mismatch or a failed row, or the database
+refused a repair or clean; 2 bad input (config, URL, credentials, unreachable server, clean while `cleanDisabled` is
+not false) as one sentence.
 """
 
 from __future__ import annotations
@@ -18,7 +20,8 @@ from ddl_cascade.cli.common import ConfigOpt, JsonOpt, emit_json, load_config
 from ddl_cascade.errors import say
 from ddl_cascade.render import db as render
 
-db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status, repair, clean.",
+db_app = typer.Typer(name="db", help="Run the migrations against PostgreSQL: verify, migrate, status, repair, clean; "
+                                    "diff the schemas.",
                      no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
                      context_settings=CONTEXT_SETTINGS)
 app.add_typer(db_app, name="db")
@@ -28,14 +31,15 @@ UrlOpt = Annotated[Optional[str], typer.Option("--url", help="postgresql://user:
 EnvOpt = Annotated[Optional[str], typer.Option("--env", help="An environment named in cascade.toml [environments.NAME].")]
 
 
-def _report_run(result, json: bool, what: str) -> None:
+def _report_run(result, json: bool, what: str, against: str | None = None, verifying: bool = False) -> None:
     """Shared ending of verify and migrate: JSON or a summary, the failure on stderr, the exit code."""
     if json:
         # engine.Applied holds exactly the documented keys: version, description, type, script, checksum,
         # execution_time, success.
-        from ddl_cascade.db.results import MigrationRun
+        from ddl_cascade.db.results import MigrationRun, VerifyRun
 
-        emit_json(MigrationRun(result.migrations, result.ok))
+        emit_json(VerifyRun(against, result.migrations, result.ok) if verifying
+                  else MigrationRun(result.migrations, result.ok))
     if result.refused:  # a list, not one sentence: said here
         say(f"refusing to {what}, as Flyway's migrate would:")
         for problem in result.refused:
@@ -59,6 +63,9 @@ def verify(
     child: ChildOpt = None,
     url: Annotated[Optional[str], typer.Option(
         "--url", help="Use this server instead of a throwaway one (a new database is created and dropped).")] = None,
+    against: Annotated[Optional[str], typer.Option(
+        "--against", help="Start from the schema and history of this environment (a table environments.NAME of "
+        "cascade.toml), copied read-only, and apply only what it has not applied.")] = None,
     keep: Annotated[bool, typer.Option("--keep", help="Keep the database (and throwaway server) for inspection.")] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
@@ -67,17 +74,28 @@ def verify(
     from ddl_cascade.db import migrations as migration_sets
     from ddl_cascade.db import target as targets
     from ddl_cascade.db.verify import verify as run_verify
+    from ddl_cascade.db.verify import verify_against
 
+    if url is not None and against is not None:
+        from ddl_cascade.errors import UsageError
+
+        raise UsageError("give --url or --against, not both: --against verifies on a throwaway server.")
     cfg = load_config(config)
-    migration_set = migration_sets.for_target(cfg, child)
+    live = targets.from_options(cfg, None, against) if against is not None else None
+    migration_set = migration_sets.for_target(cfg, child, against)
     tgt = targets.from_url(url) if url is not None else None
+    on_applied = None if json else lambda a: typer.echo(render.applied_line(a))
     if not json:
         where = tgt.display if tgt else "a throwaway PostgreSQL server"
+        if live is not None:
+            where += f", starting from the schema and history of environment '{against}' ({live.display})"
         typer.echo(f"Verifying {len(migration_set.migrations)} migrations of the {migration_set.origin} on {where}")
         _say_delivered(migration_set)
     with targets.database_errors(tgt):
-        result = run_verify(migration_set, target=tgt, keep=keep,
-                            on_applied=None if json else lambda a: typer.echo(render.applied_line(a)))
+        if live is not None:
+            result = verify_against(migration_set, live, keep=keep, on_applied=on_applied)
+        else:
+            result = run_verify(migration_set, target=tgt, keep=keep, on_applied=on_applied)
     if not json:
         applied = sum(1 for m in result.migrations if m.success)
         if result.ok:
@@ -86,7 +104,7 @@ def verify(
             typer.echo(f"kept: {result.kept}")
     elif result.kept:
         print(f"kept: {result.kept}", file=sys.stderr)
-    _report_run(result, json, "verify")
+    _report_run(result, json, "verify", against, verifying=True)
 
 
 @contextmanager
@@ -215,3 +233,41 @@ def clean(
         _say_delivered(migration_set)
         for line in render.clean_lines(result):
             typer.echo(line)
+
+
+DIFF_FORMATS = ("text", "json", "markdown")
+
+
+@db_app.command()
+def diff(
+    base: Annotated[Optional[str], typer.Option(
+        "--base", help="The revision whose migrations are the base (default: the delivery branch).")] = None,
+    format: Annotated[Optional[str], typer.Option(
+        "--format", help="Output: text (default), json, markdown (the pull-request comment's section).")] = None,
+    config: ConfigOpt = None,
+    json: JsonOpt = False,
+) -> None:
+    """The schema changes the working tree's migrations make: both sides replayed on throwaway servers, compared."""
+    from ddl_cascade.db.diff import diff as run_diff
+    from ddl_cascade.db.target import database_errors
+    from ddl_cascade.errors import UsageError, WorkFailed
+    from ddl_cascade.render.terminal import write
+
+    if json and format is not None:
+        raise UsageError("give --json or --format, not both (--json is --format json).")
+    chosen = "json" if json else (format or "text").lower()
+    if chosen not in DIFF_FORMATS:
+        raise UsageError(f"--format must be one of {', '.join(DIFF_FORMATS)}, not {format!r}.")
+    cfg = load_config(config)
+    with database_errors(None):
+        result = run_diff(cfg, base)
+    if result.note is not None:
+        say(f"note: {result.note}.")
+    if result.failure is not None:
+        raise WorkFailed(result.failure)
+    if chosen == "json":
+        emit_json(result.diff)
+    elif chosen == "markdown":
+        sys.stdout.write(render.schema_changes_markdown(result.diff))
+    else:
+        write(render.diff_lines(result))

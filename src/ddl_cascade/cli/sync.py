@@ -64,10 +64,13 @@ def status(
     jobs: JobsOpt = None,
     db: Annotated[bool, typer.Option("--db", help="Also each child's database state (children with an environment).")] = False,
     shard: ShardOpt = None,
+    drift: Annotated[bool, typer.Option("--drift", help="With --db: also each database's schema drift (slower: "
+                                        "rebuilds each child's schema on a throwaway server).")] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
     """The state of each child (in_sync, ahead, behind, drifted, not_added, unreachable) by tree ids; changes nothing."""
+    db = db or drift
     from ddl_cascade.cascade.commands import status as run_status
     from ddl_cascade.render import cascade as render
 
@@ -78,7 +81,7 @@ def status(
     if db:  # issue 5: each child's flyway_schema_history compared with its migrations
         from ddl_cascade.db.report import attach
 
-        report.ok = attach(cfg, report) and report.ok
+        report.ok = attach(cfg, report, drift=drift) and report.ok
     from ddl_cascade.forge.actions import append_step_summary
     from ddl_cascade.redact import redact
 

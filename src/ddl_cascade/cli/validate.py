@@ -36,6 +36,11 @@ def validate(
                                              "or [forge] token_env): post the Markdown comment, or edit the one "
                                              "already there.")
     ] = False,
+    schema_diff: Annotated[
+        bool, typer.Option("--schema-diff", help="With --format markdown or --comment: add the \"Schema changes\" "
+                                                 "section of `db diff` (replays both sides on throwaway PostgreSQL "
+                                                 "servers).")
+    ] = False,
     config: ConfigOpt = None,
     json: JsonOpt = False,
 ) -> None:
@@ -50,6 +55,9 @@ def validate(
     format = "json" if json else (format or "text").lower()
     if format not in render.FORMATS:
         raise CascadeError(f"--format must be one of {', '.join(render.FORMATS)}, not {format!r}.")
+    if schema_diff and format != "markdown" and not comment:
+        raise UsageError("--schema-diff adds a section to the Markdown comment: give it with --format markdown or "
+                         "--comment.")
     if jobs is not None and jobs < 1:
         raise CascadeError(f"--jobs must be at least 1, not {jobs}.")
     cfg = load_config(config)
@@ -73,8 +81,9 @@ def validate(
     options = dict(history=report.base is not None, children=bool(report.children))
     if format == "markdown" or comment:
         links = render.Links(run.blob_url if run is not None else None, render.docs_url())
+        sections = [_schema_section(cfg, base)] if schema_diff else []
         body = redact(render.markdown(report.findings, report.files, changed=report.changed, source=cfg.source.path,
-                                      links=links, notes=report.notes, **options))
+                                      links=links, notes=report.notes, sections=sections, **options))
         import os
 
         for secret in {token, os.environ.get("GITHUB_TOKEN"), os.environ.get(cfg.forge.token_env or "GITLAB_TOKEN")}:
@@ -103,6 +112,22 @@ def validate(
     if comment:
         _post(cfg, run, body, token)
     raise typer.Exit(report.exit_code)
+
+
+def _schema_section(cfg, base: str | None) -> str:
+    """`db diff`'s "Schema changes" section for the comment; when a side does not apply, a line that says so (the
+    findings above tell why, and `ddl-cascade db diff` shows the failure)."""
+    from ddl_cascade.db.diff import diff as run_diff
+    from ddl_cascade.db.target import database_errors
+    from ddl_cascade.render.db import schema_changes_markdown
+
+    with database_errors(None):
+        result = run_diff(cfg, base)
+    if result.failure is not None:
+        from ddl_cascade.render.validate import inert
+
+        return f"#### Schema changes\n\n⚠️ Not computed: {inert(result.failure)}\n"
+    return schema_changes_markdown(result.diff)
 
 
 def _review_run():

@@ -44,6 +44,7 @@ already leads the original path (then a `SET search_path` in one migration would
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import time
@@ -337,7 +338,37 @@ def migrate(conn, migration_set: MigrationSet, *, history: SchemaHistory | None 
             result.refused = [refusal]
             return result
         info = compute(resolved, history.rows(), settings=settings, ignore_pending=True)
-        _apply(conn, runner, history, info, result, on_applied)
+        _apply(conn, runner, history, info.pending, result, on_applied,
+               _failed_refusal(runner.session, info, runner.migration_set.settings))
+        return result
+
+
+def replay(conn, migration_set: MigrationSet, scripts: list[Script], roles: list[str | None] | None = None, *,
+           environment: str | None = None) -> MigrateResult:
+    """Apply exactly `scripts` (of the set), in this order, to the empty database of `conn`, as migrate applies
+    pending migrations (callbacks, transactions, history rows). `db drift` rebuilds an environment's schema this way
+    in the order of its history, which outOfOrder runs and repeatables re-applied between versions can make another
+    order than Flyway's. `roles[i]`: the role script i runs as (its row's `installed_by`, so that what it creates
+    belongs to and is granted by the same role as in the environment); None: the session's own."""
+    subset = dataclasses.replace(migration_set, migrations=tuple(scripts))
+    session = Session.open(conn, environment, subset.settings)
+    history = SchemaHistory(conn, session.schema, session.table)
+    timestamp = datetime.now()
+    result = MigrateResult()
+    with history.locked():
+        try:
+            resolved = resolve(subset, session, timestamp)
+            runner = Runner(conn, session, subset, timestamp)
+            refusal = _prepare_history(conn, session, subset.settings, history, runner)
+        except ScriptFailed as exc:
+            result.failure = exc.failure
+            return result
+        if refusal is not None:
+            result.refused = [refusal]
+            return result
+        by_step = list(zip(resolved, roles or [None] * len(resolved)))
+        _apply(conn, runner, history, [r for r, _ in by_step], result, None, None,
+               roles={id(r): role for r, role in by_step if role is not None})
         return result
 
 
@@ -416,8 +447,12 @@ def _failed_refusal(session: Session, info: Info, settings: Settings) -> str | N
     return f"Schema {quote_ident(session.schema)} contains a failed migration to version {first.version} !"
 
 
-def _apply(conn, runner: Runner, history: SchemaHistory, info: Info, result: MigrateResult, on_applied) -> None:
+def _apply(conn, runner: Runner, history: SchemaHistory, pending: list[Resolved], result: MigrateResult, on_applied,
+           refusal: str | None, roles: dict[int, str] | None = None) -> None:
+    """Apply `pending` in order, unless `refusal` (DbMigrate's failed-migration refusal) stops the run; `roles`:
+    the role a pending migration (by id) runs as instead of the session's."""
     installed_by = current_user(conn)
+    own = runner.session
     per_statement = any(runner.has(event) for event in ("beforeEachMigrateStatement", "afterEachMigrateStatement",
                                                         "afterEachMigrateStatementError"))
     try:
@@ -425,15 +460,17 @@ def _apply(conn, runner: Runner, history: SchemaHistory, info: Info, result: Mig
     except ScriptFailed as exc:  # Flyway's afterMigrateError covers the migrations only, not before/afterMigrate
         result.failure = exc.failure
         return
-    refusal = _failed_refusal(runner.session, info, runner.migration_set.settings)
     if refusal is not None:
         result.refused = [refusal]
         _after_error(runner, result)
         return
     try:
         previous_versioned = True
-        for resolved in info.pending:
+        for resolved in pending:
             prepared: Prepared = resolved.key  # type: ignore[assignment]
+            if roles is not None:
+                role = roles.get(id(resolved))
+                runner.session = own if role is None else dataclasses.replace(own, role=role)
             if previous_versioned and resolved.version is None:
                 runner.callbacks("afterVersioned")
                 runner.callbacks("beforeRepeatables")
@@ -442,9 +479,11 @@ def _apply(conn, runner: Runner, history: SchemaHistory, info: Info, result: Mig
             result.migrations.append(applied)
             if on_applied:
                 on_applied(applied)
+        runner.session = own
         if previous_versioned:
             runner.callbacks("afterVersioned")
     except ScriptFailed as exc:
+        runner.session = own
         applied = exc.applied
         if applied is not None:
             result.migrations.append(applied)

@@ -156,22 +156,45 @@ def for_parent(cfg: Config, environment: str | None = None) -> MigrationSet:
     """The shared migrations as they are in the parent's working tree; Flyway settings from cascade.toml's
     `[environments.<environment>]` when given."""
     root = locations.source_folder(cfg)
-    cache: dict[str, Files] = {}
+    # Read through the source folder, so a symbolic link out of it is refused (OutsideSource), never run.
+    return _parent_set(cfg, lambda folders: locations.read_worktree(root, folders), cfg.source.path, environment)
 
-    def read(folder: str) -> Files:
-        # Read through the source folder, so a symbolic link out of it is refused (OutsideSource), never run.
-        if folder not in cache:
-            files = locations.read_worktree(root, [folder])
-            prefix = "" if folder == "." else folder.rstrip("/") + "/"
-            cache[folder] = {path[len(prefix):]: data for path, data in files.items() if path.startswith(prefix)}
-        return cache[folder]
+
+def for_parent_at(cfg: Config, commit: str) -> MigrationSet:
+    """The shared migrations as the parent held them at `commit` (`db diff --base`). The delivery branch holds the
+    source folder at its root; any other commit holds it at `source.path`, so that folder is used when the commit
+    has it (as `validate --base` reads it)."""
+    from ddl_cascade import git
+
+    tree = git.folder_at(cfg.root, commit, cfg.source.path) or git.rev_parse(cfg.root, f"{commit}^{{tree}}")
+    if tree is None:
+        raise CascadeError(f"commit {commit} has no tree in {cfg.root}.")
+
+    def read(folders: list[str]) -> Files:
+        with git.ObjectReader(cfg.root) as reader:
+            return locations.read_tree(reader, tree, None if "." in folders else folders)
+
+    return _parent_set(cfg, read, f"{cfg.source.path}@{commit[:12]}", None)
+
+
+def _parent_set(cfg: Config, read_folders, display_root: str, environment: str | None) -> MigrationSet:
+    """The parent's MigrationSet from `read_folders(folders) -> Files` (paths relative to the source folder)."""
+    migration_folders = locations.without_sublocations(list(cfg.flyway.sql_paths))
+    callback_folders = locations.without_sublocations(list(cfg.flyway.callback_paths))
+    everything = read_folders(sorted(set(migration_folders + callback_folders)))
+
+    def under(folder: str) -> Files:
+        if folder == ".":
+            return dict(everything)
+        prefix = folder.rstrip("/") + "/"
+        return {path[len(prefix):]: data for path, data in everything.items() if path.startswith(prefix)}
 
     return build(
-        {f: read(f) for f in locations.without_sublocations(list(cfg.flyway.sql_paths))},
-        {f: read(f) for f in locations.without_sublocations(list(cfg.flyway.callback_paths))},
+        {f: under(f) for f in migration_folders},
+        {f: under(f) for f in callback_folders},
         encoding=cfg.flyway.encoding,
         placeholders=cfg.flyway.placeholders,
-        display_root=cfg.source.path,
+        display_root=display_root,
         settings=_with_environment(Settings(placeholders=dict(cfg.flyway.placeholders), encoding=cfg.flyway.encoding),
                                    cfg, environment),
     )

@@ -6,6 +6,11 @@ its channel or pin says it should have applied) are compared with that environme
 exactly as `db status --env <name> --child <child>` does. The promote gate reads the same way with the promoted
 commit as the target, so a database vouches for every migration of that commit. One child's
 database being unreachable never stops the report: its `error` says why (password redacted) and it counts as not ok.
+
+With `--drift` (`status --db --drift`), each such database is also checked for drift as `db drift --env <name>
+--child <child>` does (`ddl_cascade.db.drift`): `drift` lists one line per difference, and any makes it not ok. It is
+a flag of its own because it rebuilds every child's schema on a throwaway server (one server for the run, a
+database per child): seconds per child where the history comparison takes milliseconds.
 """
 
 from __future__ import annotations
@@ -16,9 +21,10 @@ from ddl_cascade.errors import CascadeError
 
 
 def database_state(cfg: Config, child_name: str, environment: str, tip: str | None,
-                   delivered_commit: str | None = None) -> DatabaseState:
+                   delivered_commit: str | None = None, drift_server=None) -> DatabaseState:
     """The database of `environment` against the child's files at `tip` with its read-only folder from the delivered
-    commit `delivered_commit` (default: the child's target, as `db status --child` reads it)."""
+    commit `delivered_commit` (default: the child's target, as `db status --child` reads it); with `drift_server` (a
+    running throwaway server), also its drift."""
     from ddl_cascade.db import engine, target
     from ddl_cascade.db import migrations as migration_sets
     from ddl_cascade.db.info import BASELINE_STATE, OUT_OF_ORDER, SUCCESS
@@ -34,6 +40,8 @@ def database_state(cfg: Config, child_name: str, environment: str, tip: str | No
         migrations = migration_sets.for_child(cfg, child_name, tip, environment, delivered)
         with target.connect(tgt) as conn:
             info = engine.status(conn, migrations, environment)
+        if drift_server is not None:
+            state.drift = drift_lines(migrations, tgt, drift_server)
     except CascadeError as exc:
         state.error = redact(str(exc))
         return state
@@ -49,26 +57,51 @@ def database_state(cfg: Config, child_name: str, environment: str, tip: str | No
     state.failed = len(info.failed)
     state.mismatches = len(info.mismatches)
     state.problems = info.problems
-    state.ok = not state.failed and not state.mismatches
+    state.ok = not state.failed and not state.mismatches and not state.drift
     return state
 
 
-def attach(cfg: Config, report) -> bool:
-    """Fill `child.database` for each child of a status report that names an environment; True if all are ok."""
+def drift_lines(migrations, tgt, srv) -> list[str]:
+    """`db drift` of one database on the shared throwaway server, as short lines ("+ column public.t.note")."""
+    import psycopg
+
+    from ddl_cascade.db import drift
+    from ddl_cascade.errors import WorkFailed
+
+    try:
+        found = drift.drift(migrations, tgt, srv=srv)
+    except (WorkFailed, psycopg.Error) as exc:
+        raise CascadeError(f"drift: {exc}") from None
+    marks = {"added": "+", "removed": "-", "changed": "~"}
+    return ([f"{marks[c.change]} {c.kind.replace('_', ' ')} {c.name}" for c in found.changes]
+            + [f"problem: {p}" for p in found.problems])
+
+
+def attach(cfg: Config, report, drift: bool = False) -> bool:
+    """Fill `child.database` for each child of a status report that names an environment (with `drift`, also its
+    drift, on one throwaway server started for the run); True if all are ok."""
+    from contextlib import ExitStack
+
     from ddl_cascade.redact import redact
 
     ok = True
-    for child_status in report.children:
-        child = cfg.child(child_status.name)
-        if child.environment is None:
-            continue
-        if child_status.tip is None:
-            db = DatabaseState(child.environment, redact(cfg.environments[child.environment].url),
-                               error=child_status.error or "the child has no branch to read")
-        else:
-            db = database_state(cfg, child.name, child.environment, child_status.tip, child_status.target)
-        child_status.database = db
-        ok = ok and db.ok
+    with ExitStack() as stack:
+        srv = None
+        for child_status in report.children:
+            child = cfg.child(child_status.name)
+            if child.environment is None:
+                continue
+            if child_status.tip is None:
+                db = DatabaseState(child.environment, redact(cfg.environments[child.environment].url),
+                                   error=child_status.error or "the child has no branch to read")
+            else:
+                if drift and srv is None:
+                    from ddl_cascade.db import server
+
+                    srv = stack.enter_context(server.start())
+                db = database_state(cfg, child.name, child.environment, child_status.tip, child_status.target, srv)
+            child_status.database = db
+            ok = ok and db.ok
     return ok
 
 

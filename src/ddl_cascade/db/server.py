@@ -154,14 +154,15 @@ class Server:
 
         return psycopg.connect(self.conninfo(dbname), autocommit=autocommit)
 
-    def create_database(self, name: str) -> None:
+    def create_database(self, name: str, template: str = "template0") -> None:
+        """A new database, a copy of `template` (a database nobody is connected to)."""
         from psycopg import sql
 
         with self.connect() as conn:
-            # FILE_COPY: with fsync off, copying template0's files beats WAL-logging every block of them.
-            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE template0 STRATEGY FILE_COPY").format(
-                sql.Identifier(name)) if self.version() >= 15 else
-                sql.SQL("CREATE DATABASE {} TEMPLATE template0").format(sql.Identifier(name)))
+            # FILE_COPY: with fsync off, copying the template's files beats WAL-logging every block of them.
+            conn.execute(sql.SQL("CREATE DATABASE {} TEMPLATE {} STRATEGY FILE_COPY").format(
+                sql.Identifier(name), sql.Identifier(template)) if self.version() >= 15 else
+                sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(sql.Identifier(name), sql.Identifier(template)))
 
     def drop_database(self, name: str) -> None:
         from psycopg import sql

@@ -54,7 +54,8 @@ def from_options(cfg, url: str | None, env: str | None) -> Target:
     environment = cfg.environments.get(env)
     if environment is None:
         known = ", ".join(sorted(cfg.environments)) or "none"
-        raise CascadeError(f"{cfg.file}: no environment named '{env}' (defined: {known}).")
+        raise CascadeError(f"{cfg.file}: no environment named '{env}': there is no [environments.{env}] table "
+                           f"(defined: {known}).")
     return from_environment(cfg, environment)
 
 
@@ -97,12 +98,24 @@ def connect(target: Target, autocommit: bool = True):
     try:
         return psycopg.connect(target.url, autocommit=autocommit, connect_timeout=CONNECT_TIMEOUT)
     except psycopg.ProgrammingError as exc:  # libpq could not parse the URL
-        raise CascadeError(f"{target.display} is not a valid PostgreSQL URL: {_reason(exc, target)}.") from None
+        raise CascadeError(f"{target.display} is not a valid PostgreSQL URL: {reason_of(exc, target)}.") from None
     except psycopg.OperationalError as exc:
-        raise CascadeError(f"cannot connect to {target.display}: {_reason(exc, target)}.") from None
+        raise CascadeError(f"cannot connect to {target.display}: {reason_of(exc, target)}.") from None
 
 
-def _reason(exc: Exception, target: Target) -> str:
+def connect_options(url: str, extra: str) -> dict[str, str]:
+    """The `options` connection parameter of `url` with `extra` (`-c name=value` settings) added, as a keyword
+    argument for psycopg.connect (which then wins over the URL's own)."""
+    from psycopg.conninfo import conninfo_to_dict
+
+    try:
+        own = conninfo_to_dict(url).get("options")
+    except Exception:  # an unparsable URL: psycopg.connect says why
+        own = None
+    return {"options": f"{own} {extra}" if own else extra}
+
+
+def reason_of(exc: Exception, target: Target) -> str:
     """libpq's reason on one line, without its 'connection to server at ... failed:' preamble or any secret."""
     text = str(exc).strip()
     # libpq: 'connection failed: connection to server at "h", port p failed: <reason>' then optional hint lines

@@ -205,7 +205,7 @@ def _anchor(heading: str) -> str:
     return re.sub(r"[^\w\- ]", "", heading.lower()).replace(" ", "-")
 
 
-def _md(text: str, limit: int = _MESSAGE_MAX) -> str:
+def inert(text: str, limit: int = _MESSAGE_MAX) -> str:
     """Text from a migration or a message, made inert in Markdown: no HTML, no emphasis, links, tables or mentions."""
     text = " ".join(text.split())
     if len(text) > limit:
@@ -259,17 +259,18 @@ def _finding_line(f: Finding, links: Links) -> str:
         label = f"line {f.line}" + (f":{f.column}" if f.column else "")
         target = links.file(f.path, f.line)
         where = f" {f'[{label}]({target})' if target else label}:"
-    line = f"- {icon} [`{f.rule}`]({links.rule(f.rule)}){where} {_md(f.message)}"
+    line = f"- {icon} [`{f.rule}`]({links.rule(f.rule)}){where} {inert(f.message)}"
     if f.hint:
-        line += f"<br>↳ {_md(f.hint)}"
+        line += f"<br>↳ {inert(f.hint)}"
     return line
 
 
 def markdown(findings: list[Finding], files: int, *, changed: list[str] | None, source: str, links: Links,
              history: bool = True, children: bool = False, notes: list[str] | None = None,
-             limit: int = LIMIT) -> str:
+             sections: list[str] | None = None, limit: int = LIMIT) -> str:
     """The pull-request comment. `changed`: the files the pull request changes (None: all of them); findings about
-    files outside `source` (the source folder, e.g. `cascade.toml`) are always listed."""
+    files outside `source` (the source folder, e.g. `cascade.toml`) are always listed. `sections`: Markdown
+    sections that follow the table of checks (`db diff`'s "Schema changes"), counted in the limit."""
     prefix = source.rstrip("/") + "/"
     wanted = None if changed is None else set(changed)
     shown = [f for f in findings if wanted is None or f.path in wanted or not f.path.startswith(prefix)]
@@ -277,8 +278,10 @@ def markdown(findings: list[Finding], files: int, *, changed: list[str] | None, 
 
     head = [MARKER, f"### {verdict(findings, files)}", ""] + checks_table(findings, history=history,
                                                                               children=children) + [""]
+    for section in sections or []:
+        head += section.rstrip("\n").split("\n") + [""]
     if notes:
-        head += ["<details><summary>Not checked</summary>", ""] + [f"- {_md(n)}" for n in notes] + ["", "</details>",
+        head += ["<details><summary>Not checked</summary>", ""] + [f"- {inert(n)}" for n in notes] + ["", "</details>",
                                                                                                   ""]
     if shown:
         head += [f"#### Findings in the files this pull request changes ({len(shown)})", ""]
