@@ -47,7 +47,7 @@ def synthetic(n: int, seed: int = 16, generated_at: str = "2026-12-02T12:00:00Z"
                                  "ok": not failed, "current_version": f"{rnd.randint(1, 40)}", "applied": 40,
                                  "pending": rnd.randint(0, 3), "failed": failed, "mismatches": 0,
                                  "problems": ["V41 failed"] if failed else [], "error": None,
-                                 "drift": ["column public.orders.note added by hand"] if i % 13 == 0 else None}
+                                 "drift": ["+ column public.orders.note"] if i % 13 == 0 else None}
         if i % 7 == 0 and state == "behind":
             child["pull_request"] = {"number": i, "url": f"https://github.example/org/{name}/pull/{i}",
                                      "state": "open", "age_days": rnd.randint(0, 20)}
