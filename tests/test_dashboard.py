@@ -88,9 +88,14 @@ def test_markdown_lists_the_problems_with_their_fixes_and_stays_under_the_limit(
     stale = [c for c in doc["children"] if c["pull_request"] and c["pull_request"]["age_days"] >= 7][0]
     assert f"/pull/{stale['pull_request']['number']}>)" in text
 
+    closed = [c for c in doc["children"] if c["pull_request"]][1]
+    closed["pull_request"]["state"] = "closed"
+    text = markdown(doc)
+    assert f"was closed without merging; to deliver again: `ddl-cascade sync {closed['name']} --reopen`" in text
     problems = [c for c in doc["children"] if c["state"] != "in_sync"]
     problems += [c for c in doc["children"] if c["database"] and not c["database"]["ok"]]
-    problems += [c for c in doc["children"] if c["pull_request"] and c["pull_request"]["age_days"] >= 7]
+    problems += [c for c in doc["children"] if c["pull_request"] and (c["pull_request"]["age_days"] >= 7
+                                                                      or c["pull_request"]["state"] == "closed")]
     assert text.count("\n- ") == len(problems)
 
     big = synthetic(10_000)
