@@ -203,8 +203,10 @@ def test_no_delivery_branch_anywhere_is_one_clear_sentence(tmp_path, cli):
 
 
 def _documents(cli, cwd: Path) -> list[dict]:
-    """status and a dry run of sync; new commits are dated now, so their ids are left out."""
+    """status and a dry run of sync; new commits are dated now, so their ids are left out, as is when status read
+    the children (`generated_at`)."""
     status, plan = (json.loads(cli(*args, "--json", cwd=cwd).stdout) for args in (("status",), ("sync", "--dry-run")))
+    assert status.pop("generated_at")
     for child in plan["children"]:
         child["planned"] = bool(child["planned"])
         child["commits"] = [(c["kind"], c["subject"].split(" '")[0]) for c in child["commits"]]

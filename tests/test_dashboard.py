@@ -88,9 +88,14 @@ def test_markdown_lists_the_problems_with_their_fixes_and_stays_under_the_limit(
     stale = [c for c in doc["children"] if c["pull_request"] and c["pull_request"]["age_days"] >= 7][0]
     assert f"/pull/{stale['pull_request']['number']}>)" in text
 
+    closed = [c for c in doc["children"] if c["pull_request"]][1]
+    closed["pull_request"]["state"] = "closed"
+    text = markdown(doc)
+    assert f"was closed without merging; to deliver again: `ddl-cascade sync {closed['name']} --reopen`" in text
     problems = [c for c in doc["children"] if c["state"] != "in_sync"]
     problems += [c for c in doc["children"] if c["database"] and not c["database"]["ok"]]
-    problems += [c for c in doc["children"] if c["pull_request"] and c["pull_request"]["age_days"] >= 7]
+    problems += [c for c in doc["children"] if c["pull_request"] and (c["pull_request"]["age_days"] >= 7
+                                                                      or c["pull_request"]["state"] == "closed")]
     assert text.count("\n- ") == len(problems)
 
     big = synthetic(10_000)
@@ -127,8 +132,9 @@ def test_bad_input_is_one_sentence(tmp_path, cli):
                                     "delivered_tree": "x", "dry_run": False, "ok": True, "children": []}))
     good = tmp_path / "good.json"
     good.write_text(json.dumps(synthetic(4)))
-    other = synthetic(4)
-    other["delivery_tip"] = "0" * 40
+    first, second = shard_parts(synthetic(4), 2)
+    (tmp_path / "first.json").write_text(json.dumps(first))
+    other = dict(second, delivery_tip="0" * 40)
     (tmp_path / "other.json").write_text(json.dumps(other))
     history = tmp_path / "history"
     history.mkdir()
@@ -138,8 +144,11 @@ def test_bad_input_is_one_sentence(tmp_path, cli):
         (["report", "--html", out, "--from", str(not_json)], "is not JSON"),
         (["report", "--html", out, "--from", str(sync_doc)], "is not a `ddl-cascade status --json` document"),
         (["report", "--html", out, "--from", str(tmp_path / "missing.json")], "does not exist"),
-        (["report", "--html", out, "--from", str(good), "--from", str(good)], "is in both"),
-        (["report", "--html", out, "--from", str(good), "--from", str(tmp_path / "other.json")], "parts of one run"),
+        (["report", "--html", out, "--from", str(good), "--from", str(good)], "is not the document of a run with --shard"),
+        (["report", "--html", out, "--from", str(tmp_path / "first.json"), "--from", str(tmp_path / "first.json")],
+         "give each shard's document once"),
+        (["report", "--html", out, "--from", str(tmp_path / "first.json"), "--from", str(tmp_path / "other.json")],
+         "deliver one commit"),
         (["report", "--html", out, "--from", str(good), "--history", str(history)], "old.json is not a"),
         (["report", "--from", str(good)], "say what to make"),
         (["report", "--format", "html", "--from", str(good)], "--format 'html' is not known"),
@@ -150,9 +159,18 @@ def test_bad_input_is_one_sentence(tmp_path, cli):
         assert "Traceback" not in got.stderr and len(got.stderr.strip().splitlines()) == 1, got
 
 
+def shard_parts(doc: dict, count: int) -> list[dict]:
+    """`doc` cut as `status --shard K/N` would print its parts (children dealt round, positions kept)."""
+    children = doc["children"]
+    return [dict(doc, children=children[k - 1::count],
+                 shard={"index": k, "count": count, "command": "status", "selected": len(children),
+                        "positions": list(range(k - 1, len(children), count))})
+            for k in range(1, count + 1)]
+
+
 def test_from_joins_the_parts_of_one_run(tmp_path, cli):
     doc = synthetic(6)
-    a, b = dict(doc, children=doc["children"][:2]), dict(doc, children=doc["children"][2:])
+    a, b = shard_parts(doc, 2)[::-1]  # shard 2 first: the order given does not matter
     (tmp_path / "a.json").write_text(json.dumps(a))
     (tmp_path / "b.json").write_text(json.dumps(b))
     got = cli("report", "--html", str(tmp_path / "site"), "--from", str(tmp_path / "a.json"),
@@ -161,6 +179,7 @@ def test_from_joins_the_parts_of_one_run(tmp_path, cli):
     joined = json.loads((tmp_path / "site" / "status.json").read_text())
     jsonschema.validate(joined, _status_schema())
     assert [c["name"] for c in joined["children"]] == [c["name"] for c in doc["children"]]
+    assert joined["shard"] is None and [(s["index"], s["children"]) for s in joined["shards"]] == [(1, 3), (2, 3)]
 
 
 def _request(url: str, path: str, method: str = "GET", headers: dict | None = None):

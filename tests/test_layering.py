@@ -7,6 +7,7 @@
 - the CI files (`ddl_cascade.ci`) know only the shared ground: a workflow is text made from the config;
 - the shared ground (`git`, `config`, `errors`, `redact`, `lock`) imports none of the layers above it, and neither
   does the child guard (`guard.py`);
+- the live dashboard's server (`serve.py`) does not import the CLI;
 - no module anywhere reaches into another module's `_private` names, by import or by attribute;
 - and no import cycle exists anywhere in the package.
 """

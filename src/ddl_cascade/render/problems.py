@@ -3,7 +3,7 @@
 For a pinned "dashboard" issue or a CI job summary, so it stays under GitHub's comment limit (LIMIT characters,
 as render/validate.py's comment does): when the list is longer, the tail is cut and counted. The problems, worst
 first: unreachable and drifted children, failed or unreadable databases, children behind, not added or ahead, then
-stale pull requests (open for STALE_DAYS days or more). Every value from a repository or the config is shown as
+stale pull requests (open for STALE_DAYS days or more, or closed without merging). Every value from a repository or the config is shown as
 code (backticks, which Markdown does not interpret) or escaped, so a child's name cannot inject Markdown or HTML.
 """
 
@@ -78,12 +78,18 @@ def _database_problem(c: dict[str, Any]) -> str | None:
     return f"- {where}: {', '.join(bits) or 'not ok'}{': ' + problems if problems else ''}. {fix}"
 
 
-def _stale_pr(c: dict[str, Any]) -> str | None:
+def _pull_request_problem(c: dict[str, Any]) -> str | None:
+    """An open pull request STALE_DAYS old or more, or one closed without merging (sync leaves it closed)."""
     pr = c.get("pull_request")
-    if not pr or pr.get("state") != "open" or pr.get("age_days", 0) < STALE_DAYS:
+    if not pr or pr.get("state") not in ("open", "closed"):
+        return None
+    if pr["state"] == "open" and pr.get("age_days", 0) < STALE_DAYS:
         return None
     url = pr["url"] if str(pr["url"]).startswith(("https://", "http://")) else ""
     link = f"[#{pr['number']}](<{url.replace('>', '%3E').replace(' ', '%20')}>)" if url else f"#{pr['number']}"
+    if pr["state"] == "closed":
+        return (f"- {code(c['name'])}: pull request {link} was closed without merging; to deliver again: "
+                f"{_cmd('sync', c['name'], '--reopen')}")
     return (f"- {code(c['name'])}: pull request {link} has been open {pr['age_days']} days; review and merge it "
             f"(a later {_cmd('sync', c['name'])} updates it)")
 
@@ -101,7 +107,8 @@ def markdown(doc: dict[str, Any], limit: int = LIMIT) -> str:
     sections = [
         ("Children not in sync", [p for p in map(_child_problem, ranked) if p]),
         ("Databases", [p for p in map(_database_problem, children) if p]),
-        (f"Pull requests open {STALE_DAYS} days or more", [p for p in map(_stale_pr, children) if p]),
+        (f"Pull requests open {STALE_DAYS} days or more, or closed", [p for p in map(_pull_request_problem, children)
+                                                                     if p]),
     ]
     total = sum(len(items) for _, items in sections)
     if total == 0:

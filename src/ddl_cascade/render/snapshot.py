@@ -3,7 +3,7 @@
 A snapshot is a `status --json` document (render/json.py wrote it, so it is already redacted; it is redacted again
 here because a file may come from anywhere). `report --from FILE…` renders saved ones instead of running `status`:
 a plain `status --json`, or the merged document of a sharded run (`report merge`), which has the same schema. Several
-files are one cascade read in parts: their children are joined, and they must agree on the delivery branch.
+files are the shards of one status run, joined as `report merge` joins them (cascade/merge.py).
 `--history DIR` reads every `*.json` in DIR as an earlier snapshot; each needs `generated_at` (status writes it) or
 its file's modification time stands in. A file that is not such a document is one sentence naming it, exit 2.
 """
@@ -60,26 +60,23 @@ def read(path: Path) -> dict[str, Any]:
 
 
 def join(paths: list[Path]) -> dict[str, Any]:
-    """One status document from the files of one cascade (a sharded run's parts, or one file)."""
-    docs = [(p, read(p)) for p in paths]
-    first_path, joined = docs[0]
-    joined = dict(joined)
-    joined["children"] = list(joined["children"])
-    seen = {c["name"]: first_path for c in joined["children"]}
-    for path, doc in docs[1:]:
-        for key in ("delivery_branch", "delivery_tip"):
-            if doc[key] != joined[key]:
-                raise CascadeError(f"{path} has {key} {doc[key]!r} but {first_path} has {joined[key]!r}: "
-                                   "--from files must be parts of one run.")
-        for child in doc["children"]:
-            if child["name"] in seen:
-                raise CascadeError(f"child '{child['name']}' is in both {seen[child['name']]} and {path}.")
-            seen[child["name"]] = path
-            joined["children"].append(child)
-        joined["ok"] = joined["ok"] and doc["ok"]
-        times = [t for t in (joined.get("generated_at"), doc.get("generated_at")) if t]
-        joined["generated_at"] = min(times) if times else None  # the oldest read is what the page can vouch for
-    return joined
+    """One status document from `--from` files: one file as it is (a status run, or a merged one), several as the
+    shards of one status run, joined by `report merge`'s rules (cascade/merge.py: each shard once, none missing, one
+    delivery tip), so the page shows exactly what `report merge` would print."""
+    if len(paths) == 1:
+        return read(paths[0])
+    from ddl_cascade.cascade.merge import merge
+    from ddl_cascade.render.json import SCHEMA_VERSION, document
+
+    merged = merge(paths, SCHEMA_VERSION)
+    if merged.command != "status":
+        raise CascadeError(f"{_names(paths)} are the shards of a {merged.command} run; the dashboard shows status "
+                           "documents (run `ddl-cascade status --json --shard K/N` in each shard).")
+    return check(document(merged.report), " + ".join(str(p) for p in paths))
+
+
+def _names(paths: list[Path]) -> str:
+    return ", ".join(str(p) for p in paths)
 
 
 @dataclass

@@ -320,7 +320,9 @@
     }
     out.push(pr);
     var d = c.database;
-    out.push(el("div", d && (!d.ok || d.error) ? "bad" : null, dbText(c)));
+    var db = el("div", d && (!d.ok || d.error) ? "bad" : null, dbText(c));
+    db.title = d ? dbText(c) + (d.error ? ": " + d.error : "") : "";
+    out.push(db);
     var tags = el("div");
     (c.tags || []).forEach(function (t) { tags.appendChild(el("span", "tag", t)); });
     out.push(tags);
