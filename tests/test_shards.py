@@ -308,3 +308,16 @@ def test_full_of_a_shard_checks_the_published_branch_fetches_it_and_pushes_nothi
 
     out = cli("full", "--shard", "1/2", "--push", cwd=runner.path)
     assert out.code == 2 and "drop --push" in out.stderr, out
+
+
+def test_full_of_a_shard_refuses_without_a_published_branch(tmp_path):
+    from ddl_cascade.cascade.commands import full
+    from ddl_cascade.errors import CascadeError
+
+    world, origin = sharded_world(tmp_path, ["a"])
+    subprocess.run(["git", "--git-dir", str(origin), "branch", "-q", "-D", DELIVERY], check=True)
+    before = world.refs()
+    with pytest.raises(CascadeError, match=f"'origin' has no delivery branch '{DELIVERY}' yet: run "
+                                           "`ddl-cascade publish --push` before the shards"):
+        full(config_module.load(world.config_path), shard=Shard(1, 1))
+    assert world.refs() == before  # nothing published, nothing delivered
