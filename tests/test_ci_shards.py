@@ -47,7 +47,8 @@ def test_sharded_workflows_pass_the_linters_and_run_a_matrix(sharded_parent):
     deliver = yaml_load((sharded_parent.path / PARENT_FILES[1]).read_text())
     assert list(deliver["jobs"]) == ["publish", "deliver", "merge"]
     publish, shards, merge = deliver["jobs"].values()
-    assert publish["permissions"] == {"contents": "write"} and publish["steps"][-1]["run"] == "ddl-cascade publish --push"
+    assert publish["permissions"] == {"contents": "write"}
+    assert publish["steps"][-1]["run"] == "ddl-cascade publish --push"
     assert shards["needs"] == "publish" and shards["permissions"] == {"contents": "read"}
     assert shards["strategy"] == {"fail-fast": False, "matrix": {"shard": [1, 2, 3, 4]}}
     run = next(s for s in shards["steps"] if s.get("name") == "Deliver")

@@ -281,6 +281,18 @@ def test_full_of_a_shard_checks_the_published_branch_fetches_it_and_pushes_nothi
 
     text = cli("full", "--shard", "1/2", cwd=runner.path)
     assert text.code == 0 and "checked, not pushed" in text.stdout and "Shard 1/2: 1 of 3 children." in text.stdout
+    (tmp_path / "full-2.json").write_text(out.stdout)
+    again = cli("full", "--shard", "1/2", "--json", cwd=runner.path)  # a no-op now
+    (tmp_path / "full-1.json").write_text(again.stdout)
+    files = [str(tmp_path / "full-1.json"), str(tmp_path / "full-2.json")]
+    merged = cli("report", "merge", "--json", *files)
+    assert merged.code == 0, merged
+    whole = json.loads(merged.stdout)
+    assert whole["publish"]["new"] == published and whole["shard"] is None and whole["sync"]["shard"] is None
+    assert [(c["name"], c["result"]) for c in whole["sync"]["children"]] == [
+        ("a", "updated"), ("b", "updated"), ("c", "unchanged")]
+    text = cli("report", "merge", *files)
+    assert text.code == 0 and "Merged from 2 shards, each ok." in text.stdout and "up to date" in text.stdout
 
     # The publish job moved on (V4) but this runner is still at V3: its split disagrees, and it delivers nothing.
     world.parent.commit({f"{SOURCE}/sql/V4__fourth.sql": "create table t4 (id int);\n"}, "V4")
@@ -298,3 +310,16 @@ def test_full_of_a_shard_checks_the_published_branch_fetches_it_and_pushes_nothi
 
     out = cli("full", "--shard", "1/2", "--push", cwd=runner.path)
     assert out.code == 2 and "drop --push" in out.stderr, out
+
+
+def test_full_of_a_shard_refuses_without_a_published_branch(tmp_path):
+    from ddl_cascade.cascade.commands import full
+    from ddl_cascade.errors import CascadeError
+
+    world, origin = sharded_world(tmp_path, ["a"])
+    subprocess.run(["git", "--git-dir", str(origin), "branch", "-q", "-D", DELIVERY], check=True)
+    before = world.refs()
+    with pytest.raises(CascadeError, match=f"'origin' has no delivery branch '{DELIVERY}' yet: run "
+                                           "`ddl-cascade publish --push` before the shards"):
+        full(config_module.load(world.config_path), shard=Shard(1, 1))
+    assert world.refs() == before  # nothing published, nothing delivered

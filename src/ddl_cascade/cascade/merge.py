@@ -133,7 +133,7 @@ def _check_shards(parts: list[_Part]) -> None:
     """One count N for all, and each index 1..N exactly once."""
     counts = {p.path: p.shard.count for p in parts}
     if len(set(counts.values())) > 1:
-        (a, na), (b, nb) = _first_two_different(counts)
+        (a, _), (b, _) = _first_two_different(counts)
         sa, sb = next(p.shard for p in parts if p.path == a), next(p.shard for p in parts if p.path == b)
         raise CascadeError(f"{a} is shard {sa} but {b} is shard {sb}: the shards of one run share one N.")
     count = parts[0].shard.count

@@ -3,8 +3,9 @@
 Read on a terminal and in CI logs alike (render/terminal.py: no wrapping, no trailing spaces, colour only where it
 is wanted). Problem rows come first, so a long run's log shows what needs a person at the top: unreachable, then
 drifted (refused), then other failures, then children that are behind, not added or ahead, then the rest; within a
-group, cascade.toml's order. The closing line counts each state (status) or result (sync, reset). Nothing here runs
-git or decides anything.
+group, cascade.toml's order. The closing line counts each state (status) or result (sync, reset). A run with
+`--shard K/N` says so under the heading, and a document `report merge` joined says which shards it joins and which
+were not ok. Nothing here runs git or decides anything.
 """
 
 from __future__ import annotations
@@ -204,7 +205,7 @@ def status_summary(report: StatusReport) -> str:
     states = [c.state.value for c in report.children]
     bad = [c for c in problems_first(report.children, status_rank) if c.state is not State.IN_SYNC]
     if not report.children:
-        head = "ddl-cascade status: no child in this shard" if report.shard else "ddl-cascade status: no children configured"
+        head = f"ddl-cascade status: {'no child in this shard' if report.shard else 'no children configured'}"
     elif not bad:
         head = f"✅ ddl-cascade status: all {plural(total, 'child', 'children')} in sync"
     else:
