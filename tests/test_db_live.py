@@ -257,6 +257,11 @@ def test_drift_lists_exactly_what_was_changed_by_hand(make_repo, cli, pg_db):
                                                            {"privileges": ["SELECT", "UPDATE"]})
     text = cli("db", "drift", "--env", "prod", cwd=repo.path, env=env)
     assert text.code == 1
+    version = pg_db.query("SHOW server_version")[0][0].split()[0]  # the throwaway server is the same build
+    assert text.stdout.splitlines()[0] == (
+        f"Drift of environment 'prod' (postgresql://postgres:***@127.0.0.1:{pg_db.server.port}/{pg_db.name}): its "
+        f"live schema (PostgreSQL {version}) against the schema built by its 2 recorded migrations (expected, "
+        f"replayed on PostgreSQL {version})")
     assert text.stdout.splitlines()[1:] == [
         "  + column public.customers.note: made outside the migrations",
         "  - index public.customers_name_idx: dropped outside the migrations",
