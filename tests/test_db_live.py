@@ -155,6 +155,12 @@ def test_a_server_newer_than_the_local_tools_is_named_with_both_versions():
     assert "newer than the throwaway server (PostgreSQL 14)" in live.newer_than_tools(
         live.PgVersion.parse("15.1"), live.PgVersion.parse("pg_dump (PostgreSQL) 17.0"), 14)
     assert live.PgVersion.parse("9.6.24").major == 906 and live.PgVersion.parse("18beta1").major == 18
+    # pg_dump's own refusal (its two lines, as pg_dump 15 prints them), should the check above be passed by.
+    refused = ("pg_dump: error: aborting because of server version mismatch\n"
+               "pg_dump: detail: server version: 16.1 (Debian 16.1-1.pgdg120+1); pg_dump version: 15.18\n")
+    assert live.dump_failure(refused, "environment 'prod' (postgresql://app:***@db/prod)") == (
+        "pg_dump refuses environment 'prod' (postgresql://app:***@db/prod): server version: 16.1 (Debian "
+        "16.1-1.pgdg120+1); pg_dump version: 15.18; install the client tools of the server's PostgreSQL version.")
 
 
 def test_bad_environments_are_one_sentence_exit_2(make_repo, cli, pg_db):
@@ -251,6 +257,11 @@ def test_drift_lists_exactly_what_was_changed_by_hand(make_repo, cli, pg_db):
                                                            {"privileges": ["SELECT", "UPDATE"]})
     text = cli("db", "drift", "--env", "prod", cwd=repo.path, env=env)
     assert text.code == 1
+    version = pg_db.query("SHOW server_version")[0][0].split()[0]  # the throwaway server is the same build
+    assert text.stdout.splitlines()[0] == (
+        f"Drift of environment 'prod' (postgresql://postgres:***@127.0.0.1:{pg_db.server.port}/{pg_db.name}): its "
+        f"live schema (PostgreSQL {version}) against the schema built by its 2 recorded migrations (expected, "
+        f"replayed on PostgreSQL {version})")
     assert text.stdout.splitlines()[1:] == [
         "  + column public.customers.note: made outside the migrations",
         "  - index public.customers_name_idx: dropped outside the migrations",

@@ -141,25 +141,27 @@ class Environment:
             except OSError as exc:
                 raise CascadeError(f"cannot run {pg_dump}: {exc.strerror}.") from None
         if proc.returncode != 0:
-            raise CascadeError(self._dump_failure(proc.stderr))
+            raise CascadeError(dump_failure(proc.stderr, f"{self.describe()} ({self.target.display})"))
 
-    def _dump_failure(self, stderr: str) -> str:
-        lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
-        errors = [re.sub(r"^pg_dump: (error: )?", "", ln) for ln in lines if ln.startswith("pg_dump: error:")]
-        details = [re.sub(r"^pg_dump: detail: ", "", ln) for ln in lines if ln.startswith("pg_dump: detail:")]
-        first = redact(errors[0] if errors else (lines[0] if lines else "exit status not zero"))
-        first = re.sub(r"^query failed: (ERROR:\s+)?", "", first)
-        where = f"{self.describe()} ({self.target.display})"
-        if "server version mismatch" in stderr:
-            versions = "; ".join(details) or first
-            return (f"pg_dump refuses {where}: {versions}; install the client tools of the server's PostgreSQL "
-                    "version.")
-        if "permission denied" in first:
-            on = next((d for d in details if d.startswith("Query was:")), "")
-            on = f" ({redact(on)})" if on else ""
-            return (f"the role of {where} may not read the schema with pg_dump: {first}{on}; grant it CONNECT on "
-                    "the database, USAGE on the schemas and SELECT on the tables (a read-only role suffices).")
-        return f"pg_dump could not read the schema of {where}: {first.rstrip('.')}."
+
+def dump_failure(stderr: str, where: str) -> str:
+    """pg_dump's failure as one sentence about `where`: a server too new for it (its own "server version mismatch",
+    with both versions), a privilege it lacks (the table, and the grants a read-only role needs), else its error."""
+    lines = [ln.strip() for ln in stderr.splitlines() if ln.strip()]
+    errors = [re.sub(r"^pg_dump: (error: )?", "", ln) for ln in lines if ln.startswith("pg_dump: error:")]
+    details = [re.sub(r"^pg_dump: detail: ", "", ln) for ln in lines if ln.startswith("pg_dump: detail:")]
+    first = redact(errors[0] if errors else (lines[0] if lines else "exit status not zero"))
+    first = re.sub(r"^query failed: (ERROR:\s+)?", "", first)
+    if "server version mismatch" in stderr:
+        versions = "; ".join(details) or first
+        return (f"pg_dump refuses {where}: {versions}; install the client tools of the server's PostgreSQL "
+                "version.")
+    if "permission denied" in first:
+        on = next((d for d in details if d.startswith("Query was:")), "")
+        on = f" ({redact(on)})" if on else ""
+        return (f"the role of {where} may not read the schema with pg_dump: {first}{on}; grant it CONNECT on "
+                "the database, USAGE on the schemas and SELECT on the tables (a read-only role suffices).")
+    return f"pg_dump could not read the schema of {where}: {first.rstrip('.')}."
 
 
 def _primary(exc) -> str:

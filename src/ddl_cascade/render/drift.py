@@ -43,8 +43,8 @@ def _property_lines(change: SchemaChange) -> list[str]:
 def drift_lines(report: DriftReport) -> list[str]:
     what = f"environment '{report.environment}'" if report.environment else report.target
     lines = [f"Drift of {what} ({report.target}): its live schema (PostgreSQL {report.live_version}) against the "
-             f"schema its {plural(report.replayed, 'recorded migration')} build (expected, replayed on PostgreSQL "
-             f"{report.expected_version})"]
+             f"schema built by its {plural(report.replayed, 'recorded migration')} (expected, replayed on "
+             f"PostgreSQL {report.expected_version})"]
     if report.live_version.split(".")[0] != report.expected_version.split(".")[0]:
         lines.append("  note: the versions differ, so definitions PostgreSQL prints differently may show as changes")
     for change in report.changes:
