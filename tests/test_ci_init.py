@@ -194,7 +194,7 @@ def test_security_choices(cli, github_parent):
     drift = yaml_load((github_parent.path / PARENT_FILES[2]).read_text())
     assert drift["on"]["schedule"] == [{"cron": "17 */6 * * *"}] and "workflow_dispatch" in drift["on"]
     status = next(s for s in drift["jobs"]["drift"]["steps"] if s.get("id") == "status")
-    assert "ddl-cascade status --db --json" in status["run"]  # cascade.toml has environments
+    assert "ddl-cascade status --db --drift --json" in status["run"]  # cascade.toml has environments
     assert status["env"]["PGPASSWORD"] == "${{ secrets.PGPASSWORD }}"
 
     guard = yaml_load((github_parent.path / GUARD).read_text())
@@ -442,13 +442,15 @@ def test_drift_commands_summary_artifact_and_failure(tmp_path, cli, ci_world):
     # No database here: the status step runs as it does for a cascade.toml without environments.
     for step in job["steps"]:
         if step.get("id") == "status":
-            step["run"] = step["run"].replace("status --db --json", "status --json")
+            step["run"] = step["run"].replace("status --db --drift --json", "status --json")
 
     (tmp_path / "clean").mkdir()
     clean = Actions(tmp_path / "clean", world.parent.path, {})
     steps = clean.run(job)
-    assert [(n, c) for n, c, _ in steps] == [("Git credentials from the environment", 0), ("Status", 0)], steps
+    assert [(n, c) for n, c, _ in steps] == [("Git credentials from the environment", 0), ("Status", 0),
+                                             ("Dashboard", 0)], steps
     assert clean.outputs()["exit-code"] == "0"
+    assert (world.parent.path / "ddl-cascade-dashboard" / "index.html").is_file()
     assert "all 2 children in sync" in clean.summary.read_text()
     assert json.loads((world.parent.path / "ddl-cascade-status.json").read_text())["ok"] is True
 
@@ -459,7 +461,7 @@ def test_drift_commands_summary_artifact_and_failure(tmp_path, cli, ci_world):
     run = Actions(tmp_path / "drifted", world.parent.path, {})
     steps = run.run(job)
     assert [(n, c) for n, c, _ in steps] == [("Git credentials from the environment", 0), ("Status", 0),
-                                             ("Fail when a child is not in sync", 1)], steps
+                                             ("Dashboard", 0), ("Fail when a child is not in sync", 1)], steps
     assert run.outputs()["exit-code"] == "1"
     summary = run.summary.read_text()
     assert "| `c1` | drifted |" in summary and "V2__more.sql" in summary, summary

@@ -63,7 +63,7 @@ def test_sharded_workflows_pass_the_linters_and_run_a_matrix(sharded_parent):
     drift = yaml_load((sharded_parent.path / PARENT_FILES[2]).read_text())
     assert list(drift["jobs"]) == ["drift", "merge"]
     status = next(s for s in drift["jobs"]["drift"]["steps"] if s.get("name") == "Status")
-    assert status["run"] == 'ddl-cascade status --db --json --shard "$SHARD/4" > "ddl-cascade-shard-$SHARD.json"'
+    assert status["run"] == 'ddl-cascade status --db --drift --json --shard "$SHARD/4" > "ddl-cascade-shard-$SHARD.json"'
     assert status["env"]["PGPASSWORD"] == "${{ secrets.PGPASSWORD }}"
     assert "report merge --json shards/*.json > ddl-cascade-status.json" in \
         next(s for s in drift["jobs"]["merge"]["steps"] if s.get("id") == "status")["run"]
@@ -129,7 +129,7 @@ def test_sharded_deliver_and_drift_run_publish_shards_and_merge(tmp_path, sharde
         steps.pop("if", None)  # the merge job's `!cancelled()`: the jobs before it were not cancelled
         for step in steps["steps"]:
             if "run" in step:
-                step["run"] = step["run"].replace("status --db --json", "status --json")  # no database here
+                step["run"] = step["run"].replace("status --db --drift --json", "status --json")  # no database here
         return actions, actions.run(steps)
 
     def merge_dir(flow: str, runners: list[Path]) -> Path:
@@ -166,7 +166,9 @@ def test_sharded_deliver_and_drift_run_publish_shards_and_merge(tmp_path, sharde
         runners.append(runner)
     where = merge_dir("drift", runners)
     actions, steps = job("drift", "merge", None, where)
-    assert [(n, c) for n, c, _ in steps] == [("Merge", 0)], steps
+    assert [(n, c) for n, c, _ in steps] == [("Merge", 0), ("Dashboard", 0)], steps
+    page = (where / "ddl-cascade-dashboard" / "index.html").read_text()
+    assert all(f'"{name}"' in page for name in world.children), "the dashboard of the merged status lists every child"
     assert actions.outputs()["exit-code"] == "0" and "all 3 children in sync" in actions.summary.read_text()
     merged = (where / "ddl-cascade-status.json").read_text()
     hold_to_schema(["status", "--json"], merged)

@@ -154,6 +154,11 @@ def github_parent(config: Config) -> list[CiFile]:
         "CREDENTIALS": _indent(github_credentials(host, _common(config)["TOKEN_ENV"]), 10),
         "DB_ENV": _db_env(config),
     }
+    if config.environments:
+        # GitHub's runner has PostgreSQL's server binaries, so the drift job also checks each database's schema
+        # drift (a throwaway server; nothing is written to the databases). GitLab's python image has none: there it
+        # checks the history only (docs/ci.md says how to add it).
+        values["STATUS_ARGS"] = "--db --drift --json"
     shards = config.ci.shards
     if shards > 1:
         values |= {"SHARDS": str(shards), "SHARD_LIST": ", ".join(str(k) for k in range(1, shards + 1))}
