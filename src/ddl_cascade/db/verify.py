@@ -78,11 +78,17 @@ def verify_against(migration_set: MigrationSet, live_target: Target, *, keep: bo
             conn.execute("SELECT set_config('search_path', %s, false)", (search_path,))
             _run(conn, migration_set, result, on_applied)
         if keep:
-            result.kept = (f"psql \"{srv.conninfo('verify')}\"  (stop the server with: "
-                           f"kill -INT {srv.process.pid if srv.process else '?'}; then rm -rf {srv.base})")
+            result.kept = _kept(srv)
     finally:
         srv.stop()
     return result
+
+
+def _kept(srv) -> str:
+    """How to reach a kept throwaway server, and stop it. The unix socket needs no password (trust), so nothing
+    secret is printed."""
+    return (f"psql \"{srv.conninfo('verify')}\"  (stop the server with: "
+            f"kill -INT {srv.process.pid if srv.process else '?'}; then rm -rf {srv.base})")
 
 
 def verify(migration_set: MigrationSet, *, target: Target | None = None, keep: bool = False, on_applied=None) -> VerifyResult:
@@ -94,9 +100,7 @@ def verify(migration_set: MigrationSet, *, target: Target | None = None, keep: b
             with srv.connect("verify") as conn:
                 _run(conn, migration_set, result, on_applied)
             if keep:
-                # The unix socket needs no password (trust), so nothing secret is printed.
-                result.kept = (f"psql \"{srv.conninfo('verify')}\"  (stop the server with: "
-                               f"kill -INT {srv.process.pid if srv.process else '?'}; then rm -rf {srv.base})")
+                result.kept = _kept(srv)
         finally:
             srv.stop()
         return result

@@ -130,12 +130,13 @@ def databases(report: StatusReport) -> None:
 
 # -- db diff ----------------------------------------------------------------------------------------------------------
 
-_SHORT = 80  # a property value longer than this, or on several lines, is shown as a diff
+SHORT = 80  # a property value longer than this, or on several lines (a function's body), is shown as a diff
 
 
-def _value(value) -> str:
+def property_text(value, none: str = "null") -> str:
+    """A catalog property as text (db diff's and db drift's lines)."""
     if value is None:
-        return "null"
+        return none
     if isinstance(value, bool):
         return "true" if value else "false"
     if isinstance(value, list):
@@ -144,8 +145,8 @@ def _value(value) -> str:
 
 
 def _short(value) -> bool:
-    text = _value(value)
-    return len(text) <= _SHORT and "\n" not in text
+    text = property_text(value)
+    return len(text) <= SHORT and "\n" not in text
 
 
 def _groups(changes: list[SchemaChange]) -> dict[str, list[tuple[SchemaChange, str | None]]]:
@@ -160,7 +161,7 @@ def _groups(changes: list[SchemaChange]) -> dict[str, list[tuple[SchemaChange, s
 def _what(change: SchemaChange) -> list[tuple[str, str, str]]:
     """(property, before, after) of each property a changed object changed, as text."""
     before, after = change.before or {}, change.after or {}
-    return [(key, _value(before.get(key)), _value(after.get(key))) for key in change.changed_keys]
+    return [(key, property_text(before.get(key)), property_text(after.get(key))) for key in change.changed_keys]
 
 
 def _kind(kind: str) -> str:

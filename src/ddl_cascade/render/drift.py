@@ -7,22 +7,12 @@ import difflib
 
 from ddl_cascade.db.catalog import SchemaChange
 from ddl_cascade.db.results import DriftReport
+from ddl_cascade.render.db import SHORT, property_text
 from ddl_cascade.render.terminal import plural
 
-_SHORT = 80  # a longer value, or one on several lines (a function's body), is shown as a diff
 _SAYS = {"added": "made outside the migrations", "removed": "dropped outside the migrations",
          "changed": "altered outside the migrations"}
 _MARK = {"added": "+", "removed": "-", "changed": "~"}
-
-
-def _text(value) -> str:
-    if value is None:
-        return "none"
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, list):
-        return "[" + ", ".join(str(v) for v in value) + "]"
-    return str(value)
 
 
 def _property_lines(change: SchemaChange) -> list[str]:
@@ -30,8 +20,8 @@ def _property_lines(change: SchemaChange) -> list[str]:
     before, after = change.before or {}, change.after or {}
     lines = []
     for key in change.changed_keys:
-        old, new = _text(before.get(key)), _text(after.get(key))
-        if len(old) <= _SHORT and len(new) <= _SHORT and "\n" not in old + new:
+        old, new = property_text(before.get(key), "none"), property_text(after.get(key), "none")
+        if len(old) <= SHORT and len(new) <= SHORT and "\n" not in old + new:
             lines.append(f"      {key}: expected {old}, live {new}")
         else:
             lines.append(f"      {key}:")
