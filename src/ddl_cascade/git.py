@@ -1114,6 +1114,27 @@ def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False, timeo
               timeout=DEFAULT_TIMEOUT if timeout is None else timeout, check=True)
 
 
+def fetch_ref(repo: Path | str, remote: str, ref: str, timeout: float = DEFAULT_TIMEOUT) -> str | None:
+    """Fetch the ref `ref` (a full name outside refs/heads) of `remote` into the same name here, forced, without tags
+    and without FETCH_HEAD: one round trip. Returns what it points at, None when the remote has no such ref. Under a
+    deadline (see `transport`); raises GitError otherwise."""
+    try:
+        transport(["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
+                   "--no-write-fetch-head", "--no-recurse-submodules", "--end-of-options", remote,
+                   f"+{ref}:{ref}"], repo, remote, timeout=timeout, check=True)
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.stderr:
+            return None
+        raise
+    return rev_parse(Path(repo), ref)
+
+
+def is_ancestor(repo: Path | str, ancestor: str, descendant: str) -> bool:
+    """Whether the commit `ancestor` is `descendant` or one of its ancestors (`merge-base --is-ancestor`); False when
+    either is not a commit here."""
+    return run_result(["merge-base", "--is-ancestor", ancestor, descendant], repo).returncode == 0
+
+
 def init(path: Path | str, *, bare: bool = False, initial_branch: str = "main",
          settings: Mapping[str, str] | None = None) -> None:
     """Create a repository at `path` (and the folders leading to it), with these `git config` settings."""
