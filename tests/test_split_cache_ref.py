@@ -212,3 +212,47 @@ def test_publish_push_leaves_the_cache_ref_and_a_fresh_clone_uses_it(tmp_path, m
     assert doc["added"] == 1 and doc["new"] == oracle(clone, source)[0]
     assert own_cache(clone, source).exists()  # adopted from the ref, then kept up to date
     assert remote.git("rev-parse", REF) != parent.git("rev-parse", REF)  # the newer cache replaced the older
+
+
+def test_trailers_in_the_cache_must_be_the_historys(make_repo, tmp_path, capfd):
+    work = make_repo("work").path
+
+    def commit(repo: Path, path: str, text: str) -> None:
+        (repo / path).parent.mkdir(parents=True, exist_ok=True)
+        (repo / path).write_text(text)
+        git(repo, "add", "-A")
+        git(repo, "-c", "user.name=T", "-c", "user.email=t@example.com", "commit", "-q", "-m", f"edit {path}")
+
+    for i in range(3):
+        commit(work, f"{P}/v{i}.sql", str(i))
+        commit(work, "app.txt", str(i))
+    git(work, "subtree", "split", "-q", f"--prefix={P}", "--rejoin")  # a trailer the cache must carry
+    commit(work, f"{P}/v5.sql", "5")
+    outcome = split.run(work, "main", P)
+    assert split._Cache.load(own_cache(work)).seeds  # the case under test: a cache with trailers
+    git(work, "update-ref", "refs/heads/ro", outcome.tip)
+    remote = tmp_path / "remote.git"
+    git(tmp_path, "init", "-q", "--bare", str(remote))
+    git(work, "update-ref", REF, split.shared_commit(outcome, P, work))
+    git(work, "push", "-q", str(remote), "main", "ro", f"+{REF}:{REF}")
+
+    clone = tmp_path / "clone"
+    subprocess.run(["git", "clone", "-q", str(remote), str(clone)], check=True, capture_output=True)
+    commit(clone, f"{P}/v6.sql", "6")
+    result = split.run(clone, "main", P, shared=shared(clone))
+    assert (result.mode, result.from_ref, result.processed) == ("incremental", True, 1)
+    assert result.tip == oracle(clone, P)[0]
+
+    # A cache whose trailers the history does not have (a forged mapping) is refused.
+    stored = split._Cache.load(own_cache(work))
+    head = git(work, "rev-parse", "main")
+    forged = tmp_path / "forged"
+    split._Cache(stored.tips, stored.memo, {**stored.seeds, head: head}, stored.exclusions).save(forged)
+    replace_cache(remote, work, forged.read_bytes())
+    clone2 = tmp_path / "clone2"
+    subprocess.run(["git", "clone", "-q", str(remote), str(clone2)], check=True, capture_output=True)
+    commit(clone2, f"{P}/v6.sql", "6")
+    capfd.readouterr()
+    result = split.run(clone2, "main", P, shared=shared(clone2))
+    assert (result.mode, result.tip) == ("cold", oracle(clone2, P)[0])
+    assert "subtree trailers" in capfd.readouterr().err

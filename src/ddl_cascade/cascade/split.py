@@ -61,6 +61,8 @@ Why a cache ref can never give a wrong id, only a full run:
 - The entries the run builds on: before copying, each cached split commit that becomes a parent of a new one (and
   the entry of a tip already in the cache) must have, as its tree, the folder's tree in its original commit.
   A cache that passed the anchor yet maps a commit to an older delivered commit fails here.
+- The subtree trailers the cache carries (forced mappings, exclusions) must be exactly those a scan of the history
+  up to its last commit finds (one `git log --grep`, only when it carries any).
 What is left is a cache built wrong on purpose, with a valid checksum, an anchor that matches and entries with the
 right trees, pushed with write access to the parent's remote: whoever can do that can push a wrong delivery branch
 itself, so the cache ref adds no trust that the delivery branch does not already need.
@@ -1130,6 +1132,18 @@ def _adopt(r: _Repo, prefix: str, path: Path, shared: Shared) -> bool:
         _warn(f"{where} does not match the delivery branch (stale, rewritten or another repository's); splitting "
               "the whole history.")
         return False
+    if stored.seeds or stored.exclusions:
+        # The trailers baked into the cache must be the ones the history itself has (a scan, as the cold run does).
+        info = git.Objects(r.path)
+        try:
+            found = _scan_output(git.start_subtree_trailer_log(r.path, prefix, stored.tips[-1]).result(), info)
+        except (git.GitError, SplitError):
+            found = None
+        finally:
+            info.close()
+        if found is None or dict(found.seeds) != stored.seeds or sorted(found.exclusions) != sorted(stored.exclusions):
+            _warn(f"{where} has subtree trailers this history does not have; splitting the whole history.")
+            return False
     _atomic_write(path, data[2])
     if gens is not None and gens[1] == "blob":
         _atomic_write(path.with_suffix(".gens"), gens[2])
