@@ -960,9 +960,10 @@ def _run(repo: Path, rev: str, prefix: str, cache: bool, shared: "Shared | None"
     path = _cache_path(r, prefix) if cache else None
     adopted = False
     if path is not None:
-        if shared is not None and not path.exists():
-            adopted = _adopt(r, prefix, path, shared)
-        stored = _Cache.load(path)
+        stored = _adopt(r, prefix, path, shared) if shared is not None and not path.exists() else None
+        adopted = stored is not None
+        if stored is None:
+            stored = _Cache.load(path)
         if stored is not None:
             try:
                 outcome = _incremental(r, tip, prefix, stored, path, verify=adopted)
@@ -1102,36 +1103,36 @@ def _warn(text: str) -> None:
     sys.stderr.write(f"ddl-cascade: warning: {text}\n")
 
 
-def _adopt(r: _Repo, prefix: str, path: Path, shared: Shared) -> bool:
+def _adopt(r: _Repo, prefix: str, path: Path, shared: Shared) -> "_Cache | None":
     """Fetch the cache ref and install its cache for `prefix` as this repository's own, if it passes every check;
-    whether it did. Any doubt means False: a full run, never a wrong id."""
+    the cache, or None. Any doubt means None: a full run, never a wrong id."""
     try:
         commit = git.fetch_ref(r.path, shared.remote, SHARED_REF, shared.timeout)
     except git.GitError as exc:
         _warn(f"could not fetch the split cache ({SHARED_REF}) from '{shared.remote}' ({exc}); splitting the whole "
               "history.")
-        return False
+        return None
     if commit is None:
-        return False
+        return None
     with git.ObjectReader(r.path) as reader:
         about, data, gens = reader.read_many([f"{commit}:{path.name}.prefix", f"{commit}:{path.name}",
                                               f"{commit}:{path.name}.gens"])
     if about is None or data is None or about[1] != "blob" or data[1] != "blob" or about[2] != prefix.encode():
-        return False  # a cache of another folder (or none): nothing to use
+        return None  # a cache of another folder (or none): nothing to use
     where = f"the split cache in {SHARED_REF} of '{shared.remote}'"
     try:
         stored = _Cache.parse(_Cache._verified(data[2]))
     except (ValueError, UnicodeDecodeError):
         _warn(f"{where} is corrupt; splitting the whole history.")
-        return False
+        return None
     if stored is None or not stored.tips:
-        return False
+        return None
     published, anchor = stored.memo.get(stored.tips[-1]), shared.anchor()
     if (anchor is None or published is None or published == NOTREE
             or (published != anchor and not git.is_ancestor(r.path, published, anchor))):
         _warn(f"{where} does not match the delivery branch (stale, rewritten or another repository's); splitting "
               "the whole history.")
-        return False
+        return None
     if stored.seeds or stored.exclusions:
         # The trailers baked into the cache must be the ones the history itself has (a scan, as the cold run does).
         info = git.Objects(r.path)
@@ -1143,11 +1144,11 @@ def _adopt(r: _Repo, prefix: str, path: Path, shared: Shared) -> bool:
             info.close()
         if found is None or dict(found.seeds) != stored.seeds or sorted(found.exclusions) != sorted(stored.exclusions):
             _warn(f"{where} has subtree trailers this history does not have; splitting the whole history.")
-            return False
+            return None
     _atomic_write(path, data[2])
     if gens is not None and gens[1] == "blob":
         _atomic_write(path.with_suffix(".gens"), gens[2])
-    return True
+    return stored
 
 
 def shared_commit(outcome: SplitOutcome, prefix: str, repo: Path) -> str | None:
