@@ -540,9 +540,9 @@ _QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.
 def fetch_branch(git_dir: Path, url: str, branch: str, into: str, negotiation_tips: Iterable[str],
                  env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
     """Fetch `branch` of `url` into the ref `into` of `git_dir`, offering only `negotiation_tips` (and their history)
-    as "have"s, none when there are none, with no
-    housekeeping and no FETCH_HEAD, under a deadline (see `transport`). Raises NoSuchBranch when the remote lacks
-    the branch, GitTimeout when it does not answer in time, GitError otherwise."""
+    as "have"s, none when there are none, with no housekeeping and no FETCH_HEAD, under a deadline (see
+    `transport`). Raises NoSuchBranch when the remote lacks the branch, GitTimeout when it does not answer in time,
+    GitError otherwise."""
     negotiation = [f"--negotiation-tip={t}" for t in negotiation_tips if t]
     # Nothing to offer: offer nothing (git would otherwise offer every ref it can see, the parent's through the
     # alternates, which the child lacks, and pay a round trip of negotiation to learn that).
