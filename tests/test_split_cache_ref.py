@@ -74,6 +74,16 @@ def test_remote_without_the_ref_and_no_remote_run_in_full(tmp_path, capfd):
     assert split.run(other, "main", P).mode == "cold"  # no remote to ask (publish passes no Shared)
 
 
+def test_without_a_delivery_branch_to_check_against_the_ref_is_not_used(tmp_path, capfd):
+    remote = published_remote(tmp_path, history(8))
+    clone = fresh_clone_with_new_commit(tmp_path, remote, 8)
+    git(clone, "update-ref", "-d", "refs/remotes/origin/ro")  # e.g. source.remote is a URL: no tracking branch
+    capfd.readouterr()
+    result = split.run(clone, "main", P, shared=shared(clone))
+    assert (result.mode, result.from_ref, result.tip) == ("cold", False, oracle(clone, P)[0])
+    assert capfd.readouterr().err == ""
+
+
 def test_an_unreachable_remote_warns_and_runs_in_full(tmp_path, capfd):
     remote = published_remote(tmp_path, history(8))
     clone = fresh_clone_with_new_commit(tmp_path, remote, 8)

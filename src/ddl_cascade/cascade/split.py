@@ -57,7 +57,8 @@ Why a cache ref can never give a wrong id, only a full run:
 - The anchor: the cache's entry for the last source commit it split must be the delivery branch's tip as the remote
   has it (the clone's tracking branch), or one of its ancestors (a cache a publish left before a later one moved the
   branch is stale, not wrong). A delivery branch rewritten since, a cache from another repository, or one whose
-  newest entry disagrees with what was delivered, is refused.
+  newest entry disagrees with what was delivered, is refused; with no delivery branch known here (none yet, or
+  `source.remote` is a URL, which has no tracking branch), there is nothing to check against: not used.
 - The entries the run builds on: before copying, each cached split commit that becomes a parent of a new one (and
   the entry of a tip already in the cache) must have, as its tree, the folder's tree in its original commit.
   A cache that passed the anchor yet maps a commit to an older delivered commit fails here.
@@ -1128,7 +1129,9 @@ def _adopt(r: _Repo, prefix: str, path: Path, shared: Shared) -> "_Cache | None"
     if stored is None or not stored.tips:
         return None
     published, anchor = stored.memo.get(stored.tips[-1]), shared.anchor()
-    if (anchor is None or published is None or published == NOTREE
+    if anchor is None:
+        return None  # no delivery branch known here (none yet, or source.remote is a URL): nothing to check against
+    if (published is None or published == NOTREE
             or (published != anchor and not git.is_ancestor(r.path, published, anchor))):
         _warn(f"{where} does not match the delivery branch (stale, rewritten or another repository's); splitting "
               "the whole history.")
