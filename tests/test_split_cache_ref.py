@@ -15,9 +15,9 @@ from test_split_cache import P, history
 REF = split.SHARED_REF
 
 
-def delivery_tip(clone: Path):
+def delivery_tip(clone: Path, branch: str = "ro"):
     def anchor() -> str | None:
-        return git(clone, "rev-parse", "--verify", "--quiet", "refs/remotes/origin/ro", check=False) or None
+        return git(clone, "rev-parse", "--verify", "--quiet", f"refs/remotes/origin/{branch}", check=False) or None
 
     return anchor
 
@@ -45,8 +45,8 @@ def fresh_clone_with_new_commit(tmp_path: Path, remote: Path, n: int, name: str 
     return clone
 
 
-def shared(clone: Path, remote: str = "origin") -> split.Shared:
-    return split.Shared(remote, delivery_tip(clone), timeout=30)
+def shared(clone: Path, remote: str = "origin", branch: str = "ro") -> split.Shared:
+    return split.Shared(remote, delivery_tip(clone, branch), timeout=30)
 
 
 def test_a_fresh_clone_continues_from_the_cache_ref(tmp_path):
@@ -266,3 +266,26 @@ def test_trailers_in_the_cache_must_be_the_historys(make_repo, tmp_path, capfd):
     result = split.run(clone2, "main", P, shared=shared(clone2))
     assert (result.mode, result.tip) == ("cold", oracle(clone2, P)[0])
     assert "subtree trailers" in capfd.readouterr().err
+
+
+
+def test_the_cache_ref_over_smart_http(tmp_path, local_forge, cli):
+    """`publish --push` to a forge over git's smart HTTP (the real `git http-backend`) leaves the ref; a fresh clone
+    of the forge's repository fetches it and continues incrementally."""
+    token = "ghp_cacheref0000000000000000000000000000"
+    local_forge.add_token(token)
+    bare = local_forge.create_repo("acme", "parent", files={"README.md": "parent\n"})
+    url = local_forge.git_url("acme", "parent").replace("://", f"://x-access-token:{token}@")
+    work = tmp_path / "work"
+    build(work, history(6), {"main": 5})
+    git(work, "remote", "add", "origin", url)
+    git(work, "push", "-q", "--force", "origin", "main")
+    (work / "cascade.toml").write_text(f'[source]\npath = "{P}"\nremote = "origin"\n')
+    result = cli("publish", "--push", cwd=work)
+    assert result.code == 0 and result.stderr == "", result
+    assert git(bare, "rev-list", "--count", REF) == "1"
+
+    clone = fresh_clone_with_new_commit(tmp_path, url, 6)
+    outcome = split.run(clone, "main", P, shared=shared(clone, branch="ro-shared-ddl"))
+    assert (outcome.mode, outcome.from_ref, outcome.processed) == ("incremental", True, 1)
+    assert outcome.tip == oracle(clone, P)[0]
