@@ -7,9 +7,15 @@ published folder. Each is built with one `git fast-import`. Reported, with the t
    both must print the same commit id;
 2. cold publish on --big commits (default 50,000): < 5 s wall, peak RSS < 300 MB;
 3. publish after 1 new commit on the --big history: < 0.3 s wall (median of --repeat runs, Python start-up included);
-4. with --oracle-big, also `git subtree split` on the big history (about 6 minutes) and an id comparison.
+4. with --oracle-big, also `git subtree split` on the big history (about 6 minutes) and an id comparison;
+5. with --fresh-clone, the CI case (issue 14): the big history is pushed to a bare "origin"; a fresh clone runs
+   `publish --push` (cold: it leaves the split cache ref on origin); then, --repeat times, one new commit is pushed
+   to origin and a *fresh* clone runs `publish` (it fetches refs/ddl-cascade/split-cache and continues
+   incrementally): < 1 s wall (median, fetch and Python start-up included), compared in the same run with a cold
+   `publish` in a fresh clone of the same commit that has no cache ref to fetch (ratio), and the ids compared.
 
-Usage: .venv/bin/python bench/split.py [--small 5000] [--big 50000] [--oracle-big] [--repeat 5] [--keep DIR]
+Usage: .venv/bin/python bench/split.py [--small 5000] [--big 50000] [--oracle-big] [--fresh-clone] [--repeat 5]
+       [--keep DIR]
 A quick run: .venv/bin/python bench/split.py --small 500 --big 5000
 """
 
@@ -113,12 +119,12 @@ def cli() -> list[str]:
     return [str(script)] if script.exists() else [sys.executable, "-m", "ddl_cascade"]
 
 
-def publish(repo: Path) -> tuple[float, int, str]:
+def publish(repo: Path, *args: str) -> tuple[float, int, str]:
     """(wall seconds, peak RSS in KB, new delivery tip) of one `ddl-cascade publish --json` in `repo`."""
     import json
 
     start = time.perf_counter()
-    proc = subprocess.Popen([*cli(), "publish", "--json"], cwd=repo, stdout=subprocess.PIPE)
+    proc = subprocess.Popen([*cli(), "publish", "--json", *args], cwd=repo, stdout=subprocess.PIPE)
     assert proc.stdout is not None
     out = proc.stdout.read()
     # wait4 gives the peak RSS of this child (and of the git processes it waited for), not of the benchmark.
@@ -142,12 +148,58 @@ def drop_cache(repo: Path) -> None:
     subprocess.run(["git", "update-ref", "-d", "refs/heads/ro-shared-ddl"], cwd=repo, check=False)
 
 
+def fresh_clone(origin: Path, at: Path, remote: bool = True) -> Path:
+    """A fresh clone of `origin` (as a CI job's checkout), with its cascade.toml (source.remote only if `remote`)."""
+    shutil.rmtree(at, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", str(origin), str(at)], check=True)
+    (at / "cascade.toml").write_text(f'[source]\npath = "{PREFIX}"\nbranch = "main"\n'
+                                     + ('remote = "origin"\n' if remote else ""))
+    return at
+
+
+def shared_cache(work: Path, big: Path, repeat: int) -> bool:
+    """Step 5: publish in fresh clones, from the cache ref vs cold. Returns whether the target was met."""
+    origin = work / "origin.git"
+    shutil.rmtree(origin, ignore_errors=True)
+    subprocess.run(["git", "clone", "-q", "--bare", str(big), str(origin)], check=True)
+    subprocess.run(["git", "update-ref", "-d", "refs/heads/ro-shared-ddl"], cwd=origin, check=False)
+    first = fresh_clone(origin, work / "ci-first")
+    wall, rss, _ = publish(first, "--push")
+    has_ref = subprocess.run(["git", "rev-parse", "--verify", "-q", "refs/ddl-cascade/split-cache"], cwd=origin,
+                             capture_output=True).returncode == 0
+    print(f"[5] fresh clone of {big.name}: cold `publish --push` {wall:.2f} s (peak RSS {rss / 1024:.0f} MB); "
+          f"cache ref on origin: {has_ref}")
+    warm, cold, same = [], [], True
+    for i in range(repeat):
+        add_commit(first, 100 + i)
+        subprocess.run(["git", "push", "-q", "origin", "main"], cwd=first, check=True)
+        clone = fresh_clone(origin, work / "ci-warm")
+        w, _, tip = publish(clone)
+        fetched = subprocess.run(["git", "rev-parse", "--verify", "-q", "refs/ddl-cascade/split-cache"], cwd=clone,
+                                 capture_output=True).returncode == 0
+        warm.append(w)
+        reference = fresh_clone(origin, work / "ci-cold", remote=False)
+        c, _, expected = publish(reference)
+        cold.append(c)
+        same &= tip == expected and fetched
+        # The next round starts from the cache this clone would push (as the deliver job does).
+        subprocess.run([*cli(), "publish", "--push"], cwd=clone, check=True, capture_output=True)
+    med_warm, med_cold = statistics.median(warm), statistics.median(cold)
+    print(f"[5] fresh clone + 1 new commit, publish from the cache ref: median {med_warm:.3f} s, max {max(warm):.3f} s "
+          f"over {repeat} runs (target < 1 s); cold publish of the same commit in a fresh clone: median "
+          f"{med_cold:.2f} s -> {med_cold / med_warm:.0f}x; same commit ids and the ref fetched: {same}")
+    return same and med_warm < 1
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--small", type=int, default=5000, help="commits of the history compared with git subtree")
+    ap.add_argument("--small", type=int, default=5000,
+                    help="commits of the history compared with git subtree (0 skips it)")
     ap.add_argument("--big", type=int, default=50000, help="commits of the big history (0 skips it)")
     ap.add_argument("--oracle-big", action="store_true", help="also run git subtree split on the big history")
     ap.add_argument("--repeat", type=int, default=5, help="runs of the one-new-commit publish")
+    ap.add_argument("--fresh-clone", action="store_true",
+                    help="also step 5: publish in fresh clones from the cache ref, vs cold (issue 14)")
     ap.add_argument("--keep", type=Path, help="build the histories here and keep them")
     args = ap.parse_args()
     # Byte-compile the package once, as an installed package would be: with PYTHONDONTWRITEBYTECODE set (as on
@@ -163,17 +215,18 @@ def main() -> None:
     try:
         print(f"git {subprocess.run(['git', '--version'], capture_output=True, text=True).stdout.split()[-1]}, "
               f"{os.cpu_count()} CPUs, load {os.getloadavg()[0]:.2f}")
-        small = work / f"small-{args.small}"
-        if not small.exists():
-            generate(small, args.small)
-        drop_cache(small)
-        ours, rss, tip = publish(small)
-        theirs, expected = subtree_split(small)
-        same = tip == expected
-        ratio = theirs / ours
-        ok &= same and ratio >= 50
-        print(f"[1] {args.small} commits, cold: git subtree split {theirs:.2f} s, ddl-cascade publish {ours:.3f} s "
-              f"-> {ratio:.0f}x faster (target >= 50x); same commit id: {same} ({tip[:12]})")
+        if args.small:
+            small = work / f"small-{args.small}"
+            if not small.exists():
+                generate(small, args.small)
+            drop_cache(small)
+            ours, rss, tip = publish(small)
+            theirs, expected = subtree_split(small)
+            same = tip == expected
+            ratio = theirs / ours
+            ok &= same and ratio >= 50
+            print(f"[1] {args.small} commits, cold: git subtree split {theirs:.2f} s, ddl-cascade publish {ours:.3f} s "
+                  f"-> {ratio:.0f}x faster (target >= 50x); same commit id: {same} ({tip[:12]})")
         if args.big:
             big = work / f"big-{args.big}"
             if not big.exists():
@@ -197,6 +250,8 @@ def main() -> None:
                 same = tip == expected
                 ok &= same
                 print(f"[4] {args.big} commits: git subtree split {theirs:.1f} s; same commit id: {same}")
+            if args.fresh_clone:
+                ok &= shared_cache(work, big, args.repeat)
     finally:
         if args.keep is None:
             shutil.rmtree(work, ignore_errors=True)

@@ -539,12 +539,16 @@ _QUIET_FETCH = ["-c", "gc.auto=0", "-c", "maintenance.auto=false", "-c", "fetch.
 
 def fetch_branch(git_dir: Path, url: str, branch: str, into: str, negotiation_tips: Iterable[str],
                  env: Mapping[str, str] | None = None, timeout: float = DEFAULT_TIMEOUT) -> None:
-    """Fetch `branch` of `url` into the ref `into` of `git_dir`, offering only `negotiation_tips` as "have"s, with no
-    housekeeping and no FETCH_HEAD, under a deadline (see `transport`). Raises NoSuchBranch when the remote lacks
-    the branch, GitTimeout when it does not answer in time, GitError otherwise."""
+    """Fetch `branch` of `url` into the ref `into` of `git_dir`, offering only `negotiation_tips` (and their history)
+    as "have"s, none when there are none, with no housekeeping and no FETCH_HEAD, under a deadline (see
+    `transport`). Raises NoSuchBranch when the remote lacks the branch, GitTimeout when it does not answer in time,
+    GitError otherwise."""
     negotiation = [f"--negotiation-tip={t}" for t in negotiation_tips if t]
+    # Nothing to offer: offer nothing (git would otherwise offer every ref it can see, the parent's through the
+    # alternates, which the child lacks, and pay a round trip of negotiation to learn that).
+    noop = [] if negotiation else ["-c", "fetch.negotiationAlgorithm=noop"]
     try:
-        transport(["--git-dir", str(git_dir), *_QUIET_FETCH, *negotiation, "--end-of-options", url,
+        transport(["--git-dir", str(git_dir), *noop, *_QUIET_FETCH, *negotiation, "--end-of-options", url,
                    f"+refs/heads/{branch}:{into}"], git_dir, url, env=env, timeout=timeout, check=True)
     except GitError as exc:
         if "couldn't find remote ref" in exc.stderr:
@@ -715,21 +719,33 @@ def _ssh_is_users(env: Mapping[str, str], cwd: Path | str) -> bool:
     return _user_ssh_command[0]
 
 
-def transport_environ(url: str, cwd: Path | str, timeout: float, extra: Mapping[str, str] | None = None
-                      ) -> tuple[str, dict[str, str]]:
+def transport_environ(url: str, cwd: Path | str, timeout: float, extra: Mapping[str, str] | None = None,
+                      ask_first: bool = False) -> tuple[str, dict[str, str]]:
     """(the URL to put in argv, the environment) for a transport call to `url`: git's low-speed limits and, for an
     ssh URL when the user set no ssh command of their own, ssh's connect timeout and keep-alives; for an http(s) URL
-    that carries a credential, the URL without it and a credential helper that reads it from this environment."""
+    that carries a credential, the URL without it and a credential helper that reads it from this environment,
+    and the same credential sent with the first request (unless `ask_first`: doctor traces which helper answers)."""
     env = environ(extra)
     stall = max(1, int(min(timeout, _STALL)))
     settings = [("http.lowSpeedLimit", str(_LOW_SPEED_LIMIT)), ("http.lowSpeedTime", str(stall))]
     bare, user, password = split_credentials(url)
     if user is not None:
         env["DDL_CASCADE_GIT_USERNAME"], env["DDL_CASCADE_GIT_PASSWORD"] = user, password or ""
-    if user is not None or (env.get("DDL_CASCADE_GIT_PASSWORD") and re.match(r"https?://", url, re.IGNORECASE)):
+    has_credential = user is not None or bool(env.get("DDL_CASCADE_GIT_PASSWORD")
+                                              and re.match(r"https?://", url, re.IGNORECASE))
+    if has_credential:
         # Credentials in the URL, or given by the caller (a forge token: `credentials_environ`): only the
         # helper that reads them from this environment answers, so nothing is asked for and nothing is stored.
         settings += [("credential.helper", ""), ("credential.helper", _CREDENTIAL_HELPER)]
+    if has_credential and not ask_first:
+        # And sent with the first request, as actions/checkout does: git otherwise asks without them, takes a 401,
+        # and only then asks the helper: one more round trip for every git process (ls-remote, fetch, push).
+        # In the environment, as the helper's input is; curl does not send it on to another host on a redirect.
+        import base64
+
+        basic = base64.b64encode(f"{env.get('DDL_CASCADE_GIT_USERNAME', '')}:{env['DDL_CASCADE_GIT_PASSWORD']}"
+                                 .encode()).decode()
+        settings.append(("http.extraHeader", f"Authorization: Basic {basic}"))
     if (url.startswith(("ssh://", "git+ssh://", "ssh+git://")) or _SCP_LIKE.match(url)) and not _ssh_is_users(env, cwd):
         env["GIT_SSH_COMMAND"] = (f"ssh -o ConnectTimeout={stall} -o ServerAliveInterval={max(1, stall // 3)} "
                                   "-o ServerAliveCountMax=3")
@@ -745,7 +761,8 @@ def transport_environ(url: str, cwd: Path | str, timeout: float, extra: Mapping[
 
 
 def transport(args: list[str], cwd: Path | str, url: str, *, env: Mapping[str, str] | None = None,
-              timeout: float = DEFAULT_TIMEOUT, check: bool = False) -> subprocess.CompletedProcess:
+              timeout: float = DEFAULT_TIMEOUT, check: bool = False, ask_first: bool = False
+              ) -> subprocess.CompletedProcess:
     """Run `git <args>` that talks to `url` (an element of `args`) and return exit code, stdout and stderr.
 
     - A deadline: after `timeout` seconds git's whole process group (git, its remote helper or ssh, a local
@@ -755,7 +772,7 @@ def transport(args: list[str], cwd: Path | str, url: str, *, env: Mapping[str, s
     - No credential in argv: `url` is replaced by `transport_environ`'s URL without user info.
     With `check`, a non-zero exit raises GitError (redacted) as `run` does.
     """
-    bare, full_env = transport_environ(url, cwd, timeout, env)
+    bare, full_env = transport_environ(url, cwd, timeout, env, ask_first)
     argv = [bare if a == url else a for a in args]
     if _stopped.is_set():
         raise TransportStopped(argv)
@@ -1114,6 +1131,27 @@ def push_ref(repo: Path | str, remote: str, ref: str, force: bool = False, timeo
               timeout=DEFAULT_TIMEOUT if timeout is None else timeout, check=True)
 
 
+def fetch_ref(repo: Path | str, remote: str, ref: str, timeout: float = DEFAULT_TIMEOUT) -> str | None:
+    """Fetch the ref `ref` (a full name outside refs/heads) of `remote` into the same name here, forced, without tags
+    and without FETCH_HEAD: one round trip. Returns what it points at, None when the remote has no such ref. Under a
+    deadline (see `transport`); raises GitError otherwise."""
+    try:
+        transport(["-c", "gc.auto=0", "-c", "maintenance.auto=false", "fetch", "--quiet", "--no-tags",
+                   "--no-write-fetch-head", "--no-recurse-submodules", "--end-of-options", remote,
+                   f"+{ref}:{ref}"], repo, remote, timeout=timeout, check=True)
+    except GitError as exc:
+        if "couldn't find remote ref" in exc.stderr:
+            return None
+        raise
+    return rev_parse(Path(repo), ref)
+
+
+def is_ancestor(repo: Path | str, ancestor: str, descendant: str) -> bool:
+    """Whether the commit `ancestor` is `descendant` or one of its ancestors (`merge-base --is-ancestor`); False when
+    either is not a commit here."""
+    return run_result(["merge-base", "--is-ancestor", ancestor, descendant], repo).returncode == 0
+
+
 def init(path: Path | str, *, bare: bool = False, initial_branch: str = "main",
          settings: Mapping[str, str] | None = None) -> None:
     """Create a repository at `path` (and the folders leading to it), with these `git config` settings."""
@@ -1437,7 +1475,9 @@ def _probe(args: list[str], cwd: Path | str, url: str, env: Mapping[str, str] | 
     events = folder / "events.json"
     try:
         try:
-            proc = transport(args, cwd, url, env=_probe_env(url, cwd, timeout, env, events), timeout=timeout)
+            # ask_first: the credential is only asked for after git's 401, so the trace shows which helper answers.
+            proc = transport(args, cwd, url, env=_probe_env(url, cwd, timeout, env, events), timeout=timeout,
+                             ask_first=True)
         except GitError as exc:
             text = events.read_text(errors="replace") if events.exists() else ""
             return Probe(False, str(exc), str(exc), parse_credential_trace(text, str(exc)), "")

@@ -296,10 +296,13 @@ class ChildCache:
         fetched pack lands here all the same.
         """
         with self.scratch(cached) as (scratch, env):
-            # Offer as "have" only this child's last tip and the delivery branch: with no negotiation tip, git
-            # would walk and offer every commit it can reach.
+            # Offer as "have" only this child's last tip and, to a child delivered in merge mode (whose history
+            # holds delivered commits), the delivery branch: with no negotiation tip, git would walk and offer every
+            # commit it can reach. A squash-mode child never holds a delivered commit: offering one only cost a
+            # round trip of negotiation (a child's first fetch over HTTP: 3 requests, not 4).
+            delivered = self._delivery_tip() if child.mode == "merge" else None
             try:
-                git.fetch_branch(scratch, child.url, child.branch, "refs/heads/tip", (cached, self._delivery_tip()),
+                git.fetch_branch(scratch, child.url, child.branch, "refs/heads/tip", (cached, delivered),
                                  env=self._env(child, env), timeout=self.config.sync.timeout)
             except git.NoSuchBranch:
                 return None

@@ -56,8 +56,19 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     # fresh CI clone only the remote-tracking branch exists: it is then what the new split must fast-forward.
     tracking = f"refs/remotes/{source.remote}/{source.delivery_branch}" if source.remote else None
     current = git.start_refs(repo, [ref, *([tracking] if tracking else [])])
+    known: list[dict[str, str]] = []
+
+    def read_refs() -> dict[str, str]:
+        if not known:
+            known.append(current.result())
+        return known[0]
+
+    # A fresh clone has no split cache: it starts from the one the last `publish --push` left on the remote, which
+    # must agree with the delivery branch as the remote has it (split.py, "The cache ref").
+    shared = split.Shared(source.remote, lambda: read_refs().get(tracking) or read_refs().get(ref),
+                          config.sync.timeout) if source.remote and tracking else None
     try:
-        outcome = split.run(repo, source.branch, source.path)
+        outcome = split.run(repo, source.branch, source.path, shared=shared)
     except split.NotARepository:
         raise CascadeError(f"{repo} (the parent, where {config.file.name} lives) is not a git repository.") from None
     except split.ShallowRepository:
@@ -70,7 +81,7 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     except split.UnknownRevision:
         raise CascadeError(f"{config.file}: source.branch '{source.branch}' does not name a commit in {repo}.") from None
     finally:
-        refs = current.result()
+        refs = read_refs()
     local = refs.get(ref)
     old = local or (refs.get(tracking) if tracking else None)
     new = outcome.tip
@@ -92,7 +103,28 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
             except git.GitError as exc:
                 branch = name.removeprefix("refs/heads/")
                 raise CascadeError(f"pushing {branch} to '{source.remote}' failed: {exc}") from None
+        _push_cache(config, repo, outcome)
     return PublishResult(source.delivery_branch, old, new, added, pushed_to=source.remote if push else None)
+
+
+def _push_cache(config, repo: Path, outcome) -> None:
+    """Leave the split cache on the remote (split.SHARED_REF) for the next fresh clone. Forced, and a failure only
+    warns: it is a cache. Whichever of two concurrent pushes lands last wins; both caches are correct (an entry
+    depends only on its commit's history), so the loser costs at most a longer incremental walk next time."""
+    from ddl_cascade.cascade import split
+
+    source = config.source
+    commit = split.shared_commit(outcome, source.path, repo)
+    if commit is None or git.rev_parse(repo, split.SHARED_REF) == commit:
+        return  # nothing kept, or the remote already has this very cache (fetched at the start of this run)
+    git.update_ref(repo, split.SHARED_REF, commit, message="ddl-cascade publish")
+    try:
+        git.push_ref(repo, source.remote, split.SHARED_REF, force=True, timeout=config.sync.timeout)
+    except git.GitError as exc:
+        import sys
+
+        sys.stderr.write(f"ddl-cascade: warning: the split cache was not pushed to '{source.remote}' ({exc}); the "
+                         "next fresh clone splits the whole history.\n")
 
 
 def _move_channels(config, old: str | None, new: str) -> list[str]:

@@ -39,6 +39,38 @@ records the tips it processed; the next walks only `<rev> ^<old tips>`. A missin
 one (checksummed) is reported on stderr and ignored; a cached id whose object is gone forces a full run. Whenever
 the cheap path cannot prove it gives the script's answer (new trailers that disagree with the cache, a tip without
 the folder, a rewritten branch in a history with trailers), it falls back to the full run.
+
+The cache ref (`refs/ddl-cascade/split-cache` on `source.remote`): a CI job starts from a fresh clone, without that
+cache, and would pay the full run every time. So `publish --push` also pushes the cache as one root commit whose tree
+holds the cache file (`<key>`), its generation numbers (`<key>.gens`, when any) and the folder it is for
+(`<key>.prefix`). A plain `git clone` does not fetch `refs/ddl-cascade/*`; a run with `Shared` and no cache of its
+own fetches that one ref (one round trip; a remote without it, or no remote, costs nothing but the full run) and
+continues incrementally. Being a root commit, each push replaces the last cache, which the remote can prune.
+
+Why a cache ref can never give a wrong id, only a full run:
+- Every entry maps a commit *id* to its split, and the split of a commit depends only on that commit's own history
+  (content-addressed: the same id is the same history in any clone) and on the folder and encoding, which name the
+  cache (`<key>`, and `<key>.prefix` is checked byte for byte). A cache of another folder is not found; one of
+  another repository has no entry for our commits (and fails the next check). The trailer rules above apply as for
+  a local cache.
+- The file's checksum and version header: a damaged or truncated blob, or another version's format, is refused.
+- The anchor: the cache's entry for the last source commit it split must be the delivery branch's tip as the remote
+  has it (the clone's tracking branch), or one of its ancestors (a cache a publish left before a later one moved the
+  branch is stale, not wrong). A delivery branch rewritten since, a cache from another repository, or one whose
+  newest entry disagrees with what was delivered, is refused; with no delivery branch known here (none yet, or
+  `source.remote` is a URL, which has no tracking branch), there is nothing to check against: not used.
+- The entries the run builds on: before copying, each cached split commit that becomes a parent of a new one (and
+  the entry of a tip already in the cache) must have, as its tree, the folder's tree in its original commit.
+  A cache that passed the anchor yet maps a commit to an older delivered commit fails here.
+- The subtree trailers the cache carries (forced mappings, exclusions) must be exactly those a scan of the history
+  up to its last commit finds (one `git log --grep`, only when it carries any).
+What is left is a cache built wrong on purpose, with a valid checksum, an anchor that matches and entries with the
+right trees, pushed with write access to the parent's remote: whoever can do that can push a wrong delivery branch
+itself, so the cache ref adds no trust that the delivery branch does not already need.
+
+Concurrent pushes of the cache ref are forced (`publish.py` `_push_cache`): every cache that passes the checks is
+correct, so the last writer winning loses nothing but entries, which the next run recomputes (incrementally, from
+the stale cache's anchor). A lease would turn a lost race on a cache into a failed publish, for nothing.
 """
 
 from __future__ import annotations
@@ -48,6 +80,7 @@ import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Callable
 
 from ddl_cascade import git
 from ddl_cascade.errors import CascadeError
@@ -413,12 +446,18 @@ class _Cache:
 
     @staticmethod
     def _checked(path: Path) -> bytes | None:
-        import hashlib
-
         try:
             data = path.read_bytes()
         except FileNotFoundError:
             return None
+        return _Cache._verified(data)
+
+    @staticmethod
+    def _verified(data: bytes) -> bytes | None:
+        """The body of a cache file's bytes; None when another version of ddl-cascade wrote it; ValueError when its
+        checksum or header is wrong."""
+        import hashlib
+
         head = len(CACHE_VERSION)
         if data[:head] != CACHE_VERSION and data.startswith(CACHE_VERSION[:-2]) and data[head - 1:head] == b"\n":
             return None  # written by another version of ddl-cascade: not corrupt, just not ours to read
@@ -429,33 +468,37 @@ class _Cache:
     @classmethod
     def load(cls, path: Path) -> "_Cache | None":
         try:
-            data = cls._checked(path)
-            if data is None:
-                return None
-            nl = data.index(b"\n")
-            ntips, nbase, nover, nseeds, nexcl = (int(x) for x in data[:nl].split())
-            pos = nl + 1
-            blocks = []
-            for size in (40 * ntips, 40 * nbase, 40 * nbase, 40 * nover, 40 * nover):
-                blocks.append(data[pos:pos + size])
-                pos += size
-            tips_block, base_keys, base_values, over_keys, over_values = blocks
-            memo = _Memo(base_keys, base_values)
-            ok, ov = over_keys.decode("ascii"), over_values.decode("ascii")
-            for i in range(0, 40 * nover, 40):
-                dict.__setitem__(memo, ok[i:i + 40], ov[i:i + 40])
-            tips_text = tips_block.decode("ascii")
-            tips = [tips_text[i:i + 40] for i in range(0, 40 * ntips, 40)]
-            rest = data[pos:].decode("ascii").split("\n")
-            seeds = dict(line.split(" ") for line in rest[:nseeds])
-            exclusions = rest[nseeds:nseeds + nexcl]
-            if (memo.base != nbase or dict.__len__(memo) != nover or len(seeds) != nseeds
-                    or len(exclusions) != nexcl):
-                raise ValueError("bad counts")
-            return cls(tips, memo, seeds, exclusions)
+            return cls.parse(cls._checked(path))
         except (ValueError, UnicodeDecodeError):
             sys.stderr.write(f"ddl-cascade: warning: the split cache {path} is corrupt; recomputing from scratch.\n")
             return None
+
+    @classmethod
+    def parse(cls, data: bytes | None) -> "_Cache | None":
+        """The cache in a checked body (`_verified`); ValueError or UnicodeDecodeError when it does not add up."""
+        if data is None:
+            return None
+        nl = data.index(b"\n")
+        ntips, nbase, nover, nseeds, nexcl = (int(x) for x in data[:nl].split())
+        pos = nl + 1
+        blocks = []
+        for size in (40 * ntips, 40 * nbase, 40 * nbase, 40 * nover, 40 * nover):
+            blocks.append(data[pos:pos + size])
+            pos += size
+        tips_block, base_keys, base_values, over_keys, over_values = blocks
+        memo = _Memo(base_keys, base_values)
+        ok, ov = over_keys.decode("ascii"), over_values.decode("ascii")
+        for i in range(0, 40 * nover, 40):
+            dict.__setitem__(memo, ok[i:i + 40], ov[i:i + 40])
+        tips_text = tips_block.decode("ascii")
+        tips = [tips_text[i:i + 40] for i in range(0, 40 * ntips, 40)]
+        rest = data[pos:].decode("ascii").split("\n")
+        seeds = dict(line.split(" ") for line in rest[:nseeds])
+        exclusions = rest[nseeds:nseeds + nexcl]
+        if (memo.base != nbase or dict.__len__(memo) != nover or len(seeds) != nseeds
+                or len(exclusions) != nexcl):
+            raise ValueError("bad counts")
+        return cls(tips, memo, seeds, exclusions)
 
     def save(self, path: Path) -> None:
         import hashlib
@@ -531,8 +574,10 @@ _UNKNOWN = object()
 
 class _Engine:
     def __init__(self, repo: Path, prefix: str, encoding: str | None, info: git.Objects,
-                 memo: dict[str, str], seeds: dict[str, str], gens: _Generations, incremental: bool) -> None:
+                 memo: dict[str, str], seeds: dict[str, str], gens: _Generations, incremental: bool,
+                 verify: bool = False) -> None:
         self.repo = repo
+        self.verify = verify  # the memo came from the cache ref: check each entry this run builds on
         self.prefix = prefix
         self.encoding = encoding
         self.info = info
@@ -700,6 +745,8 @@ class _Engine:
             if node_tree is None:  # e.g. a cached split commit that was pruned
                 raise _Stale() if self.incremental else SplitError(f"commit {node} is missing from the repository.")
             trees[node] = node_tree
+        if self.verify:
+            self._check_entries({p for mp in mapped_parents for p in mp if p not in seeds})
 
         def parent_tree(p: str) -> str:
             v = seeds[p] if p in seeds else value[p]
@@ -722,6 +769,14 @@ class _Engine:
                     value[rev] = self._copy_or_skip(rev, tree, newparents, bodies)
         finally:
             bodies.close()
+
+    def _check_entries(self, revs: set[str]) -> None:
+        """A cache from the cache ref: each entry this run builds on must name a commit with the tree of its
+        original's folder (a passed-through commit, mapped to itself, has no folder). Else: the full run."""
+        copied = sorted(r for r in revs if self.value[r] not in (_PENDING, r))
+        for rev, answer in zip(copied, self.info.paths_in(copied, self.prefix)):
+            if answer is None or answer[1] != "tree" or self.trees.get(self.value[rev]) != answer[0]:
+                raise _Stale()
 
     def _bodies(self, revs: list[str]) -> git.CopyTexts:
         """The text copy_commit reads for each of `revs`, streamed while the copies are built."""
@@ -838,6 +893,9 @@ class SplitOutcome:
     # commit that had it (what the script's walk gives; the script itself dies first, as the folder is not in the
     # work tree). None when this run did not look (a tip that is a subtree trailer commit).
     tip_has_folder: bool | None = None
+    from_ref: bool = False  # this run started from the cache fetched from the remote's cache ref (SHARED_REF)
+    cache_file: Path | None = field(default=None, repr=False)  # where the cache this run kept lives
+    objects: Path | None = field(default=None, repr=False)  # the repository's object folder
 
 
 @dataclass
@@ -882,9 +940,15 @@ def split(repo: Path, rev: str, prefix: str) -> str | None:
     return run(repo, rev, prefix).tip
 
 
-def run(repo: Path, rev: str, prefix: str, *, cache: bool = True) -> SplitOutcome:
-    """Split `prefix` out of `rev` in `repo` (see the module docstring); `cache=False` ignores and keeps no cache."""
-    r, tip = _Repo.open(Path(repo), rev)
+def run(repo: Path, rev: str, prefix: str, *, cache: bool = True, shared: "Shared | None" = None) -> SplitOutcome:
+    """Split `prefix` out of `rev` in `repo` (see the module docstring); `cache=False` ignores and keeps no cache.
+    With `shared`, a repository without a cache of its own first fetches the remote's cache ref (see "The cache
+    ref" in the module docstring)."""
+    return _run(Path(repo), rev, prefix, cache, shared)
+
+
+def _run(repo: Path, rev: str, prefix: str, cache: bool, shared: "Shared | None") -> SplitOutcome:
+    r, tip = _Repo.open(repo, rev)
     prefix = prefix.strip("/")
     if git.ls_tree_quotes(r.path, prefix):
         # The script compares `git ls-tree`'s (quoted) name with the prefix and dies at the first commit that has
@@ -895,16 +959,24 @@ def run(repo: Path, rev: str, prefix: str, *, cache: bool = True) -> SplitOutcom
                              "(set core.quotePath=false if it is only non-ASCII).")
         return outcome
     path = _cache_path(r, prefix) if cache else None
+    adopted = False
     if path is not None:
-        stored = _Cache.load(path)
+        stored = _adopt(r, prefix, path, shared) if shared is not None and not path.exists() else None
+        adopted = stored is not None
+        if stored is None:
+            stored = _Cache.load(path)
         if stored is not None:
             try:
-                outcome = _incremental(r, tip, prefix, stored, path)
+                outcome = _incremental(r, tip, prefix, stored, path, verify=adopted)
                 if outcome is not None:
+                    outcome.from_ref = adopted
+                    outcome.cache_file, outcome.objects = path, r.objects
                     return outcome
             except _Stale:
                 pass
-    return _cold(r, tip, prefix, path)
+    outcome = _cold(r, tip, prefix, path)
+    outcome.cache_file, outcome.objects = path, r.objects
+    return outcome
 
 
 def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
@@ -940,8 +1012,10 @@ def _cold(r: _Repo, tip: str, prefix: str, path: Path | None) -> SplitOutcome:
     return SplitOutcome(result, "cold", len(engine.value), len(engine.objects), engine.node_parents, has)
 
 
-def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) -> SplitOutcome | None:
-    """The cheap run on top of a cache, or None when only the full run can be trusted."""
+def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path, verify: bool = False
+                 ) -> SplitOutcome | None:
+    """The cheap run on top of a cache, or None when only the full run can be trusted. `verify`: the cache came from
+    the cache ref, so every entry the run builds on is checked (`_Engine._check_entries`)."""
     memo, seeds = stored.memo, stored.seeds
     info = git.Objects(r.path)
     try:
@@ -960,6 +1034,10 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
                 return None
             if not info.present([known])[0]:
                 return None
+            if verify:  # the entry must name a commit with the tip's folder as its tree
+                folder = info.path_in(tip, prefix)
+                if folder is None or folder[1] != "tree" or info.tree_of(known) != folder[0]:
+                    return None
             return SplitOutcome(known, "cached", 0, 0, tip_has_folder=True)  # a tip without it maps to itself
         scan = git.start_subtree_trailer_log(r.path, prefix, tip, stored.tips)
         walk = git.start_topo_walk(r.path, tip, stored.tips).result()
@@ -974,7 +1052,7 @@ def _incremental(r: _Repo, tip: str, prefix: str, stored: _Cache, path: Path) ->
         if tip in seeds:
             return None
         gens = _Generations(path.with_suffix(".gens"))
-        engine = _Engine(r.path, prefix, r.encoding, info, memo, seeds, gens, incremental=True)
+        engine = _Engine(r.path, prefix, r.encoding, info, memo, seeds, gens, incremental=True, verify=verify)
         try:
             engine.walk(walk)
             if engine.value.get(tip) in (None, NOTREE, tip) or engine.subtree.get(tip) is None:
@@ -1003,3 +1081,94 @@ def _write_objects(r: _Repo, objects: dict[str, bytes], info: git.Objects) -> No
     missing = [("commit", objects[i]) for i, there in zip(ids, info.present(ids)) if not there]
     if missing:
         git.write_pack(r.path, missing)
+
+
+# ---------------------------------------------------------------------------------------------------------------------
+# The cache ref: the cache travels with the parent (see the module docstring)
+
+SHARED_REF = "refs/ddl-cascade/split-cache"
+_SHARED_IDENT = "ddl-cascade <ddl-cascade@localhost> 0 +0000"  # fixed: the same cache gives the same commit
+
+
+@dataclass
+class Shared:
+    """Where a fresh clone finds the cache: `remote`'s SHARED_REF, trusted only as far as `anchor()` (the delivery
+    branch's tip as the remote has it, or None) vouches for it."""
+
+    remote: str
+    anchor: "Callable[[], str | None]"
+    timeout: float = git.DEFAULT_TIMEOUT
+
+
+def _warn(text: str) -> None:
+    sys.stderr.write(f"ddl-cascade: warning: {text}\n")
+
+
+def _adopt(r: _Repo, prefix: str, path: Path, shared: Shared) -> "_Cache | None":
+    """Fetch the cache ref and install its cache for `prefix` as this repository's own, if it passes every check;
+    the cache, or None. Any doubt means None: a full run, never a wrong id."""
+    try:
+        commit = git.fetch_ref(r.path, shared.remote, SHARED_REF, shared.timeout)
+    except git.GitError as exc:
+        _warn(f"could not fetch the split cache ({SHARED_REF}) from '{shared.remote}' ({exc}); splitting the whole "
+              "history.")
+        return None
+    if commit is None:
+        return None
+    with git.ObjectReader(r.path) as reader:
+        about, data, gens = reader.read_many([f"{commit}:{path.name}.prefix", f"{commit}:{path.name}",
+                                              f"{commit}:{path.name}.gens"])
+    if about is None or data is None or about[1] != "blob" or data[1] != "blob" or about[2] != prefix.encode():
+        return None  # a cache of another folder (or none): nothing to use
+    where = f"the split cache in {SHARED_REF} of '{shared.remote}'"
+    try:
+        stored = _Cache.parse(_Cache._verified(data[2]))
+    except (ValueError, UnicodeDecodeError):
+        _warn(f"{where} is corrupt; splitting the whole history.")
+        return None
+    if stored is None or not stored.tips:
+        return None
+    published, anchor = stored.memo.get(stored.tips[-1]), shared.anchor()
+    if anchor is None:
+        return None  # no delivery branch known here (none yet, or source.remote is a URL): nothing to check against
+    if (published is None or published == NOTREE
+            or (published != anchor and not git.is_ancestor(r.path, published, anchor))):
+        _warn(f"{where} does not match the delivery branch (stale, rewritten or another repository's); splitting "
+              "the whole history.")
+        return None
+    if stored.seeds or stored.exclusions:
+        # The trailers baked into the cache must be the ones the history itself has (a scan, as the cold run does).
+        info = git.Objects(r.path)
+        try:
+            found = _scan_output(git.start_subtree_trailer_log(r.path, prefix, stored.tips[-1]).result(), info)
+        except (git.GitError, SplitError):
+            found = None
+        finally:
+            info.close()
+        if found is None or dict(found.seeds) != stored.seeds or sorted(found.exclusions) != sorted(stored.exclusions):
+            _warn(f"{where} has subtree trailers this history does not have; splitting the whole history.")
+            return None
+    _atomic_write(path, data[2])
+    if gens is not None and gens[1] == "blob":
+        _atomic_write(path.with_suffix(".gens"), gens[2])
+    return stored
+
+
+def shared_commit(outcome: SplitOutcome, prefix: str, repo: Path) -> str | None:
+    """The cache ref's commit for the cache `outcome`'s run kept (written to the repository, ref not moved), or None
+    when it kept none. A root commit: the ref holds one cache, never a history of them, so an old one is pruned."""
+    path = outcome.cache_file
+    if path is None or outcome.objects is None or not path.exists():
+        return None
+    prefix = prefix.strip("/")
+    files = [(path.name + ".prefix", prefix.encode()), (path.name, path.read_bytes())]
+    gens = path.with_suffix(".gens")
+    if gens.exists():
+        files.append((gens.name, gens.read_bytes()))
+    blobs = [("blob", body) for _, body in files]
+    entries = [("100644", name.encode(), git.object_id("blob", body)) for name, body in files]
+    tree = git.tree_bytes(entries)
+    message = f"ddl-cascade split cache of '{prefix}'\n\nsplit {outcome.tip}\n"
+    commit = git.commit_bytes(git.object_id("tree", tree), [], _SHARED_IDENT, _SHARED_IDENT, message)
+    git.write_loose(outcome.objects, [*blobs, ("tree", tree), ("commit", commit)])
+    return git.object_id("commit", commit)
