@@ -347,7 +347,8 @@ def test_publish_and_promote_push_the_channel_branches(gated, cli):
     pushed = cli("publish", "--push", "--config", str(world.config_path))
     assert pushed.code == 0, pushed.stderr
     heads = lambda: dict(line.split()[::-1] for line in  # noqa: E731
-                         remote.git("for-each-ref", "--format=%(objectname) %(refname)").splitlines())
+                         remote.git("for-each-ref", "--format=%(objectname) %(refname)", "refs/heads").splitlines())
+    assert remote.git("for-each-ref", "--format=%(refname)", "refs/ddl-cascade") == "refs/ddl-cascade/split-cache"
     assert heads() == {"refs/heads/ro-shared-ddl": ids["v3"], "refs/heads/ro-shared-ddl-dev": ids["v3"],
                        "refs/heads/ro-shared-ddl-staging": ids["v2"], "refs/heads/ro-shared-ddl-prod": ids["v2"]}
     assert sync(cfg).ok
