@@ -31,7 +31,7 @@ def report(
                                                  "and DIR/status.json.")] = None,
     sources: Annotated[Optional[list[Path]], typer.Option(
         "--from", metavar="FILE", help="Render this saved `status --json` document (or a merged sharded one) instead "
-        "of running status; repeat for the parts of one run.")] = None,
+        "of running status; repeat for each shard's document of one `status --shard K/N` run.")] = None,
     history: Annotated[Optional[Path], typer.Option("--history", metavar="DIR", help="A folder of earlier "
                                                     "status.json files (*.json): the trends.")] = None,
     format: Annotated[Optional[str], typer.Option("--format", metavar="markdown", help="`markdown`: print the "
