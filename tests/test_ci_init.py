@@ -167,7 +167,7 @@ def test_security_choices(cli, github_parent):
     runs = _runs(validate)
     assert any(r.startswith("ddl-cascade validate --format github") for r in runs)
     assert any("ddl-cascade validate --format sarif > ddl-cascade.sarif" in r for r in runs)
-    assert any(r == "ddl-cascade validate --format markdown --comment" for r in runs)
+    assert any(r == "ddl-cascade validate --format markdown --comment --schema-diff" for r in runs)
     comment = validate["jobs"]["comment"]["steps"][-1]
     assert comment["env"] == {"GITHUB_TOKEN": "${{ github.token }}"}
     assert any(s.get("uses", "").startswith("github/codeql-action/upload-sarif@")
@@ -563,6 +563,7 @@ def test_validate_jobs_annotations_sarif_and_one_comment(tmp_path, ci_world, loc
         assert "ddl-cascade validate failed" in actions.summary.read_text()
     (ours,) = [c for c in local_forge.comments("acme", "shared-flyway-ddl", number) if c["body"].startswith(MARKER)]
     assert "V3__drop.sql" in ours["body"] and "lint/drop-table" in ours["body"]
+    assert "Schema changes" in ours["body"], ours["body"]  # --schema-diff: both sides replayed on PostgreSQL
     assert f"{local_forge.base_url}/acme/shared-flyway-ddl/blob/{head}/" in ours["body"]
     assert token not in ours["body"]
 
