@@ -11,12 +11,16 @@ import re
 from rich.console import Console
 from rich.table import Table
 
+from typing import TYPE_CHECKING
+
 from ddl_cascade.cascade.results import StatusReport
 from ddl_cascade.cascade.state import State
-from ddl_cascade.db.catalog import SchemaChange
-from ddl_cascade.db.diff import DiffRun, SchemaDiff, risk
-from ddl_cascade.db.engine import Applied
-from ddl_cascade.db.info import Info
+
+if TYPE_CHECKING:  # the database engine and the catalog load only when a db command runs (every CLI call's start-up)
+    from ddl_cascade.db.catalog import SchemaChange
+    from ddl_cascade.db.diff import DiffRun, SchemaDiff
+    from ddl_cascade.db.engine import Applied
+    from ddl_cascade.db.info import Info
 from ddl_cascade.render.cascade import problems_first, status_rank
 from ddl_cascade.render.terminal import Cell, colour, columns, glyph, plural, write
 
@@ -153,9 +157,15 @@ def _groups(changes: list[SchemaChange]) -> dict[str, list[tuple[SchemaChange, s
     """The changes as a reviewer reads them: the risky ones first (with why), then added, removed, changed."""
     groups: dict[str, list[tuple[SchemaChange, str | None]]] = {"risky": [], "added": [], "removed": [], "changed": []}
     for change in changes:
-        why = risk(change)
+        why = _risk(change)
         groups["risky" if why else change.change].append((change, why))
     return groups
+
+
+def _risk(change: SchemaChange) -> str | None:
+    from ddl_cascade.db.diff import risk
+
+    return risk(change)
 
 
 def _what(change: SchemaChange) -> list[tuple[str, str, str]]:
