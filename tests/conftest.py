@@ -199,3 +199,9 @@ def local_gitlab(tmp_path):
         pytest.fail("the local GitLab saw requests GitLab would refuse (or answered against its contract):\n"
                     + "\n".join(f"  {v.where}: {v.method} {v.path}: {v.message}" for v in forge.violations),
                     pytrace=False)
+
+
+def pytest_collection_modifyitems(config, items):
+    """The tests marked `slow` first: pytest-xdist hands tests out in this order, so the long ones start at once and
+    the run does not end with one worker alone on a long test while the other idles (longest first)."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -46,6 +46,7 @@ def published_parent(make_repo, cli):
     return repo, base
 
 
+@pytest.mark.slow
 def test_db_diff_json_and_markdown(make_repo, cli):
     repo, base = published_parent(make_repo, cli)
     delivered = repo.git("rev-parse", "ro-shared-ddl")

@@ -163,6 +163,7 @@ def test_a_server_newer_than_the_local_tools_is_named_with_both_versions():
         "16.1-1.pgdg120+1); pg_dump version: 15.18; install the client tools of the server's PostgreSQL version.")
 
 
+@pytest.mark.slow
 def test_bad_environments_are_one_sentence_exit_2(make_repo, cli, pg_db):
     env = {PASSWORD_VAR: pg_db.server.password}
     repo = make_parent(make_repo, {"sql/V1__customers.sql": V1}, env_url(pg_db))

@@ -8,6 +8,8 @@ import json
 import re
 import subprocess
 
+import pytest
+
 from ddl_cascade import demo
 
 
@@ -48,6 +50,7 @@ def _section(stdout: str, start: str, end: str) -> str:
     return stdout[stdout.index(start):stdout.index(end)]
 
 
+@pytest.mark.slow
 def test_demo_end_to_end(tmp_path, cli):
     out = cli("demo", str(tmp_path / "play"))
     assert out.code == 0, out.stdout[-3000:] + out.stderr

@@ -338,6 +338,7 @@ BAD_SETTINGS = [{"ignoreMigrationPatterns": p} for p in ("foo", "*:bar", "x:pend
 CLI_SETTINGS = {"target": "4", "outOfOrder": "true"}
 
 
+@pytest.mark.slow
 def test_known_cases_agree_with_flyway(real_flyway, pg_server, tmp_path_factory, make_repo, cli):
     """One JVM for the known scenarios, the settings Flyway refuses, and the CLI's `db migrate --env` with target and
     out_of_order in cascade.toml."""

@@ -181,6 +181,7 @@ def no_secret(*texts: str) -> None:
             assert piece not in text, text
 
 
+@pytest.mark.slow
 def test_db_url_in_every_form_wrong_password_or_unreachable_is_one_redacted_sentence(make_repo, cli, pg_db):
     import socket
 
@@ -218,6 +219,7 @@ def test_a_password_with_a_raw_at_sign_connects_as_meant(make_repo, cli, pg_db):
     no_secret(result.stdout, result.stderr)
 
 
+@pytest.mark.slow
 def test_db_status_env_in_every_form_is_redacted(make_repo, cli, pg_db):
     forms = {**url_forms(pg_db.server.port, pg_db.name), **keyword_forms(pg_db.server.port, pg_db.name)}
     toml = "".join(f"[environments.e{i}]\nurl = {json.dumps(url)}\n" for i, url in enumerate(forms.values()))

@@ -112,6 +112,7 @@ def document(report) -> dict:
     return json.loads(text)
 
 
+@pytest.mark.slow
 def test_four_shards_in_four_clones_merge_into_the_unsharded_run(tmp_path, cli):
     from ddl_cascade.cascade.commands import status, sync
 
