@@ -111,6 +111,16 @@ _NOT_INTERNAL_FUNCTION = ("NOT EXISTS (SELECT 1 FROM pg_depend dep WHERE dep.cla
 _RELATION_KIND = "CASE c.relkind WHEN 'r' THEN 'table' WHEN 'p' THEN 'partitioned table' " \
                  "WHEN 'f' THEN 'foreign table' END"
 
+def _views(relkind: str) -> str:
+    """Views (`v`) or materialized views (`m`): the definition as PostgreSQL prints it, and the options."""
+    return f"""
+        SELECT (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
+          json_build_object('definition', pg_get_viewdef(c.oid, true),
+                             'options', coalesce(to_json(c.reloptions), '[]'))
+        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+        WHERE c.relkind = '{relkind}' AND {_USER_SCHEMA} AND {_not_extension_member('pg_class', 'c.oid')}"""
+
+
 _QUERIES: dict[str, str] = {
     "extension": """
         SELECT e.extname, json_build_object('version', e.extversion, 'schema', n.nspname)
@@ -214,18 +224,8 @@ _QUERIES: dict[str, str] = {
           AND x.indrelid <> ALL (%(excluded)s::oid[])
           AND NOT EXISTS (SELECT 1 FROM pg_constraint k WHERE k.conindid = c.oid AND k.contype IN ('p', 'u', 'x')
                             AND k.conrelid = x.indrelid)""",
-    "view": f"""
-        SELECT (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
-          json_build_object('definition', pg_get_viewdef(c.oid, true),
-                             'options', coalesce(to_json(c.reloptions), '[]'))
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'v' AND {_USER_SCHEMA} AND {_not_extension_member('pg_class', 'c.oid')}""",
-    "materialized_view": f"""
-        SELECT (pg_identify_object('pg_class'::regclass, c.oid, 0)).identity,
-          json_build_object('definition', pg_get_viewdef(c.oid, true),
-                             'options', coalesce(to_json(c.reloptions), '[]'))
-        FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-        WHERE c.relkind = 'm' AND {_USER_SCHEMA} AND {_not_extension_member('pg_class', 'c.oid')}""",
+    "view": _views("v"),
+    "materialized_view": _views("m"),
     # function, procedure and aggregate: one query, told apart by prokind (see _FUNCTION_KIND)
     "function": f"""
         SELECT (pg_identify_object('pg_proc'::regclass, p.oid, 0)).identity,

@@ -366,9 +366,8 @@ def replay(conn, migration_set: MigrationSet, scripts: list[Script], roles: list
         if refusal is not None:
             result.refused = [refusal]
             return result
-        by_step = list(zip(resolved, roles or [None] * len(resolved)))
-        _apply(conn, runner, history, [r for r, _ in by_step], result, None, None,
-               roles={id(r): role for r, role in by_step if role is not None})
+        _apply(conn, runner, history, resolved, result, None, None,
+               roles={id(r): role for r, role in zip(resolved, roles or ()) if role is not None})
         return result
 
 
