@@ -851,19 +851,24 @@ def refs_and_broken(repo: Path, prefix: str) -> tuple[dict[str, str], list[str]]
 
 
 class Started:
-    """A git command running in the background: `result()` waits for it and returns its parsed answer.
+    """A git command running in the background: `result()` waits for it and returns its parsed answer (the same
+    answer however often it is asked).
 
     With `check`, a failure raises GitError; without, the answer is parsed from whatever git printed.
     """
 
+    _NOT_YET = object()
+
     def __init__(self, args: list[str], cwd: Path | str, parse, *, check: bool = True) -> None:
         self._args, self._parse, self._check = args, parse, check
         self._proc = popen(args, cwd)
+        self._answer = Started._NOT_YET
 
     def result(self):
-        if self._check:
-            return self._parse(finish(self._proc, self._args))
-        return self._parse(self._proc.communicate()[0])
+        if self._answer is Started._NOT_YET:
+            out = finish(self._proc, self._args) if self._check else self._proc.communicate()[0]
+            self._answer = self._parse(out)
+        return self._answer
 
 
 class RepoFacts:

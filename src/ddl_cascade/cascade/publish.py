@@ -56,16 +56,9 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     # fresh CI clone only the remote-tracking branch exists: it is then what the new split must fast-forward.
     tracking = f"refs/remotes/{source.remote}/{source.delivery_branch}" if source.remote else None
     current = git.start_refs(repo, [ref, *([tracking] if tracking else [])])
-    known: list[dict[str, str]] = []
-
-    def read_refs() -> dict[str, str]:
-        if not known:
-            known.append(current.result())
-        return known[0]
-
     # A fresh clone has no split cache: it starts from the one the last `publish --push` left on the remote, which
     # must agree with the delivery branch as the remote has it (split.py, "The cache ref").
-    shared = split.Shared(source.remote, lambda: read_refs().get(tracking) or read_refs().get(ref),
+    shared = split.Shared(source.remote, lambda: current.result().get(tracking) or current.result().get(ref),
                           config.sync.timeout) if source.remote and tracking else None
     try:
         outcome = split.run(repo, source.branch, source.path, shared=shared)
@@ -81,7 +74,7 @@ def _publish(config, repo: Path, push: bool, force: bool) -> PublishResult:
     except split.UnknownRevision:
         raise CascadeError(f"{config.file}: source.branch '{source.branch}' does not name a commit in {repo}.") from None
     finally:
-        refs = read_refs()
+        refs = current.result()
     local = refs.get(ref)
     old = local or (refs.get(tracking) if tracking else None)
     new = outcome.tip
